@@ -1,0 +1,57 @@
+/**
+ * The one error tree of sluice. Every error carries a stable `code` (listed in
+ * ERROR_CODES with its HTTP status and what to do), a `retriable` flag that is the
+ * only thing retry logic reads, and optional context (operator id, file, path).
+ */
+export const ERROR_CODES = {
+  INVALID_TOPOLOGY: { status: 400, retriable: false, meaning: 'The topology file does not validate.', fix: 'Fix the file at the line and path the message names; run `sluice validate FILE`.' },
+  INVALID_INPUT: { status: 400, retriable: false, meaning: 'A record or request does not have the shape the step needs.', fix: 'Send the fields the message names, with the types it names.' },
+  EXPRESSION_ERROR: { status: 400, retriable: false, meaning: 'An expression failed to parse or to evaluate on a record.', fix: 'Check the expression and the record fields it reads.' },
+  MISSING_FEATURE: { status: 400, retriable: false, meaning: 'A feature the model needs is absent from the record.', fix: 'Add the field upstream, or set `missing: { fill: N }` on the score step.' },
+  NON_NUMERIC_FEATURE: { status: 400, retriable: false, meaning: 'A feature value is not a finite number.', fix: 'Convert the field with a map step, or fix the producer.' },
+  DECODE_ERROR: { status: 400, retriable: false, meaning: 'A record\'s bytes could not be decoded in the declared format.', fix: 'Check the producer\'s format against the source\'s `format`.' },
+  UDF_ERROR: { status: 500, retriable: false, meaning: 'A user-defined function threw.', fix: 'Read the message and fix the UDF module.' },
+  MODEL_LOAD_FAILED: { status: 500, retriable: false, meaning: 'A model file could not be loaded as ONNX.', fix: 'Check the path and that the file is a valid .onnx model.' },
+  MODEL_ERROR: { status: 500, retriable: false, meaning: 'The model failed on a batch.', fix: 'Check input shapes against the model\'s metadata.' },
+  OVERLOADED: { status: 503, retriable: true, meaning: 'A bounded queue is full.', fix: 'Retry later with backoff, or add capacity.' },
+  DEADLINE_EXCEEDED: { status: 504, retriable: true, meaning: 'The request\'s deadline passed before it was served.', fix: 'Retry with a longer deadline, or reduce load.' },
+  SHUTTING_DOWN: { status: 503, retriable: true, meaning: 'The process is stopping.', fix: 'Retry against another instance.' },
+  STORAGE_ERROR: { status: 500, retriable: true, meaning: 'The embedded log or state store failed.', fix: 'Check disk space and that no other process holds the data directory.' },
+  NOT_FOUND: { status: 404, retriable: false, meaning: 'A named topic, model or file does not exist.', fix: 'Create it first, or fix the name.' },
+  INTERNAL: { status: 500, retriable: false, meaning: 'A bug in sluice.', fix: 'Report it with the message and the topology.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorContext {
+  operator?: string;
+  file?: string;
+  line?: number;
+  path?: string;
+  [key: string]: unknown;
+}
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly context: ErrorContext;
+
+  constructor(code: ErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SluiceError';
+    this.code = code;
+    this.retriable = ERROR_CODES[code].retriable;
+    this.context = context;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}
+
+/** Turns anything thrown into a SluiceError, keeping the original as `cause`. */
+export function ensureError(err: unknown, code: ErrorCode = 'INTERNAL', context: ErrorContext = {}): SluiceError {
+  if (err instanceof SluiceError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SluiceError(code, message, context, { cause: err });
+}

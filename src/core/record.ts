@@ -1,0 +1,44 @@
+/** Where a record came from: enough to seek back to it and to name it in a dead letter. */
+export interface SourcePosition {
+  source: string;
+  partition: number;
+  offset: number;
+}
+
+/**
+ * The unit that flows through a topology. Records always move in arrays
+ * (micro-batches); no stage handles one record per promise.
+ */
+export interface StreamRecord {
+  key: string | null;
+  value: Record<string, unknown>;
+  /** Event time in epoch milliseconds. */
+  timestamp: number;
+  headers: Record<string, string>;
+  position: SourcePosition;
+  /** The original bytes/text, kept for dead letters. */
+  raw?: string;
+}
+
+/** A record as stored in a log (embedded or Kafka): bytes-level, no parsed value. */
+export interface LogRecord {
+  key: string | null;
+  value: string;
+  timestamp: number;
+  headers?: Record<string, string>;
+}
+
+export interface StoredLogRecord extends LogRecord {
+  offset: number;
+}
+
+/** The envelope written to a dead-letter destination. */
+export interface DeadLetter {
+  error: { code: string; message: string; operator: string };
+  position: SourcePosition;
+  key: string | null;
+  timestamp: number;
+  /** The record as it was when it failed (parsed value), or the raw text if it never parsed. */
+  value?: Record<string, unknown>;
+  raw?: string;
+}

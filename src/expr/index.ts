@@ -1,0 +1,34 @@
+import { compileNode } from './compiler.js';
+import { parse } from './parser.js';
+import type { Fn } from './values.js';
+import type { EvalScope, Expression } from './types.js';
+
+export type { EvalScope, Expression } from './types.js';
+export { FUNCTIONS } from './functions.js';
+
+class CompiledExpression implements Expression {
+  readonly source: string;
+  readonly fields: readonly string[];
+  /** An own property holding the closure tree's root, so a call costs no extra frame. */
+  readonly evaluate: Fn;
+
+  constructor(source: string, fields: string[], fn: Fn) {
+    this.source = source;
+    this.fields = Object.freeze(fields);
+    this.evaluate = fn;
+  }
+}
+
+/**
+ * Parses and compiles an expression into a tree of closures. Throws
+ * SluiceError('EXPRESSION_ERROR') with `column` in its context on syntax errors,
+ * unknown functions and wrong argument counts; evaluate() throws the same code on
+ * type errors and division by zero, naming the sub-expression in the message but
+ * leaving context empty (callers add the operator and `expression.source`).
+ */
+export function compileExpression(source: string): Expression {
+  const fields: string[] = [];
+  const { fn } = compileNode(parse(source), { source, fields });
+  return new CompiledExpression(source, fields, fn);
+}
+

@@ -1,0 +1,88 @@
+import { availableParallelism } from 'node:os';
+import { systemClock, type Clock } from '../core/clock.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import type { Metrics } from '../metrics/registry.js';
+
+export type ExecutionProviderName = 'cpu' | 'cuda' | 'tensorrt';
+
+export interface ModelOptions {
+  /** Name used in log lines, error messages and the `model` metric label. */
+  name: string;
+  /** Path to the .onnx file (resolved against the working directory). */
+  path: string;
+  /**
+   * Providers in order of preference; default ['cpu']. CPU is always appended as the
+   * last resort. When a GPU provider's libraries are missing, session creation throws
+   * (it does not fall back by itself), so the runner retries with CPU, logs a warning
+   * and counts it in modelProviderFallbacks.
+   */
+  executionProviders?: ExecutionProviderName[];
+  /** Worker threads, each with its own session; default os.availableParallelism(). */
+  workers?: number;
+  /** ORT intra-op threads per session; default 1 (a second thread spins a core while idle). */
+  intraOpNumThreads?: number;
+  /** Most rows in one inference call; default 1024. */
+  maxBatchSize?: number;
+  /** How long a partial batch waits for more rows before it is run; default 2 ms. */
+  maxQueueDelayMs?: number;
+  /** Rows that may wait in the queue (not counting batches in flight); default maxBatchSize * workers * 8. */
+  maxQueueRows?: number;
+  /** Run zero batches of 1 and maxBatchSize rows in each worker before load() resolves; default true. */
+  warmup?: boolean;
+  clock?: Clock;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+export interface InferOptions {
+  /** Higher runs first; FIFO within a priority. Default 0. */
+  priority?: number;
+  /** Clock time (ms) after which the request is rejected with DEADLINE_EXCEEDED instead of being run. */
+  deadline?: number;
+  /** When the queue is full, wait for room instead of failing with OVERLOADED. Default false. */
+  wait?: boolean;
+}
+
+export interface TensorInfo {
+  name: string;
+  /** ORT type name: 'float32', 'int64', ... ('unknown' when the runtime gives no metadata). */
+  type: string;
+  /** Numbers for fixed sizes, strings for symbolic ones (e.g. 'N'); [] when unknown. */
+  dims: (number | string)[];
+}
+
+/** One output for one request. int64/uint32/uint64 come as Float64Array, bool and small ints as Int32Array. */
+export interface OutputTensor {
+  data: Float32Array | Float64Array | Int32Array;
+  dims: number[];
+}
+
+export type ModelOutput = Record<string, OutputTensor>;
+
+export type ResolvedOptions = Required<Omit<ModelOptions, 'metrics'>> & { metrics: Metrics | undefined };
+
+function positiveInt(name: string, v: number, what: string): number {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`model "${name}": ${what} must be a positive integer, got ${v}`);
+  return v;
+}
+
+export function resolveOptions(o: ModelOptions): ResolvedOptions {
+  const workers = positiveInt(o.name, o.workers ?? availableParallelism(), 'workers');
+  const maxBatchSize = positiveInt(o.name, o.maxBatchSize ?? 1024, 'maxBatchSize');
+  const maxQueueDelayMs = o.maxQueueDelayMs ?? 2;
+  if (!(maxQueueDelayMs >= 0)) throw new RangeError(`model "${o.name}": maxQueueDelayMs must be >= 0`);
+  return {
+    name: o.name,
+    path: o.path,
+    executionProviders: o.executionProviders?.length ? o.executionProviders : ['cpu'],
+    workers,
+    intraOpNumThreads: positiveInt(o.name, o.intraOpNumThreads ?? 1, 'intraOpNumThreads'),
+    maxBatchSize,
+    maxQueueDelayMs,
+    maxQueueRows: positiveInt(o.name, o.maxQueueRows ?? maxBatchSize * workers * 8, 'maxQueueRows'),
+    warmup: o.warmup ?? true,
+    clock: o.clock ?? systemClock,
+    logger: o.logger ?? createLogger('sluice:model'),
+    metrics: o.metrics,
+  };
+}

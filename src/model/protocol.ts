@@ -1,0 +1,24 @@
+/** Messages between the runner and its worker threads. */
+import type { OutputTensor, TensorInfo } from './options.js';
+
+export interface WorkerInit {
+  path: string;
+  /** ORT provider names, in order, CPU last. */
+  providers: string[];
+  /** Retry with CPU alone when session creation with `providers` fails (missing GPU libraries). */
+  fallbackToCpu: boolean;
+  intraOpNumThreads: number;
+  /** Batch sizes (rows) to run on zeros before reporting ready; [] for none. */
+  warmupRows: number[];
+}
+
+export type ToWorker =
+  | { type: 'run'; id: number; data: Float32Array; dims: number[] }
+  | { type: 'close' };
+
+export type FromWorker =
+  | { type: 'ready'; inputs: TensorInfo[]; outputs: TensorInfo[]; provider: string; providers: string[]; fallback: string | null }
+  | { type: 'load-error'; message: string }
+  | { type: 'result'; id: number; outputs: Record<string, OutputTensor> }
+  | { type: 'failed'; id: number; message: string }
+  | { type: 'closed' };

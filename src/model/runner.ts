@@ -1,0 +1,400 @@
+/**
+ * ModelRunner: one per model per process, shared by streaming, batch and online
+ * serving. Requests go into a bounded priority queue; a dispatcher concatenates them
+ * into batches of up to maxBatchSize rows and hands each batch to an idle worker
+ * thread (each worker owns one InferenceSession), then splits the outputs back.
+ */
+import { stat } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { TimerHandle } from '../core/clock.js';
+import { SluiceError } from '../core/errors.js';
+import { inputLayout, type InputLayout } from './metadata.js';
+import { resolveOptions, type InferOptions, type ModelOptions, type ModelOutput, type OutputTensor, type ResolvedOptions, type TensorInfo } from './options.js';
+import { ModelWorker, type Ready } from './pool.js';
+import type { WorkerInit } from './protocol.js';
+import { PriorityQueue } from './queue.js';
+
+interface Request {
+  readonly data: Float32Array;
+  readonly rows: number;
+  readonly width: number;
+  readonly priority: number;
+  readonly deadline: number | undefined;
+  enqueuedAt: number; // clock ms, drives the batching delay
+  perfAt: number; // performance.now(), for the queue-time metric
+  next: number; // first row not yet handed to a worker
+  done: number; // rows whose outputs came back (split requests)
+  chunks: { start: number; rows: number; outputs: ModelOutput }[] | null;
+  waitTimer: TimerHandle | null;
+  settled: boolean;
+  resolve(out: ModelOutput): void;
+  reject(err: Error): void;
+}
+
+/** `rows` rows of `req`, from its row `start`, sit at row `at` of the batch. */
+interface Slice { req: Request; start: number; rows: number; at: number }
+interface Batch { slices: Slice[]; rows: number; width: number }
+
+interface Observer { observe(v: number): void }
+
+const product = (xs: number[]): number => xs.reduce((a, b) => a * b, 1);
+
+export class ModelRunner {
+  readonly name: string;
+  readonly inputs: TensorInfo[];
+  readonly outputs: TensorInfo[];
+  /** The provider the sessions actually use ('cpu' after a fallback). */
+  readonly executionProvider: string;
+  /** Floats per row when the input's row shape is fixed, else null (width = data.length / rows). */
+  readonly featureCount: number | null;
+
+  private readonly layout: InputLayout;
+  private readonly maxBatch: number;
+  private readonly queue = new PriorityQueue<Request>();
+  private readonly waiters: Request[] = [];
+  private queuedRows = 0;
+  private inFlight = 0;
+  private starting = 0;
+  private timer: TimerHandle | null = null;
+  private timerAt = 0;
+  private closed: Promise<void> | null = null;
+  private drained: (() => void) | null = null;
+  /** Metric children already labelled with the model name (labels() per call is a map lookup). */
+  private readonly m: { rows: Observer; infer: Observer; queue: Observer; depth: { set(v: number): void } } | null;
+
+  private constructor(
+    private readonly o: ResolvedOptions,
+    ready: Ready,
+    private readonly init: WorkerInit,
+    private workers: ModelWorker[],
+  ) {
+    this.name = o.name;
+    this.inputs = ready.inputs;
+    this.outputs = ready.outputs;
+    this.executionProvider = ready.provider;
+    this.layout = inputLayout(ready.inputs); // already checked in the worker
+    this.featureCount = this.layout.row ? product(this.layout.row) : null;
+    this.maxBatch = this.layout.fixedBatch ?? o.maxBatchSize;
+    const mt = o.metrics;
+    this.m = mt
+      ? { rows: mt.modelBatchRows.labels(o.name), infer: mt.modelInferenceSeconds.labels(o.name), queue: mt.modelQueueSeconds.labels(o.name), depth: mt.modelQueueDepth.labels(o.name) }
+      : null;
+    for (const w of workers) w.onCrash = (err) => this.onCrash(w, err);
+  }
+
+  static async load(options: ModelOptions): Promise<ModelRunner> {
+    const o = resolveOptions(options);
+    const path = resolvePath(o.path);
+    const fail = (reason: string, cause?: unknown): SluiceError =>
+      new SluiceError('MODEL_LOAD_FAILED', `model "${o.name}": cannot load "${path}": ${reason}`, { path, model: o.name }, { cause });
+    try {
+      if (!(await stat(path)).isFile()) throw fail('not a file');
+    } catch (err) {
+      if (err instanceof SluiceError) throw err;
+      throw fail((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message, err);
+    }
+    const init: WorkerInit = {
+      path,
+      providers: [...new Set([...o.executionProviders, 'cpu'])],
+      fallbackToCpu: true,
+      intraOpNumThreads: o.intraOpNumThreads,
+      warmupRows: o.warmup ? [...new Set([1, o.maxBatchSize])] : [],
+    };
+    // The first worker checks the model and finds which provider works, so a bad file
+    // or missing GPU libraries cost one thread and one log line, not one per worker.
+    const started: ModelWorker[] = [];
+    const start = async (i: WorkerInit): Promise<Ready> => {
+      const w = new ModelWorker(i);
+      started.push(w);
+      return w.ready;
+    };
+    try {
+      const ready = await start(init);
+      const rest: WorkerInit = { ...init, providers: ready.providers, fallbackToCpu: false };
+      await Promise.all(Array.from({ length: o.workers - 1 }, () => start(rest)));
+      const runner = new ModelRunner(o, ready, rest, started);
+      if (ready.fallback !== null) {
+        const requested = o.executionProviders.filter((p) => p !== 'cpu').join(',');
+        o.logger.warn(`model "${o.name}": execution provider ${requested} unavailable, fallback to cpu`, { model: o.name, requested, reason: ready.fallback });
+        o.metrics?.modelProviderFallbacks.inc({ model: o.name, requested });
+      }
+      if (runner.layout.fixedBatch !== null && runner.layout.fixedBatch !== o.maxBatchSize) {
+        o.logger.info(`model "${o.name}": input has a fixed batch size of ${runner.layout.fixedBatch}; batches are padded to it`);
+      }
+      return runner;
+    } catch (err) {
+      await Promise.all(started.map((w) => w.terminate()));
+      throw err instanceof SluiceError ? err : fail(err instanceof Error ? err.message : String(err), err);
+    }
+  }
+
+  /**
+   * Scores `rows` rows laid out row-major in `data` (not modified or detached).
+   * Resolves with each output holding exactly this request's rows, in order.
+   */
+  infer(data: Float32Array, rows: number, opts: InferOptions = {}): Promise<ModelOutput> {
+    if (this.closed) return Promise.reject(this.shuttingDown());
+    const bad = this.checkInput(data, rows);
+    if (bad) return Promise.reject(new SluiceError('INVALID_INPUT', `model "${this.name}": ${bad}`, { model: this.name }));
+    const now = this.o.clock.now();
+    if (opts.deadline !== undefined && now >= opts.deadline) return Promise.reject(this.expired());
+    return new Promise<ModelOutput>((resolve, reject) => {
+      const req: Request = {
+        data, rows, width: data.length / rows, priority: opts.priority ?? 0, deadline: opts.deadline,
+        enqueuedAt: now, perfAt: 0, next: 0, done: 0, chunks: null, waitTimer: null, settled: false, resolve, reject,
+      };
+      // Waiters go first: a request that does not wait must not overtake them.
+      if (this.waiters.length === 0 && this.hasRoom(rows)) {
+        this.enqueue(req);
+        this.pump();
+      } else if (opts.wait) {
+        this.waiters.push(req);
+        if (req.deadline !== undefined) {
+          req.waitTimer = this.o.clock.setTimeout(() => {
+            const i = this.waiters.indexOf(req);
+            if (i >= 0) this.waiters.splice(i, 1);
+            this.settle(req, this.expired());
+          }, req.deadline - now);
+        }
+      } else {
+        reject(new SluiceError('OVERLOADED', `model "${this.name}": queue full (${this.queuedRows} rows queued, limit ${this.o.maxQueueRows}; ${this.waiters.length} waiting)`, { model: this.name }));
+      }
+    });
+  }
+
+  stats(): { queuedRows: number; inFlightBatches: number; workers: number } {
+    return { queuedRows: this.queuedRows, inFlightBatches: this.inFlight, workers: this.workers.length };
+  }
+
+  /** Rejects queued requests with SHUTTING_DOWN, waits for batches in flight, ends the workers. Idempotent. */
+  close(): Promise<void> {
+    return (this.closed ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
+    this.setTimer(undefined);
+    const err = this.shuttingDown();
+    for (const r of this.waiters.splice(0)) {
+      if (r.waitTimer) this.o.clock.clearTimeout(r.waitTimer);
+      this.settle(r, err);
+    }
+    for (const r of this.queue.drain()) this.settle(r, err);
+    this.queuedRows = 0;
+    this.m?.depth.set(0);
+    if (this.inFlight > 0) await new Promise<void>((r) => (this.drained = r));
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(workers.map((w) => w.close()));
+  }
+
+  private checkInput(data: Float32Array, rows: number): string | null {
+    if (!(data instanceof Float32Array)) return 'data must be a Float32Array';
+    if (!Number.isInteger(rows) || rows < 1) return `rows must be a positive integer, got ${rows}`;
+    const want = this.featureCount;
+    if (want !== null && data.length !== rows * want) return `expected ${rows} rows x ${want} features = ${rows * want} floats, got ${data.length}`;
+    if (want === null && (data.length === 0 || data.length % rows !== 0)) return `${data.length} floats do not divide into ${rows} rows`;
+    return null;
+  }
+
+  private hasRoom(rows: number): boolean {
+    // A request bigger than the whole queue is still let in when the queue is empty.
+    return this.queuedRows === 0 || this.queuedRows + rows <= this.o.maxQueueRows;
+  }
+
+  private enqueue(req: Request): void {
+    req.enqueuedAt = this.o.clock.now();
+    if (this.m) req.perfAt = performance.now();
+    this.queue.push(req);
+    this.queuedRows += req.rows;
+  }
+
+  private admitWaiters(): void {
+    for (let w = this.waiters[0]; w && this.hasRoom(w.rows); w = this.waiters[0]) {
+      this.waiters.shift();
+      if (w.waitTimer) this.o.clock.clearTimeout(w.waitTimer);
+      this.enqueue(w);
+    }
+  }
+
+  /** Hands batches to idle workers while there is a full batch or the oldest request has waited long enough. */
+  private pump(): void {
+    let wakeAt: number | undefined;
+    const now = this.o.clock.now();
+    while (this.queue.size > 0) {
+      const worker = this.workers.find((w) => w.alive && !w.busy);
+      if (!worker) break; // a finishing batch calls pump again
+      const due = this.queue.oldest()! + this.o.maxQueueDelayMs;
+      if (this.queuedRows < this.maxBatch && now < due) {
+        wakeAt = due;
+        break;
+      }
+      const batch = this.take(now);
+      if (batch) this.dispatch(worker, batch);
+      this.admitWaiters();
+    }
+    this.setTimer(wakeAt);
+    this.m?.depth.set(this.queuedRows);
+  }
+
+  private setTimer(at: number | undefined): void {
+    if (this.timer && at === this.timerAt) return;
+    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    this.timer = null;
+    if (at === undefined) return;
+    this.timerAt = at;
+    this.timer = this.o.clock.setTimeout(() => {
+      this.timer = null;
+      this.pump();
+    }, at - this.o.clock.now());
+  }
+
+  /**
+   * Takes whole requests in priority order up to maxBatch rows. Only a request larger
+   * than maxBatch is split (it fills the rest of the batch and stays at the head);
+   * splitting smaller ones would make them wait for two batches.
+   */
+  private take(now: number): Batch | null {
+    const slices: Slice[] = [];
+    let rows = 0;
+    let width = -1;
+    for (let req = this.queue.peek(); req; req = this.queue.peek()) {
+      const left = req.rows - req.next;
+      if (req.settled || (req.next === 0 && req.deadline !== undefined && now >= req.deadline)) {
+        // Expired before it ran, or an earlier chunk of it failed.
+        this.queue.shift();
+        this.queuedRows -= left;
+        this.settle(req, this.expired());
+        continue;
+      }
+      const space = this.maxBatch - rows;
+      if (space === 0 || (width >= 0 && req.width !== width)) break;
+      const n = left <= space ? left : left > this.maxBatch ? space : 0;
+      if (n === 0) break;
+      if (req.next === 0 && this.m) this.m.queue.observe((performance.now() - req.perfAt) / 1000);
+      slices.push({ req, start: req.next, rows: n, at: rows });
+      req.next += n;
+      rows += n;
+      width = req.width;
+      this.queuedRows -= n;
+      if (req.next < req.rows) break; // split: the batch is full
+      this.queue.shift();
+    }
+    return rows > 0 ? { slices, rows, width } : null;
+  }
+
+  private dispatch(worker: ModelWorker, batch: Batch): void {
+    const w = batch.width;
+    // Models with a fixed batch size get zero rows appended.
+    const padded = this.layout.fixedBatch ?? batch.rows;
+    const data = new Float32Array(padded * w); // copied: callers' arrays are never detached
+    for (const s of batch.slices) data.set(s.req.data.subarray(s.start * w, (s.start + s.rows) * w), s.at * w);
+    const dims = this.layout.row ? [padded, ...this.layout.row] : [padded, w];
+    this.inFlight++;
+    this.m?.rows.observe(batch.rows);
+    const t0 = performance.now();
+    const after = (): void => {
+      this.m?.infer.observe((performance.now() - t0) / 1000);
+      if (--this.inFlight === 0) this.drained?.();
+      this.pump();
+    };
+    worker.run(data, dims).then(
+      (out) => {
+        this.complete(batch, padded, out);
+        after();
+      },
+      (err: Error) => {
+        this.failBatch(batch, err);
+        after();
+      },
+    );
+  }
+
+  /** Splits a batch's outputs back into its requests. */
+  private complete(batch: Batch, padded: number, out: Record<string, OutputTensor>): void {
+    const entries = Object.entries(out);
+    for (const [name, t] of entries) {
+      if (t.dims[0] !== padded || t.data.length % padded !== 0) {
+        return this.failBatch(batch, new Error(`output "${name}" has shape [${t.dims.join(',')}]; its first dimension must be the batch size ${padded}`));
+      }
+    }
+    const whole = batch.slices.length === 1 && padded === batch.rows;
+    for (const s of batch.slices) {
+      if (s.req.settled) continue;
+      const part: ModelOutput = {};
+      for (const [name, t] of entries) {
+        const stride = t.data.length / padded;
+        part[name] = { data: whole ? t.data : t.data.slice(s.at * stride, (s.at + s.rows) * stride), dims: [s.rows, ...t.dims.slice(1)] };
+      }
+      const req = s.req;
+      if (s.rows === req.rows) {
+        this.settle(req, null, part);
+        continue;
+      }
+      (req.chunks ??= []).push({ start: s.start, rows: s.rows, outputs: part });
+      req.done += s.rows;
+      if (req.done === req.rows) this.settle(req, null, assemble(req.rows, req.chunks));
+    }
+  }
+
+  private failBatch(batch: Batch, cause: Error): void {
+    const err = new SluiceError('MODEL_ERROR', `model "${this.name}": inference failed on a batch of ${batch.rows} rows: ${cause.message}`, { model: this.name }, { cause });
+    for (const s of batch.slices) this.settle(s.req, err);
+  }
+
+  private settle(req: Request, err: Error | null, out?: ModelOutput): void {
+    if (req.settled) return;
+    req.settled = true;
+    req.chunks = null;
+    if (err) req.reject(err);
+    else req.resolve(out!);
+  }
+
+  /** A worker thread died outside close(): its batch was already failed; start a replacement. */
+  private onCrash(dead: ModelWorker, err: Error): void {
+    this.workers = this.workers.filter((w) => w !== dead);
+    if (this.closed) return;
+    this.o.logger.error(`model "${this.name}": worker thread died, starting another`, { model: this.name, error: err.message });
+    const next = new ModelWorker({ ...this.init, warmupRows: [] });
+    this.starting++;
+    next.ready.then(
+      () => {
+        this.starting--;
+        if (this.closed) return void next.close();
+        next.onCrash = (e) => this.onCrash(next, e);
+        this.workers.push(next);
+        this.pump();
+      },
+      (e: Error) => {
+        this.starting--;
+        this.o.logger.error(`model "${this.name}": replacement worker failed to start`, { model: this.name, error: e.message });
+        if (this.workers.length === 0 && this.starting === 0) {
+          const fatal = new SluiceError('MODEL_ERROR', `model "${this.name}": no worker threads left (${e.message})`, { model: this.name });
+          for (const r of [...this.waiters.splice(0), ...this.queue.drain()]) this.settle(r, fatal);
+          this.queuedRows = 0;
+        }
+      },
+    );
+  }
+
+  private expired(): SluiceError {
+    return new SluiceError('DEADLINE_EXCEEDED', `model "${this.name}": request deadline passed before it ran`, { model: this.name });
+  }
+
+  private shuttingDown(): SluiceError {
+    return new SluiceError('SHUTTING_DOWN', `model "${this.name}" is shutting down`, { model: this.name });
+  }
+}
+
+/** Joins the chunks of a request that was split across batches. */
+function assemble(rows: number, chunks: { start: number; rows: number; outputs: ModelOutput }[]): ModelOutput {
+  const out: ModelOutput = {};
+  for (const [name, first] of Object.entries(chunks[0]!.outputs)) {
+    const stride = first.data.length / chunks[0]!.rows;
+    const Ctor = first.data.constructor as new (n: number) => OutputTensor['data'];
+    const data = new Ctor(rows * stride);
+    for (const c of chunks) data.set(c.outputs[name]!.data, c.start * stride);
+    out[name] = { data, dims: [rows, ...first.dims.slice(1)] };
+  }
+  return out;
+}

@@ -1,0 +1,91 @@
+/**
+ * One worker thread = one InferenceSession. `session.run` is a synchronous native
+ * call that blocks whatever thread it runs on, so it must not run on the main thread;
+ * the runner hands each worker one whole batch at a time (a round trip costs ~50 µs).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import { describeSession, inputLayout, toOutputTensor } from './metadata.js';
+import type { OutputTensor } from './options.js';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).trim();
+
+async function open(): Promise<{ session: ort.InferenceSession; providers: string[]; fallback: string | null }> {
+  const base: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: init.intraOpNumThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // Fatal only: every error reaches the caller as MODEL_ERROR / MODEL_LOAD_FAILED with
+    // ORT's message, so ORT's own stderr line per failed batch would be a duplicate.
+    logSeverityLevel: 4,
+  };
+  try {
+    return { session: await ort.InferenceSession.create(init.path, { ...base, executionProviders: init.providers }), providers: init.providers, fallback: null };
+  } catch (err) {
+    // GPU providers are compiled in, but when their shared libraries are missing
+    // session creation throws instead of falling back: retry on CPU alone.
+    if (!init.fallbackToCpu || init.providers.every((p) => p === 'cpu')) throw err;
+    const session = await ort.InferenceSession.create(init.path, { ...base, executionProviders: ['cpu'] });
+    return { session, providers: ['cpu'], fallback: message(err) };
+  }
+}
+
+async function main(): Promise<void> {
+  let opened: Awaited<ReturnType<typeof open>>;
+  let inputName: string;
+  try {
+    opened = await open();
+    const meta = describeSession(opened.session);
+    const layout = inputLayout(meta.inputs);
+    inputName = meta.inputs[0]!.name;
+    // Warm up only when the row shape is known (otherwise we cannot make zeros).
+    if (layout.row) {
+      for (const n of init.warmupRows) {
+        const rows = layout.fixedBatch ?? n;
+        const dims = [rows, ...layout.row];
+        await opened.session.run({ [inputName]: new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims) });
+      }
+    }
+    post({ type: 'ready', ...meta, provider: opened.providers[0]!, providers: opened.providers, fallback: opened.fallback });
+  } catch (err) {
+    post({ type: 'load-error', message: message(err) });
+    port.close();
+    return;
+  }
+  const { session } = opened;
+
+  port.on('message', async (m: ToWorker) => {
+    if (m.type === 'close') {
+      // Release the session before the thread ends rather than leaving it to
+      // thread teardown (upstream onnxruntime#24486: crashes with several workers).
+      await session.release().catch(() => undefined);
+      post({ type: 'closed' });
+      port.close();
+      return;
+    }
+    try {
+      const result = await session.run({ [inputName]: new ort.Tensor('float32', m.data, m.dims) });
+      const outputs: Record<string, OutputTensor> = {};
+      const transfer = new Set<ArrayBuffer>();
+      for (const [name, t] of Object.entries(result)) {
+        const o = toOutputTensor(name, t as ort.Tensor);
+        outputs[name] = o;
+        transfer.add(o.data.buffer as ArrayBuffer);
+      }
+      try {
+        post({ type: 'result', id: m.id, outputs }, [...transfer]);
+      } catch {
+        post({ type: 'result', id: m.id, outputs }); // a buffer that cannot be detached: copy instead
+      }
+    } catch (err) {
+      post({ type: 'failed', id: m.id, message: message(err) });
+    }
+  });
+}
+
+void main();

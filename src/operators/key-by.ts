@@ -1,0 +1,44 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { compileExpression } from '../expr/index.js';
+import { SluiceError } from '../core/errors.js';
+import type { StreamRecord } from '../core/record.js';
+import { stepSchema } from '../topology/schema.js';
+import { FAILED, describeValue, evalOn } from './eval.js';
+import type { OperatorSpec } from './operator.js';
+
+const schema = stepSchema({
+  /** Expression for the record key (a string or number; numbers become strings). Sinks partition by it. */
+  key: Type.String({ minLength: 1 }),
+});
+type KeyByConfig = Static<typeof schema>;
+
+export const keyByOperator: OperatorSpec<KeyByConfig> = {
+  kind: 'keyBy',
+  schema,
+  check(config: KeyByConfig, ctx) {
+    ctx.expression(['key'], config.key);
+  },
+  create(config, _deps, id) {
+    const expr = compileExpression(config.key);
+    return {
+      id,
+      kind: 'keyBy',
+      concurrent: true,
+      process(batch, ctx) {
+        const out: StreamRecord[] = [];
+        for (const r of batch) {
+          const k = evalOn(expr, r, ctx);
+          if (k === FAILED) continue;
+          if (typeof k === 'string') r.key = k;
+          else if (typeof k === 'number' && Number.isFinite(k)) r.key = String(k);
+          else {
+            ctx.deadLetter(r, new SluiceError('INVALID_INPUT', `keyBy \`${expr.source}\` must give a string or number; got ${describeValue(k)}`, { operator: id }));
+            continue;
+          }
+          out.push(r);
+        }
+        return out;
+      },
+    };
+  },
+};

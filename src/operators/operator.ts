@@ -1,0 +1,52 @@
+import type { Clock } from '../core/clock.js';
+import type { SluiceError } from '../core/errors.js';
+import type { StreamRecord } from '../core/record.js';
+import type { StepKind } from '../topology/catalog.js';
+
+/**
+ * An operator transforms micro-batches. The runtime promises:
+ * - `open` is awaited once before the first `process`, `close` once after the last;
+ * - `process` is never called concurrently on one instance, and batches arrive in
+ *   source order, unless the operator sets `concurrent: true` (it keeps no state
+ *   between calls, so overlapping calls are safe and let scoring overlap I/O);
+ *   each task (source partition) has its own instances;
+ * - the operator owns the batch it is given and may change its records in place;
+ * - a record that cannot be processed goes to `ctx.deadLetter` with a SluiceError and the
+ *   rest of the batch carries on; `ctx.deadLetter` throws when the topology says onError: fail.
+ */
+export interface Operator {
+  readonly id: string;
+  readonly kind: string;
+  readonly concurrent?: boolean;
+  open?(): Promise<void>;
+  process(batch: StreamRecord[], ctx: OperatorContext): StreamRecord[] | Promise<StreamRecord[]>;
+  close?(): Promise<void>;
+}
+
+export interface OperatorContext {
+  readonly operatorId: string;
+  readonly clock: Clock;
+  deadLetter(record: StreamRecord, err: SluiceError): void;
+  /** Sends records to a named sink; only terminal steps call it. */
+  emit(sink: string, records: StreamRecord[]): void;
+}
+
+/** What an operator factory may use: shared resources created by the runtime. */
+export interface OperatorDeps {
+  /** Model runners by topology model name (typed loosely so operators don't depend on the runner's module). */
+  models: ReadonlyMap<string, ScoringModel>;
+  /** Loads a named export of a UDF module (path relative to the topology file). */
+  loadUdf(module: string, exportName: string): Promise<(...args: unknown[]) => unknown>;
+}
+
+/** The part of a ModelRunner that the score operator uses. */
+export interface ScoringModel {
+  readonly name: string;
+  readonly featureCount: number | null;
+  readonly outputs: readonly { name: string; dims: readonly (number | string)[] }[];
+  infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number }): Promise<Record<string, { data: ArrayLike<number>; dims: number[] }>>;
+}
+
+export interface OperatorSpec<C = unknown> extends StepKind {
+  create(config: C, deps: OperatorDeps, id: string): Operator | Promise<Operator>;
+}

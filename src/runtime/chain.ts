@@ -1,0 +1,92 @@
+import type { Clock } from '../core/clock.js';
+import { SluiceError } from '../core/errors.js';
+import type { StreamRecord } from '../core/record.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { Operator, OperatorContext } from '../operators/index.js';
+import { BatchOutput, toDeadLetter } from './batch.js';
+
+/** Thrown by ctx.deadLetter when the topology says onError: fail. */
+export class JobFailure extends SluiceError {}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * Runs one task's operators over its micro-batches. Several batches may be in the
+ * chain at once (so scoring overlaps with reading and writing), but each operator
+ * that is not marked `concurrent` sees batches one at a time and in order: a batch
+ * reserves its turn at every operator when it enters the chain.
+ */
+export class OperatorChain {
+  private readonly tails: Promise<void>[];
+
+  constructor(
+    private readonly ops: Operator[],
+    private readonly opts: { onError: 'deadLetter' | 'fail'; clock: Clock; metrics?: Metrics | undefined },
+  ) {
+    this.tails = ops.map(() => Promise.resolve());
+  }
+
+  async open(): Promise<void> {
+    for (const op of this.ops) await op.open?.();
+  }
+
+  async close(): Promise<void> {
+    for (const op of this.ops) await op.close?.();
+  }
+
+  async run(records: StreamRecord[], out: BatchOutput = new BatchOutput()): Promise<BatchOutput> {
+    const turns = this.ops.map((op, k) => {
+      if (isConcurrent(op)) return null;
+      const prev = this.tails[k]!;
+      const mine = deferred();
+      this.tails[k] = mine.promise;
+      return { prev, mine };
+    });
+    let batch = records;
+    try {
+      for (let k = 0; k < this.ops.length; k++) {
+        const op = this.ops[k]!;
+        const turn = turns[k];
+        if (turn) await turn.prev;
+        const m = this.opts.metrics;
+        m?.recordsIn.inc({ operator: op.id }, batch.length);
+        m?.operatorBatchSize.observe({ operator: op.id }, batch.length);
+        batch = batch.length ? await op.process(batch, this.context(op, out)) : batch;
+        m?.recordsOut.inc({ operator: op.id }, batch.length);
+        turn?.mine.resolve();
+      }
+    } finally {
+      for (const t of turns) t?.mine.resolve();
+    }
+    return out;
+  }
+
+  private context(op: Operator, out: BatchOutput): OperatorContext {
+    const { onError, clock, metrics } = this.opts;
+    return {
+      operatorId: op.id,
+      clock,
+      deadLetter(record, err) {
+        if (onError === 'fail') throw new JobFailure(err.code, `step "${op.id}" failed on record at ${record.position.source}[${record.position.partition}]@${record.position.offset}: ${err.message}`, { operator: op.id }, { cause: err });
+        metrics?.recordsDeadLettered.inc({ operator: op.id, code: err.code });
+        out.dead.push(toDeadLetter(record, err.code, err.message, op.id));
+      },
+      emit(sink, recs) {
+        out.emit(sink, recs);
+      },
+    };
+  }
+}
+
+function isConcurrent(op: Operator): boolean {
+  return op.concurrent === true;
+}

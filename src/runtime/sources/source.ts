@@ -1,0 +1,27 @@
+import type { OffsetCommit } from '../../../connectors/embedded/index.js';
+import type { DeadLetter, StreamRecord } from '../../core/record.js';
+
+export interface PollResult {
+  records: StreamRecord[];
+  /** Records that could not be decoded. */
+  dead: DeadLetter[];
+  /** The position just after this batch. */
+  next: number;
+  /** True when the source has nothing more (bounded and exhausted, or idle under --until-idle, or stopping). */
+  end: boolean;
+}
+
+/** One partition of a source: the unit of parallelism, read by one task. */
+export interface SourcePartition {
+  readonly source: string;
+  readonly partition: number;
+  /** Returns the next micro-batch, waiting for data if the source is live. */
+  poll(max: number, signal: AbortSignal): Promise<PollResult>;
+  /** The offset commit that records "everything before `next` is done", or null if this source keeps no positions. */
+  commitFor(next: number): OffsetCommit | null;
+  close(): Promise<void>;
+}
+
+export function decodeError(source: string, partition: number, offset: number, key: string | null, timestamp: number, raw: string, message: string): DeadLetter {
+  return { error: { code: 'DECODE_ERROR', message, operator: `source:${source}` }, position: { source, partition, offset }, key, timestamp, raw };
+}

@@ -1,0 +1,78 @@
+import type { Metrics } from '../metrics/registry.js';
+import { BatchOutput } from './batch.js';
+import { JobFailure, type OperatorChain } from './chain.js';
+import { BoundedQueue } from './queue.js';
+import type { SourcePartition } from './sources/source.js';
+
+export interface TaskOptions {
+  batchSize: number;
+  maxInFlight: number;
+  onError: 'deadLetter' | 'fail';
+  signal: AbortSignal;
+  metrics?: Metrics | undefined;
+  /** Writes one batch's outputs and its source position as one checkpoint. */
+  commit(source: SourcePartition, out: BatchOutput, next: number): Promise<void>;
+}
+
+/**
+ * Reads one source partition and pushes its micro-batches through the chain. A
+ * poller starts each batch's processing and a committer writes results in source
+ * order; the queue between them bounds the batches in flight (backpressure).
+ */
+export class Task {
+  readonly name: string;
+  recordsRead = 0;
+
+  constructor(readonly source: SourcePartition, readonly chain: OperatorChain, private readonly o: TaskOptions) {
+    this.name = `${source.source}[${source.partition}]`;
+  }
+
+  async run(): Promise<void> {
+    const queue = new BoundedQueue<{ work: Promise<BatchOutput>; next: number }>(this.o.maxInFlight);
+    const gauge = this.o.metrics?.taskQueueDepth;
+    let failure: unknown;
+    const committer = (async () => {
+      try {
+        for (;;) {
+          const item = await queue.shift();
+          if (!item) return;
+          gauge?.set({ task: this.name }, queue.size);
+          const out = await item.work;
+          await this.o.commit(this.source, out, item.next);
+        }
+      } catch (err) {
+        failure = err;
+        queue.close();
+      }
+    })();
+    try {
+      while (failure === undefined) {
+        const polled = await this.source.poll(this.o.batchSize, this.o.signal);
+        this.recordsRead += polled.records.length + polled.dead.length;
+        if (polled.dead.length && this.o.onError === 'fail') {
+          const d = polled.dead[0]!;
+          throw new JobFailure('DECODE_ERROR', `source "${d.position.source}" partition ${d.position.partition} offset ${d.position.offset}: ${d.error.message}`);
+        }
+        if (polled.records.length || polled.dead.length) {
+          const out = new BatchOutput();
+          out.dead.push(...polled.dead);
+          const work = this.chain.run(polled.records, out);
+          work.catch(() => undefined); // the committer reports it, in order
+          try {
+            await queue.push({ work, next: polled.next });
+          } catch {
+            break; // the committer failed and closed the queue
+          }
+          gauge?.set({ task: this.name }, queue.size);
+        }
+        if (polled.end) break;
+      }
+    } catch (err) {
+      failure ??= err;
+    } finally {
+      queue.close();
+    }
+    await committer;
+    if (failure !== undefined) throw failure;
+  }
+}

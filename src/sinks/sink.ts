@@ -1,0 +1,15 @@
+import type { StreamRecord } from '../core/record.js';
+import type { Transaction } from './transaction.js';
+
+/** The output stage of a topology. Sinks are shared by all tasks of a job. */
+export interface Sink {
+  readonly name: string;
+  /** Adds records to the checkpoint transaction (or writes them and registers a flush in it). Called in order per task. */
+  stage(records: StreamRecord[], tx: Transaction): void;
+  close(): Promise<void>;
+}
+
+/** The JSON text a record's value is written as. */
+export function encodeValue(r: StreamRecord): string {
+  return JSON.stringify(r.value);
+}

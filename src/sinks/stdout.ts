@@ -1,0 +1,16 @@
+import type { StreamRecord } from '../core/record.js';
+import type { Sink } from './sink.js';
+import type { Transaction } from './transaction.js';
+
+/** Prints one JSON line per record value on stdout (logs go to stderr). */
+export function createStdoutSink(name: string, out: NodeJS.WritableStream = process.stdout): Sink {
+  return {
+    name,
+    stage(records: StreamRecord[], tx: Transaction) {
+      let text = '';
+      for (const r of records) text += JSON.stringify(r.value) + '\n';
+      tx.pending.push(new Promise<void>((resolve, reject) => out.write(text, (err) => (err ? reject(err) : resolve()))));
+    },
+    async close() {},
+  };
+}

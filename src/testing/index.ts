@@ -1,0 +1,3 @@
+export { runTopology } from './harness.js';
+export type { HarnessOptions, HarnessResult } from './harness.js';
+export { ManualClock } from '../core/clock.js';

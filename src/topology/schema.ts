@@ -1,0 +1,163 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/**
+ * The schema of a topology definition: the single source of its config types.
+ * Operator step configs live beside their operators (src/operators/*) and are
+ * checked by the validator through the operator registry.
+ */
+
+const Name = Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._-]+$' });
+const PositiveInt = Type.Integer({ minimum: 1 });
+
+export const ModelConfigSchema = Type.Object(
+  {
+    /** Path to the .onnx file, relative to the topology file. */
+    path: Type.String({ minLength: 1 }),
+    /** Execution providers in order of preference; GPU ones fall back to CPU. Default ['cpu']. */
+    executionProviders: Type.Optional(Type.Array(Type.Union([Type.Literal('cpu'), Type.Literal('cuda'), Type.Literal('tensorrt')]), { minItems: 1 })),
+    /** Worker threads, one session each. Default: the machine's core count. */
+    workers: Type.Optional(PositiveInt),
+    /** Threads per session. Default 1. */
+    intraOpNumThreads: Type.Optional(PositiveInt),
+    /** Rows per inference call. Default 1024. */
+    maxBatchSize: Type.Optional(PositiveInt),
+    /** How long a partial batch waits for more rows. Default 2 ms. */
+    maxQueueDelayMs: Type.Optional(Type.Number({ minimum: 0 })),
+    /** Rows that may wait in the model's queue. Default maxBatchSize × workers × 8. */
+    maxQueueRows: Type.Optional(PositiveInt),
+  },
+  { additionalProperties: false },
+);
+
+export const TopicSourceSchema = Type.Object(
+  {
+    type: Type.Literal('topic'),
+    /** Topic name. */
+    topic: Name,
+    /** Partitions to create the topic with if it does not exist. Default 1. */
+    partitions: Type.Optional(PositiveInt),
+    /** Where to start when the consumer group has no committed position. Default earliest. */
+    startFrom: Type.Optional(Type.Union([Type.Literal('earliest'), Type.Literal('latest')])),
+    /** Consumer group whose positions are committed. Default: the topology name. */
+    group: Type.Optional(Name),
+    /** How record values are decoded. Default json. */
+    format: Type.Optional(Type.Literal('json')),
+  },
+  { additionalProperties: false },
+);
+
+export const FileSourceSchema = Type.Object(
+  {
+    type: Type.Literal('file'),
+    /** A file, a directory, or a glob (`*` and `**`), relative to the topology file. */
+    path: Type.String({ minLength: 1 }),
+    format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv')]),
+    /** CSV only: turn numeric-looking cells into numbers and empty cells into null. Default true. */
+    inferTypes: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const SourceConfigSchema = Type.Union([TopicSourceSchema, FileSourceSchema]);
+
+export const TopicSinkSchema = Type.Object(
+  {
+    type: Type.Literal('topic'),
+    topic: Name,
+    /** Partitions to create the topic with if it does not exist. Default 1. */
+    partitions: Type.Optional(PositiveInt),
+  },
+  { additionalProperties: false },
+);
+
+export const FileSinkSchema = Type.Object(
+  {
+    type: Type.Literal('file'),
+    path: Type.String({ minLength: 1 }),
+    format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv')]),
+    /** CSV only: the columns, in order. Default: the fields of the first record. */
+    columns: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const StdoutSinkSchema = Type.Object({ type: Type.Literal('stdout') }, { additionalProperties: false });
+
+export const SinkConfigSchema = Type.Union([TopicSinkSchema, FileSinkSchema, StdoutSinkSchema]);
+
+export const RuntimeConfigSchema = Type.Object(
+  {
+    /** Most records per micro-batch read from a source. Default 1024. */
+    batchSize: Type.Optional(PositiveInt),
+    /** Micro-batches a task may have in flight (scoring overlaps with writing). Default 4. */
+    maxInFlight: Type.Optional(PositiveInt),
+    /** How long a graceful stop may take before in-flight work is abandoned (uncommitted). Default 10000. */
+    shutdownTimeoutMs: Type.Optional(PositiveInt),
+  },
+  { additionalProperties: false },
+);
+
+export const ConnectionSchema = Type.Object(
+  {
+    /** The embedded log (the default when nothing else is configured). */
+    embedded: Type.Optional(Type.Object({ dir: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+
+/** A pipeline step: an object with exactly one key, the operator kind. */
+export const StepSchema = Type.Record(Type.String(), Type.Unknown(), { minProperties: 1, maxProperties: 1 });
+
+export const TopologySchema = Type.Object(
+  {
+    name: Name,
+    connection: Type.Optional(ConnectionSchema),
+    models: Type.Optional(Type.Record(Name, ModelConfigSchema)),
+    sources: Type.Record(Name, SourceConfigSchema, { minProperties: 1 }),
+    pipeline: Type.Array(StepSchema, { minItems: 1 }),
+    sinks: Type.Record(Name, SinkConfigSchema, { minProperties: 1 }),
+    /** The sink that receives dead letters (error envelopes). Required unless onError is fail. */
+    deadLetter: Type.Optional(Name),
+    /** What a bad record does: go to the dead-letter sink (default), or stop the job. */
+    onError: Type.Optional(Type.Union([Type.Literal('deadLetter'), Type.Literal('fail')])),
+    runtime: Type.Optional(RuntimeConfigSchema),
+  },
+  { additionalProperties: false },
+);
+
+export type ModelConfig = Static<typeof ModelConfigSchema>;
+export type TopicSourceConfig = Static<typeof TopicSourceSchema>;
+export type FileSourceConfig = Static<typeof FileSourceSchema>;
+export type SourceConfig = Static<typeof SourceConfigSchema>;
+export type TopicSinkConfig = Static<typeof TopicSinkSchema>;
+export type FileSinkConfig = Static<typeof FileSinkSchema>;
+export type SinkConfig = Static<typeof SinkConfigSchema>;
+export type RuntimeConfig = Static<typeof RuntimeConfigSchema>;
+export type Step = Record<string, unknown>;
+export type TopologyDefinition = Static<typeof TopologySchema>;
+
+export type { TSchema };
+
+/** The top level with sources, sinks and steps left open: those are checked one by one so errors stay precise. */
+export const TopLevelSchema = Type.Object(
+  {
+    name: Name,
+    connection: Type.Optional(ConnectionSchema),
+    models: Type.Optional(Type.Record(Name, ModelConfigSchema)),
+    sources: Type.Record(Type.String(), Type.Unknown(), { minProperties: 1 }),
+    pipeline: Type.Array(Type.Unknown(), { minItems: 1 }),
+    sinks: Type.Record(Type.String(), Type.Unknown(), { minProperties: 1 }),
+    deadLetter: Type.Optional(Name),
+    onError: Type.Optional(Type.Union([Type.Literal('deadLetter'), Type.Literal('fail')])),
+    runtime: Type.Optional(RuntimeConfigSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const SOURCE_SCHEMAS: Record<string, TSchema> = { topic: TopicSourceSchema, file: FileSourceSchema };
+export const SINK_SCHEMAS: Record<string, TSchema> = { topic: TopicSinkSchema, file: FileSinkSchema, stdout: StdoutSinkSchema };
+
+/** Adds the optional stable `id` every step config may carry. */
+export function stepSchema<T extends Record<string, TSchema>>(properties: T) {
+  return Type.Object({ id: Type.Optional(Name), ...properties }, { additionalProperties: false });
+}
