@@ -1,4 +1,4 @@
-/** The main-thread handle of one model worker thread: start, run one batch at a time, close. */
+/** The main-thread handle of one model worker thread: start, run batches (in order), close. */
 import { Worker } from 'node:worker_threads';
 import type { OutputTensor } from './options.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
@@ -13,7 +13,7 @@ export class ModelWorker {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
   private settleReady!: { resolve: (r: Ready) => void; reject: (e: Error) => void };
-  private pending: { id: number; resolve: (o: Record<string, OutputTensor>) => void; reject: (e: Error) => void } | null = null;
+  private readonly pending = new Map<number, { resolve: (o: Record<string, OutputTensor>) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private isReady = false;
   private closing = false;
@@ -30,31 +30,32 @@ export class ModelWorker {
         this.dead = true;
         const err = this.lastError ?? new Error(`worker thread exited with code ${code}`);
         this.settleReady.reject(err);
-        this.pending?.reject(err);
-        this.pending = null;
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
         if (this.isReady && !this.closing) this.onCrash?.(err);
         resolve();
       }),
     );
   }
 
-  get busy(): boolean {
-    return this.pending !== null;
+  /** Batches sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.size;
   }
 
   get alive(): boolean {
     return !this.dead && !this.closing;
   }
 
-  /** Runs one batch; `data`'s buffer is transferred (detached here). */
+  /** Runs one batch (queued behind any in flight); `data`'s buffer is transferred (detached here). */
   run(data: Float32Array, dims: number[]): Promise<Record<string, OutputTensor>> {
-    if (this.pending || !this.alive) return Promise.reject(new Error('worker is busy or gone'));
+    if (!this.alive) return Promise.reject(new Error('worker is gone'));
     const id = this.nextId++;
     // Keep the process alive only while a batch is in flight, so a runner that is
     // never closed does not hold the process open, but pending work is never cut off.
     this.worker.ref();
     return new Promise((resolve, reject) => {
-      this.pending = { id, resolve, reject };
+      this.pending.set(id, { resolve, reject });
       this.post({ type: 'run', id, data, dims }, [data.buffer as ArrayBuffer]);
     });
   }
@@ -71,11 +72,21 @@ export class ModelWorker {
     clearTimeout(timer);
   }
 
-  /** Ends the thread now (failed load). */
-  async terminate(): Promise<void> {
+  /**
+   * Ends a worker whatever state its startup is in (used when load() fails). It waits for
+   * startup to finish instead of terminating at once: terminating a thread while ORT is
+   * inside a native call can abort the whole process ("terminate called after throwing
+   * an instance of 'Napi::Error'", seen here with onnxruntime-node 1.30).
+   */
+  async dispose(startupGraceMs = 30_000): Promise<void> {
     this.closing = true;
-    await this.worker.terminate().catch(() => undefined);
-    await this.exited;
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<'stuck'>((r) => (timer = setTimeout(() => r('stuck'), startupGraceMs)));
+    const started = await Promise.race([this.ready.then(() => 'ready' as const, () => 'failed' as const), stuck]);
+    clearTimeout(timer);
+    if (started === 'ready') return this.close();
+    if (started === 'stuck') await this.worker.terminate().catch(() => undefined);
+    await this.exited; // a failed worker ends by itself
   }
 
   private post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
@@ -94,10 +105,10 @@ export class ModelWorker {
         break;
       case 'result':
       case 'failed': {
-        const p = this.pending;
-        if (!p || p.id !== m.id) break;
-        this.pending = null;
-        this.worker.unref();
+        const p = this.pending.get(m.id);
+        if (!p) break;
+        this.pending.delete(m.id);
+        if (this.pending.size === 0) this.worker.unref();
         if (m.type === 'result') p.resolve(m.outputs);
         else p.reject(new Error(m.message));
         break;

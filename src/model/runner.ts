@@ -38,6 +38,9 @@ interface Batch { slices: Slice[]; rows: number; width: number }
 
 interface Observer { observe(v: number): void }
 
+/** Batches one worker may hold at once (see pickWorker). */
+const PIPELINE_DEPTH = 2;
+
 const product = (xs: number[]): number => xs.reduce((a, b) => a * b, 1);
 
 export class ModelRunner {
@@ -59,6 +62,8 @@ export class ModelRunner {
   private timer: TimerHandle | null = null;
   private timerAt = 0;
   private closed: Promise<void> | null = null;
+  /** Set when every worker died and none could be restarted. */
+  private broken: SluiceError | null = null;
   private drained: (() => void) | null = null;
   /** Metric children already labelled with the model name (labels() per call is a map lookup). */
   private readonly m: { rows: Observer; infer: Observer; queue: Observer; depth: { set(v: number): void } } | null;
@@ -124,7 +129,7 @@ export class ModelRunner {
       }
       return runner;
     } catch (err) {
-      await Promise.all(started.map((w) => w.terminate()));
+      await Promise.all(started.map((w) => w.dispose()));
       throw err instanceof SluiceError ? err : fail(err instanceof Error ? err.message : String(err), err);
     }
   }
@@ -135,6 +140,7 @@ export class ModelRunner {
    */
   infer(data: Float32Array, rows: number, opts: InferOptions = {}): Promise<ModelOutput> {
     if (this.closed) return Promise.reject(this.shuttingDown());
+    if (this.broken) return Promise.reject(this.broken);
     const bad = this.checkInput(data, rows);
     if (bad) return Promise.reject(new SluiceError('INVALID_INPUT', `model "${this.name}": ${bad}`, { model: this.name }));
     const now = this.o.clock.now();
@@ -146,7 +152,7 @@ export class ModelRunner {
       };
       // Waiters go first: a request that does not wait must not overtake them.
       if (this.waiters.length === 0 && this.hasRoom(rows)) {
-        this.enqueue(req);
+        this.enqueue(req, now);
         this.pump();
       } else if (opts.wait) {
         this.waiters.push(req);
@@ -202,8 +208,8 @@ export class ModelRunner {
     return this.queuedRows === 0 || this.queuedRows + rows <= this.o.maxQueueRows;
   }
 
-  private enqueue(req: Request): void {
-    req.enqueuedAt = this.o.clock.now();
+  private enqueue(req: Request, now: number): void {
+    req.enqueuedAt = now;
     if (this.m) req.perfAt = performance.now();
     this.queue.push(req);
     this.queuedRows += req.rows;
@@ -213,7 +219,7 @@ export class ModelRunner {
     for (let w = this.waiters[0]; w && this.hasRoom(w.rows); w = this.waiters[0]) {
       this.waiters.shift();
       if (w.waitTimer) this.o.clock.clearTimeout(w.waitTimer);
-      this.enqueue(w);
+      this.enqueue(w, this.o.clock.now());
     }
   }
 
@@ -222,10 +228,11 @@ export class ModelRunner {
     let wakeAt: number | undefined;
     const now = this.o.clock.now();
     while (this.queue.size > 0) {
-      const worker = this.workers.find((w) => w.alive && !w.busy);
+      const full = this.queuedRows >= this.maxBatch;
+      const worker = this.pickWorker(full);
       if (!worker) break; // a finishing batch calls pump again
       const due = this.queue.oldest()! + this.o.maxQueueDelayMs;
-      if (this.queuedRows < this.maxBatch && now < due) {
+      if (!full && now < due) {
         wakeAt = due;
         break;
       }
@@ -235,6 +242,22 @@ export class ModelRunner {
     }
     this.setTimer(wakeAt);
     this.m?.depth.set(this.queuedRows);
+  }
+
+  /**
+   * An idle worker, or, when a full batch is waiting, one with a single batch in flight:
+   * queueing the next batch in the worker's port hides the ~50 µs round trip, at the
+   * cost of committing that batch one batch early (a later higher-priority request
+   * waits for it).
+   */
+  private pickWorker(full: boolean): ModelWorker | undefined {
+    let best: ModelWorker | undefined;
+    for (const w of this.workers) {
+      if (!w.alive || w.inFlight >= (full ? PIPELINE_DEPTH : 1)) continue;
+      if (!best || w.inFlight < best.inFlight) best = w;
+      if (w.inFlight === 0) break;
+    }
+    return best;
   }
 
   private setTimer(at: number | undefined): void {
@@ -288,7 +311,10 @@ export class ModelRunner {
     // Models with a fixed batch size get zero rows appended.
     const padded = this.layout.fixedBatch ?? batch.rows;
     const data = new Float32Array(padded * w); // copied: callers' arrays are never detached
-    for (const s of batch.slices) data.set(s.req.data.subarray(s.start * w, (s.start + s.rows) * w), s.at * w);
+    for (const s of batch.slices) {
+      const whole = s.rows === s.req.rows; // the common case: skip making a view
+      data.set(whole ? s.req.data : s.req.data.subarray(s.start * w, (s.start + s.rows) * w), s.at * w);
+    }
     const dims = this.layout.row ? [padded, ...this.layout.row] : [padded, w];
     this.inFlight++;
     this.m?.rows.observe(batch.rows);
@@ -369,7 +395,7 @@ export class ModelRunner {
         this.starting--;
         this.o.logger.error(`model "${this.name}": replacement worker failed to start`, { model: this.name, error: e.message });
         if (this.workers.length === 0 && this.starting === 0) {
-          const fatal = new SluiceError('MODEL_ERROR', `model "${this.name}": no worker threads left (${e.message})`, { model: this.name });
+          const fatal = (this.broken = new SluiceError('MODEL_ERROR', `model "${this.name}": no worker threads left (${e.message}); reload the model`, { model: this.name }));
           for (const r of [...this.waiters.splice(0), ...this.queue.drain()]) this.settle(r, fatal);
           this.queuedRows = 0;
         }

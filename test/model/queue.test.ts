@@ -9,8 +9,9 @@ const row = (n = 1): Float32Array => randomRows(n, 8, n);
 const code = (c: string) => (e: SluiceError) => e.code === c;
 
 test('higher priority runs first, FIFO within a priority', async () => {
-  // One worker, one row per batch: the first request occupies the worker, the rest queue.
-  const r = await ModelRunner.load({ name: 'prio', path: SMALL_MLP, workers: 1, maxBatchSize: 1, maxQueueDelayMs: 0 });
+  // One worker, no batching delay: the first request occupies the worker; the rest
+  // queue and then go out together as one batch, in priority order.
+  const r = await ModelRunner.load({ name: 'prio', path: SMALL_MLP, workers: 1, maxBatchSize: 16, maxQueueDelayMs: 0 });
   try {
     const order: string[] = [];
     const send = (name: string, priority: number) => r.infer(row(), 1, { priority }).then(() => order.push(name));

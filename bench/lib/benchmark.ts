@@ -1,0 +1,9 @@
+import type { BenchResult } from './result.js';
+
+/** A benchmark measures sluice and, in the same run, the ceiling it is compared with. */
+export interface Benchmark {
+  name: string;
+  mode: BenchResult['mode'];
+  description: string;
+  run(): Promise<BenchResult[]>;
+}

@@ -1,0 +1,6 @@
+import type { Benchmark } from './lib/benchmark.js';
+import { streamEmbedded } from './benchmarks/stream-embedded.js';
+import { modelRunner } from './benchmarks/model-runner.js';
+
+/** Every benchmark `npm run bench` knows, in the order they run. */
+export const BENCHMARKS: Benchmark[] = [modelRunner, streamEmbedded];
