@@ -3,6 +3,10 @@
  * serving. Requests go into a bounded priority queue; a dispatcher concatenates them
  * into batches of up to maxBatchSize rows and hands each batch to an idle worker
  * thread (each worker owns one InferenceSession), then splits the outputs back.
+ * A full batch may also go to a worker that is still running one (see pickWorker).
+ *
+ * Workers are only ever terminated when idle: terminating a thread inside
+ * session.run can abort the whole process (see ModelWorker.dispose).
  */
 import { stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';

@@ -36,24 +36,26 @@ async function open(): Promise<{ session: ort.InferenceSession; providers: strin
 }
 
 async function main(): Promise<void> {
-  let opened: Awaited<ReturnType<typeof open>>;
+  let opened: Awaited<ReturnType<typeof open>> | undefined;
   let inputName: string;
+  let step = 'open';
   try {
     opened = await open();
     const meta = describeSession(opened.session);
     const layout = inputLayout(meta.inputs);
     inputName = meta.inputs[0]!.name;
+    step = 'warmup';
     // Warm up only when the row shape is known (otherwise we cannot make zeros).
     if (layout.row) {
       for (const n of init.warmupRows) {
-        const rows = layout.fixedBatch ?? n;
-        const dims = [rows, ...layout.row];
+        const dims = [layout.fixedBatch ?? n, ...layout.row];
         await opened.session.run({ [inputName]: new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims) });
       }
     }
     post({ type: 'ready', ...meta, provider: opened.providers[0]!, providers: opened.providers, fallback: opened.fallback });
   } catch (err) {
-    post({ type: 'load-error', message: message(err) });
+    await opened?.session.release().catch(() => undefined);
+    post({ type: 'load-error', message: (step === 'warmup' ? 'warmup run failed: ' : '') + message(err) });
     port.close();
     return;
   }

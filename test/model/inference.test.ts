@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { SluiceError } from '../../src/core/errors.js';
 import { ModelRunner, type ModelOutput } from '../../src/model/index.js';
 import { writeMlp } from '../../scripts/build-models.js';
+import { writeModel } from '../../scripts/onnx/proto.js';
 import { SMALL_MLP, directRun, randomRows, tmpDir, writeOddModel } from './helpers.js';
 
 const ROWS = 1000;
@@ -101,5 +102,27 @@ test('converts int64/bool outputs; a model error fails the whole batch with MODE
     await assert.rejects(r.infer(new Float32Array(3), 1), (e: SluiceError) => e.code === 'INVALID_INPUT');
   } finally {
     await r.close();
+  }
+});
+
+test('a fixed batch size is padded to; a symbolic width is taken from each request', async () => {
+  const dir = tmpDir();
+  const relu = (name: string, dims: (number | string)[]) =>
+    writeModel(join(dir, name), { name, inputs: [{ name: 'x', type: 'float', dims }], outputs: [{ name: 'y', type: 'float', dims }], nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }], initializers: [] });
+  relu('fixed.onnx', [4, 3]);
+  relu('sym.onnx', ['N', 'F']);
+  const fixed = await ModelRunner.load({ name: 'fixed', path: join(dir, 'fixed.onnx'), workers: 1 });
+  const sym = await ModelRunner.load({ name: 'sym', path: join(dir, 'sym.onnx'), workers: 1 });
+  try {
+    assert.equal(fixed.featureCount, 3);
+    const [a, b] = await Promise.all([fixed.infer(new Float32Array([1, -2, 3]), 1), fixed.infer(new Float32Array(18).map((_, i) => i - 9), 6)]);
+    assert.deepEqual([...a.y!.data], [1, 0, 3]);
+    assert.deepEqual([...b.y!.data], [...new Float32Array(18).map((_, i) => Math.max(0, i - 9))]);
+    assert.equal(sym.featureCount, null);
+    const [c, d] = await Promise.all([sym.infer(new Float32Array([-1, 5, 6]), 1), sym.infer(new Float32Array([2, -2, -3, 3]), 2)]);
+    assert.deepEqual([c.y!.dims, [...c.y!.data]], [[1, 3], [0, 5, 6]]);
+    assert.deepEqual([d.y!.dims, [...d.y!.data]], [[2, 2], [2, 0, 0, 3]]);
+  } finally {
+    await Promise.all([fixed.close(), sym.close()]);
   }
 });
