@@ -89,3 +89,26 @@ export function encodeOffset(offset: number): Buffer {
 export function decodeOffset(value: Buffer): number {
   return value.readUInt32BE(0) * TWO_32 + value.readUInt32BE(4);
 }
+
+/**
+ * 'k' name(utf8) → an opaque value: job checkpoints (file positions, committed part
+ * files) and keyed state live here, so they commit in the same atomic batch as records
+ * and consumer offsets.
+ */
+const KV = 0x6b; // 'k'
+
+export function kvKey(name: string): Buffer {
+  return Buffer.concat([Buffer.from([KV]), Buffer.from(name, 'utf8')]);
+}
+
+export function nameOfKvKey(key: Buffer): string {
+  return key.toString('utf8', 1);
+}
+
+/** Every kv key starting with `prefix`. */
+export function kvRange(prefix: string): { gte: Buffer; lt: Buffer } {
+  const gte = kvKey(prefix);
+  // The first key past every key that starts with `prefix`: the prefix followed by 0xff bytes sorts after them all.
+  const lt = Buffer.concat([gte, Buffer.from([0xff])]);
+  return { gte, lt };
+}

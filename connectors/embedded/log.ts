@@ -40,7 +40,7 @@ import type { LogRecord, StoredLogRecord } from '../../src/core/record.js';
 import { batchCount, batchCursor, decodeFrom, encodeBatch, firstAtOrAfter, type BatchCursor } from './codec.js';
 import { newPartition, wake, wakeAll, waitFor, type PartitionState } from './partition.js';
 import {
-  baseOfBatchKey, batchKey, decodeOffset, encodeOffset, metaKey, metaRange, offsetKey,
+  baseOfBatchKey, batchKey, decodeOffset, encodeOffset, kvKey, kvRange, metaKey, metaRange, nameOfKvKey, offsetKey,
   partitionRange, topicBatchRange, topicFromMetaKey, topicOffsetRange,
 } from './keys.js';
 import { partitionOfKey } from './partitioner.js';
@@ -55,7 +55,9 @@ export interface OffsetCommit {
   /** The next offset the group will read. */
   offset: number;
 }
-export interface LogCommit { appends?: LogAppend[]; offsets?: OffsetCommit[] }
+/** A kv write in the same atomic commit: `value` undefined deletes the key. */
+export interface KvWrite { key: string; value: Buffer | undefined }
+export interface LogCommit { appends?: LogAppend[]; offsets?: OffsetCommit[]; kv?: KvWrite[] }
 
 export interface EmbeddedLogOptions {
   /** fsync every group commit, so that writes also survive a power loss. @defaultValue false */
@@ -262,6 +264,7 @@ export class EmbeddedLog {
     });
     const ops: WriteOp[] = [];
     for (const o of tx.offsets ?? []) ops.push(this.offsetOp(o));
+    for (const w of tx.kv ?? []) ops.push(w.value === undefined ? { type: 'del', key: kvKey(w.key) } : { type: 'put', key: kvKey(w.key), value: w.value });
 
     const baseOffsets: number[] = [];
     const published: { part: PartitionState; end: number }[] = [];
@@ -295,6 +298,23 @@ export class EmbeddedLog {
   /** After a failed write every queued write failed too: hand out offsets from what is durable. */
   private rollBackToDurable(): void {
     for (const t of this.topics.values()) for (const part of t.parts) part.next = part.end;
+  }
+
+  /** A kv value committed with commit({ kv }), or undefined. */
+  async getKv(key: string): Promise<Buffer | undefined> {
+    this.checkOpen();
+    const v = (await this.db.get(kvKey(key))) as Buffer | Uint8Array | undefined;
+    return v === undefined ? undefined : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  }
+
+  /** Every kv entry whose key starts with `prefix`, in key order. */
+  async *scanKv(prefix: string): AsyncGenerator<[string, Buffer]> {
+    this.checkOpen();
+    for await (const [k, v] of this.db.iterator(kvRange(prefix))) {
+      const key = k as Buffer | Uint8Array;
+      const value = v as Buffer | Uint8Array;
+      yield [nameOfKvKey(Buffer.from(key.buffer, key.byteOffset, key.byteLength)), Buffer.from(value.buffer, value.byteOffset, value.byteLength)];
+    }
   }
 
   // ---- reads ----

@@ -1,18 +1,21 @@
 import { SluiceError } from '../core/errors.js';
+import { backfillCommand } from './backfill.js';
 import { runCommand } from './run.js';
 import { topicsCommand } from './topics.js';
 import { validateCommand } from './validate.js';
 
-/** Verb → handler. `backfill` and `serve` join this table in later work. */
+/** Verb → handler. `serve` joins this table with the online server. */
 const VERBS: Record<string, (argv: string[]) => Promise<number>> = {
   run: runCommand,
+  backfill: backfillCommand,
   validate: validateCommand,
   topics: topicsCommand,
 };
 
 const HELP = `sluice — one engine for batch, streaming and online scoring
 
-  sluice run FILE [--until-idle] [--data-dir DIR] [--metrics-port N] [--summary-json PATH]
+  sluice run FILE [--until-idle] [--from-backfill-end] [--data-dir DIR] [--metrics-port N] [--summary-json PATH]
+  sluice backfill FILE [--summary-json PATH] [--fresh] [--no-progress] [--data-dir DIR]
   sluice validate FILE
   sluice topics list | create NAME [--partitions N] | produce NAME [--file F] [--key FIELD]
                 | consume NAME [--offset N] [--max N] [--values]     (all take --data-dir DIR)

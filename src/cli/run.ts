@@ -14,6 +14,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     'data-dir': { type: 'string' },
     'metrics-port': { type: 'string' },
     'summary-json': { type: 'string' },
+    'from-backfill-end': { type: 'boolean' },
   });
   const file = requirePositional('run', args.positionals, 'the topology FILE');
   const loaded = loadTopologyFile(file, operatorCatalog);
@@ -27,7 +28,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     logger.info(`metrics on http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : port}/metrics`);
   }
   const dataDir = args.str('data-dir');
-  const job = await Job.start(loaded, { untilIdle: args.flag('until-idle'), metrics, logger, ...(dataDir ? { dataDir } : {}) });
+  const job = await Job.start(loaded, { untilIdle: args.flag('until-idle'), fromBackfillEnd: args.flag('from-backfill-end'), metrics, logger, ...(dataDir ? { dataDir } : {}) });
   logger.info(args.flag('until-idle') ? 'running until the sources are idle' : 'running; Ctrl-C (SIGINT) or SIGTERM stops it after draining');
   let stopping: Promise<JobSummary> | undefined;
   let onStopped!: (s: JobSummary) => void;
@@ -63,6 +64,11 @@ export function printSummary(s: JobSummary): void {
     ['records/s', String(s.recordsPerSecond)],
   ];
   if (s.error) rows.push(['error', s.error]);
+  const ops = Object.entries(s.operators);
+  if (ops.length) {
+    rows.push(['steps', 'in / out / dead-lettered']);
+    for (const [id, c] of ops) rows.push([`  ${id}`, `${c.in} / ${c.out} / ${c.deadLettered}`]);
+  }
   const w = Math.max(...rows.map(([k]) => k.length));
   process.stderr.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n');
 }

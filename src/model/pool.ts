@@ -28,6 +28,7 @@ export class ModelWorker {
     this.exited = new Promise((resolve) =>
       this.worker.once('exit', (code) => {
         this.dead = true;
+        this.flush(); // results that arrived before the exit still count
         const err = this.lastError ?? new Error(`worker thread exited with code ${code}`);
         this.settleReady.reject(err);
         for (const p of this.pending.values()) p.reject(err);
@@ -93,6 +94,18 @@ export class ModelWorker {
     this.worker.postMessage(m, transfer);
   }
 
+  private readonly inbox: Extract<FromWorker, { type: 'result' | 'failed' }>[] = [];
+  private readonly flush = (): void => {
+    for (const m of this.inbox.splice(0)) {
+      const p = this.pending.get(m.id);
+      if (!p) continue;
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (m.type === 'result') p.resolve(m.outputs);
+      else p.reject(new Error(m.message));
+    }
+  };
+
   private onMessage(m: FromWorker): void {
     switch (m.type) {
       case 'ready':
@@ -104,15 +117,13 @@ export class ModelWorker {
         this.settleReady.reject(new Error(m.message));
         break;
       case 'result':
-      case 'failed': {
-        const p = this.pending.get(m.id);
-        if (!p) break;
-        this.pending.delete(m.id);
-        if (this.pending.size === 0) this.worker.unref();
-        if (m.type === 'result') p.resolve(m.outputs);
-        else p.reject(new Error(m.message));
+      case 'failed':
+        // Settle on the next check phase, not here: Node keeps delivering a port's
+        // messages (up to 1000) for as long as new ones arrive, and a worker answers in
+        // ~60 µs, so settling here (which sends the next batch) could keep the main
+        // loop inside one port callback for hundreds of ms, starving timers and sockets.
+        if (this.inbox.push(m) === 1) setImmediate(this.flush);
         break;
-      }
       case 'closed':
         break;
     }

@@ -139,8 +139,9 @@ export class ModelRunner {
   }
 
   /**
-   * Scores `rows` rows laid out row-major in `data` (not modified or detached).
-   * Resolves with each output holding exactly this request's rows, in order.
+   * Scores `rows` rows laid out row-major in `data`. `data` is copied into a batch, never
+   * detached, but only when the request is dispatched: do not change it until the promise
+   * settles. Resolves with each output holding exactly this request's rows, in order.
    */
   infer(data: Float32Array, rows: number, opts: InferOptions = {}): Promise<ModelOutput> {
     if (this.closed) return Promise.reject(this.shuttingDown());

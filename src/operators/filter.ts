@@ -5,6 +5,7 @@ import type { StreamRecord } from '../core/record.js';
 import { stepSchema } from '../topology/schema.js';
 import { FAILED, callUdf, describeValue, evalOn } from './eval.js';
 import type { OperatorSpec } from './operator.js';
+import { allAlive, evalColumn } from './columnar.js';
 import { UdfSchema, udfExport } from './udf.js';
 
 const schema = stepSchema({
@@ -30,6 +31,24 @@ export const filterOperator: OperatorSpec<FilterConfig> = {
       id,
       kind: 'filter',
       concurrent: true,
+      ...(expr
+        ? {
+            processColumns(batch, ctx) {
+              const alive = allAlive(batch.rows);
+              const { values } = evalColumn(expr, batch, alive, ctx);
+              for (let i = 0; i < batch.rows; i++) {
+                if (!alive[i]) continue;
+                const v = values[i];
+                if (v === false) alive[i] = 0;
+                else if (v !== true) {
+                  ctx.deadLetter(batch.record(i), new SluiceError('EXPRESSION_ERROR', `${what} must give true or false; got ${describeValue(v)}`, { operator: id }));
+                  alive[i] = 0;
+                }
+              }
+              return batch.select(alive);
+            },
+          }
+        : {}),
       process(batch, ctx) {
         const out: StreamRecord[] = [];
         for (const r of batch) {

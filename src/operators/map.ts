@@ -5,6 +5,7 @@ import type { StreamRecord } from '../core/record.js';
 import { stepSchema } from '../topology/schema.js';
 import { FAILED, callUdf, describeValue, evalOn } from './eval.js';
 import type { OperatorSpec } from './operator.js';
+import { allAlive, evalColumn } from './columnar.js';
 import { UdfSchema, udfExport } from './udf.js';
 
 const schema = stepSchema({
@@ -35,6 +36,18 @@ export const mapOperator: OperatorSpec<MapConfig> = {
       id,
       kind: 'map',
       concurrent: true,
+      // A UDF needs whole values, so only expression maps work on columns.
+      ...(udf
+        ? {}
+        : {
+            processColumns(batch, ctx) {
+              const alive = allAlive(batch.rows);
+              for (const [field, expr] of sets) batch.setColumn(field, evalColumn(expr, batch, alive, ctx).values);
+              for (const f of drop) batch.dropColumn(f);
+              if (keep) for (const f of [...batch.columns.keys()]) if (!keep.includes(f)) batch.dropColumn(f);
+              return batch.select(alive);
+            },
+          }),
       process(batch, ctx) {
         const out: StreamRecord[] = [];
         next: for (const r of batch) {

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { SluiceError } from '../core/errors.js';
+import type { ColumnarBatch } from '../core/columns.js';
 import type { StreamRecord } from '../core/record.js';
 import type { StepKind } from '../topology/catalog.js';
 
@@ -20,6 +21,8 @@ export interface Operator {
   readonly concurrent?: boolean;
   open?(): Promise<void>;
   process(batch: StreamRecord[], ctx: OperatorContext): StreamRecord[] | Promise<StreamRecord[]>;
+  /** The same work on a columnar batch, without one object per row; operators without it get records. */
+  processColumns?(batch: ColumnarBatch, ctx: OperatorContext): ColumnarBatch | Promise<ColumnarBatch>;
   close?(): Promise<void>;
 }
 
@@ -27,8 +30,8 @@ export interface OperatorContext {
   readonly operatorId: string;
   readonly clock: Clock;
   deadLetter(record: StreamRecord, err: SluiceError): void;
-  /** Sends records to a named sink; only terminal steps call it. */
-  emit(sink: string, records: StreamRecord[]): void;
+  /** Sends records (or a columnar batch) to a named sink; only terminal steps call it. */
+  emit(sink: string, records: StreamRecord[] | ColumnarBatch): void;
 }
 
 /** What an operator factory may use: shared resources created by the runtime. */
@@ -44,7 +47,7 @@ export interface ScoringModel {
   readonly name: string;
   readonly featureCount: number | null;
   readonly outputs: readonly { name: string; dims: readonly (number | string)[] }[];
-  infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number }): Promise<Record<string, { data: ArrayLike<number>; dims: number[] }>>;
+  infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number }): Promise<Record<string, { data: Float32Array | Float64Array | Int32Array; dims: number[] }>>;
 }
 
 export interface OperatorSpec<C = unknown> extends StepKind {

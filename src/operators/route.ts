@@ -5,6 +5,7 @@ import type { StreamRecord } from '../core/record.js';
 import { stepSchema } from '../topology/schema.js';
 import { FAILED, describeValue, evalOn } from './eval.js';
 import type { OperatorSpec } from './operator.js';
+import { allAlive, evalColumn } from './columnar.js';
 
 const schema = stepSchema({
   /** Tried in order; a record goes to the first route whose `when` is true. */
@@ -32,6 +33,37 @@ export const routeOperator: OperatorSpec<RouteConfig> = {
       id,
       kind: 'route',
       concurrent: true,
+      processColumns(batch, ctx) {
+        const alive = allAlive(batch.rows);
+        const pending = allAlive(batch.rows); // rows not yet routed
+        const masks = new Map<string, Uint8Array>();
+        const mask = (sink: string) => masks.get(sink) ?? masks.set(sink, new Uint8Array(batch.rows)).get(sink)!;
+        for (const route of routes) {
+          // Evaluate only rows still unrouted; a row whose condition throws was dead-lettered.
+          const todo = alive.map((a, i) => a & pending[i]!);
+          const before = todo.slice();
+          const { values } = evalColumn(route.when, batch, todo, ctx);
+          for (let i = 0; i < batch.rows; i++) {
+            if (before[i] && !todo[i]) alive[i] = 0;
+            if (!todo[i]) continue;
+            const v = values[i];
+            if (v === true) {
+              mask(route.to)[i] = 1;
+              pending[i] = 0;
+            } else if (v !== false) {
+              ctx.deadLetter(batch.record(i), new SluiceError('EXPRESSION_ERROR', `route condition \`${route.when.source}\` must give true or false; got ${describeValue(v)}`, { operator: id }));
+              alive[i] = 0;
+            }
+          }
+        }
+        for (let i = 0; i < batch.rows; i++) {
+          if (!alive[i] || !pending[i]) continue;
+          if (fallback !== undefined) mask(fallback)[i] = 1;
+          else ctx.deadLetter(batch.record(i), new SluiceError('INVALID_INPUT', 'record matched no route and the route step has no default', { operator: id }));
+        }
+        for (const [sink, m] of masks) ctx.emit(sink, batch.select(m));
+        return batch.select(new Uint8Array(batch.rows));
+      },
       process(batch, ctx) {
         const groups = new Map<string, StreamRecord[]>();
         next: for (const r of batch) {

@@ -40,52 +40,65 @@ export const scoreOperator: OperatorSpec<ScoreConfig> = {
     }
     const outputs = outputMaps(config, model, id);
     const fill = typeof config.missing === 'object' ? config.missing.fill : undefined;
+    const F = features.length;
+
+    /** The error for a bad feature value, or null when it is usable (after fill). */
+    const badFeature = (name: string, v: unknown): SluiceError | null => {
+      if (v === null || v === undefined) {
+        return fill === undefined ? new SluiceError('MISSING_FEATURE', `feature "${name}" is missing (model "${model.name}" needs ${features.join(', ')})`, { operator: id }) : null;
+      }
+      return new SluiceError('NON_NUMERIC_FEATURE', `feature "${name}" must be a finite number; got ${describeValue(v)}`, { operator: id });
+    };
+
+    /** Runs the model; non-retriable model errors dead-letter the rows, retriable ones fail the batch so it is retried. */
+    const infer = async (data: Float32Array, rows: number, deadLetterAll: (err: SluiceError) => void): Promise<ModelResult | null> => {
+      try {
+        return await model.infer(data, rows, { wait: true });
+      } catch (err) {
+        if (err instanceof SluiceError && !err.retriable) {
+          deadLetterAll(err);
+          return null;
+        }
+        throw err;
+      }
+    };
+
+    const tensorOf = (result: ModelResult, o: OutputMap) => {
+      const t = result[o.tensor];
+      if (!t) throw new SluiceError('MODEL_ERROR', `model "${model.name}" returned no output "${o.tensor}"`, { operator: id });
+      return t;
+    };
+
     return {
       id,
       kind: 'score',
       concurrent: true,
       async process(batch, ctx) {
-        const F = features.length;
         const data = new Float32Array(batch.length * F);
         const rows: StreamRecord[] = [];
-        for (const r of batch) {
+        next: for (const r of batch) {
           const base = rows.length * F;
-          let ok = true;
           for (let j = 0; j < F; j++) {
             const name = features[j]!;
             const v = r.value[name];
             if (typeof v === 'number' && Number.isFinite(v)) data[base + j] = v;
-            else if (v === null || v === undefined) {
-              if (fill === undefined) {
-                ctx.deadLetter(r, new SluiceError('MISSING_FEATURE', `feature "${name}" is missing (model "${model.name}" needs ${features.join(', ')})`, { operator: id }));
-                ok = false;
-                break;
+            else {
+              const err = badFeature(name, v);
+              if (err) {
+                ctx.deadLetter(r, err);
+                continue next;
               }
-              data[base + j] = fill;
-            } else {
-              ctx.deadLetter(r, new SluiceError('NON_NUMERIC_FEATURE', `feature "${name}" must be a finite number; got ${describeValue(v)}`, { operator: id }));
-              ok = false;
-              break;
+              data[base + j] = fill!;
             }
           }
-          if (ok) rows.push(r);
+          rows.push(r);
         }
         if (rows.length === 0) return rows;
-        let result: Awaited<ReturnType<ScoringModel['infer']>>;
-        try {
-          result = await model.infer(rows.length === batch.length ? data : data.subarray(0, rows.length * F), rows.length, { wait: true });
-        } catch (err) {
-          // Retriable errors (shutdown, overload) fail the batch so it is retried, not dead-lettered.
-          if (err instanceof SluiceError && !err.retriable) {
-            for (const r of rows) ctx.deadLetter(r, err);
-            return [];
-          }
-          throw err;
-        }
+        const result = await infer(data.subarray(0, rows.length * F), rows.length, (err) => rows.forEach((r) => ctx.deadLetter(r, err)));
+        if (!result) return [];
         for (const o of outputs) {
-          const t = result[o.tensor];
-          if (!t) throw new SluiceError('MODEL_ERROR', `model "${model.name}" returned no output "${o.tensor}"`, { operator: id });
-          const width = rows.length ? t.data.length / rows.length : 0;
+          const t = tensorOf(result, o);
+          const width = t.data.length / rows.length;
           for (let i = 0; i < rows.length; i++) {
             const rec = rows[i]!;
             if (o.index !== null) rec.value[o.field] = t.data[i * width + o.index];
@@ -95,9 +108,61 @@ export const scoreOperator: OperatorSpec<ScoreConfig> = {
         }
         return rows;
       },
+      async processColumns(batch, ctx) {
+        const n = batch.rows;
+        const data = new Float32Array(n * F);
+        const alive = new Uint8Array(n).fill(1);
+        for (let j = 0; j < F; j++) {
+          const name = features[j]!;
+          const col = batch.columns.get(name);
+          const mask = batch.nulls.get(name);
+          for (let i = 0; i < n; i++) {
+            if (!alive[i]) continue;
+            const v = col === undefined ? null : mask && mask[i] ? null : (col[i] ?? null);
+            if (typeof v === 'number' && Number.isFinite(v)) data[i * F + j] = v;
+            else {
+              const err = badFeature(name, v);
+              if (err) {
+                ctx.deadLetter(batch.record(i), err);
+                alive[i] = 0;
+              } else data[i * F + j] = fill!;
+            }
+          }
+        }
+        const kept = batch.select(alive);
+        if (kept.rows === 0) return kept;
+        let input = data;
+        if (kept !== batch) {
+          // Close the gaps left by dead-lettered rows.
+          input = new Float32Array(kept.rows * F);
+          for (let i = 0, k = 0; i < n; i++) if (alive[i]) input.set(data.subarray(i * F, i * F + F), F * k++);
+        }
+        const result = await infer(input, kept.rows, (err) => {
+          for (let i = 0; i < kept.rows; i++) ctx.deadLetter(kept.record(i), err);
+        });
+        if (!result) return kept.select(new Uint8Array(kept.rows));
+        for (const o of outputs) {
+          const t = tensorOf(result, o);
+          const width = t.data.length / kept.rows;
+          if (o.index === null && width === 1) {
+            kept.setColumn(o.field, Float64Array.from(t.data));
+            continue;
+          }
+          if (o.index !== null) {
+            const col = new Float64Array(kept.rows);
+            for (let i = 0; i < kept.rows; i++) col[i] = t.data[i * width + o.index]!;
+            kept.setColumn(o.field, col);
+            continue;
+          }
+          kept.setColumn(o.field, Array.from({ length: kept.rows }, (_, i) => Array.from(t.data.subarray(i * width, i * width + width))));
+        }
+        return kept;
+      },
     };
   },
 };
+
+type ModelResult = Awaited<ReturnType<ScoringModel['infer']>>;
 
 function outputMaps(config: ScoreConfig, model: ScoringModel, id: string): OutputMap[] {
   const names = model.outputs.map((o) => o.name);

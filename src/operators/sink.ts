@@ -21,6 +21,10 @@ export const sinkOperator: OperatorSpec<SinkStepConfig> = {
         if (batch.length) ctx.emit(config, batch);
         return [];
       },
+      processColumns(batch, ctx) {
+        ctx.emit(config, batch);
+        return batch.select(new Uint8Array(batch.rows));
+      },
     };
   },
 };

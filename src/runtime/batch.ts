@@ -1,20 +1,22 @@
+import type { ColumnarBatch } from '../core/columns.js';
 import type { DeadLetter, StreamRecord } from '../core/record.js';
 
-/** What one source micro-batch became after the operator chain: records per sink and dead letters. */
+export type Chunk = StreamRecord[] | ColumnarBatch;
+
+export function chunkRows(c: Chunk): number {
+  return Array.isArray(c) ? c.length : c.rows;
+}
+
+/** What one source micro-batch became after the operator chain: chunks of records per sink, and dead letters. */
 export class BatchOutput {
-  readonly bySink = new Map<string, StreamRecord[]>();
+  readonly bySink = new Map<string, Chunk[]>();
   readonly dead: DeadLetter[] = [];
 
-  emit(sink: string, records: StreamRecord[]): void {
+  emit(sink: string, chunk: Chunk): void {
+    if (!chunkRows(chunk)) return;
     const list = this.bySink.get(sink);
-    if (list) for (const r of records) list.push(r);
-    else this.bySink.set(sink, records.slice());
-  }
-
-  recordsOut(): number {
-    let n = 0;
-    for (const list of this.bySink.values()) n += list.length;
-    return n;
+    if (list) list.push(chunk);
+    else this.bySink.set(sink, [chunk]);
   }
 }
 

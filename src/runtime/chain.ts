@@ -1,9 +1,17 @@
 import type { Clock } from '../core/clock.js';
 import { SluiceError } from '../core/errors.js';
+import { ColumnarBatch } from '../core/columns.js';
 import type { StreamRecord } from '../core/record.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Operator, OperatorContext } from '../operators/index.js';
-import { BatchOutput, toDeadLetter } from './batch.js';
+import { BatchOutput, chunkRows, toDeadLetter, type Chunk } from './batch.js';
+
+/** Records through one step, summed over a job's tasks. */
+export interface OperatorCounts {
+  in: number;
+  out: number;
+  deadLettered: number;
+}
 
 /** Thrown by ctx.deadLetter when the topology says onError: fail. */
 export class JobFailure extends SluiceError {}
@@ -30,7 +38,7 @@ export class OperatorChain {
 
   constructor(
     private readonly ops: Operator[],
-    private readonly opts: { onError: 'deadLetter' | 'fail'; clock: Clock; metrics?: Metrics | undefined },
+    private readonly opts: { onError: 'deadLetter' | 'fail'; clock: Clock; metrics?: Metrics | undefined; counts?: Map<string, OperatorCounts> },
   ) {
     this.tails = ops.map(() => Promise.resolve());
   }
@@ -43,7 +51,7 @@ export class OperatorChain {
     for (const op of this.ops) await op.close?.();
   }
 
-  async run(records: StreamRecord[], out: BatchOutput = new BatchOutput()): Promise<BatchOutput> {
+  async run(records: Chunk, out: BatchOutput = new BatchOutput()): Promise<BatchOutput> {
     const turns = this.ops.map((op, k) => {
       if (isConcurrent(op)) return null;
       const prev = this.tails[k]!;
@@ -51,17 +59,25 @@ export class OperatorChain {
       this.tails[k] = mine.promise;
       return { prev, mine };
     });
-    let batch = records;
+    let batch: Chunk = records;
     try {
       for (let k = 0; k < this.ops.length; k++) {
         const op = this.ops[k]!;
         const turn = turns[k];
         if (turn) await turn.prev;
         const m = this.opts.metrics;
-        m?.recordsIn.inc({ operator: op.id }, batch.length);
-        m?.operatorBatchSize.observe({ operator: op.id }, batch.length);
-        batch = batch.length ? await op.process(batch, this.context(op, out)) : batch;
-        m?.recordsOut.inc({ operator: op.id }, batch.length);
+        const c = this.countsOf(op.id);
+        const n = chunkRows(batch);
+        c.in += n;
+        m?.recordsIn.inc({ operator: op.id }, n);
+        m?.operatorBatchSize.observe({ operator: op.id }, n);
+        if (n) {
+          const ctx = this.context(op, out, c);
+          if (batch instanceof ColumnarBatch) batch = op.processColumns ? await op.processColumns(batch, ctx) : await op.process(batch.toRecords(), ctx);
+          else batch = await op.process(batch, ctx);
+        }
+        c.out += chunkRows(batch);
+        m?.recordsOut.inc({ operator: op.id }, chunkRows(batch));
         turn?.mine.resolve();
       }
     } finally {
@@ -70,7 +86,15 @@ export class OperatorChain {
     return out;
   }
 
-  private context(op: Operator, out: BatchOutput): OperatorContext {
+  private countsOf(id: string): OperatorCounts {
+    const all = this.opts.counts;
+    if (!all) return { in: 0, out: 0, deadLettered: 0 };
+    let c = all.get(id);
+    if (!c) all.set(id, (c = { in: 0, out: 0, deadLettered: 0 }));
+    return c;
+  }
+
+  private context(op: Operator, out: BatchOutput, counts: OperatorCounts): OperatorContext {
     const { onError, clock, metrics } = this.opts;
     return {
       operatorId: op.id,
@@ -78,6 +102,7 @@ export class OperatorChain {
       deadLetter(record, err) {
         if (onError === 'fail') throw new JobFailure(err.code, `step "${op.id}" failed on record at ${record.position.source}[${record.position.partition}]@${record.position.offset}: ${err.message}`, { operator: op.id }, { cause: err });
         metrics?.recordsDeadLettered.inc({ operator: op.id, code: err.code });
+        counts.deadLettered++;
         out.dead.push(toDeadLetter(record, err.code, err.message, op.id));
       },
       emit(sink, recs) {

@@ -1,32 +1,37 @@
+import { resolve } from 'node:path';
 import { EmbeddedLog } from '../../connectors/embedded/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { SluiceError, ensureError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { OPERATORS, operatorCatalog, type Operator, type ScoringModel } from '../operators/index.js';
-import { createFileSink, createStdoutSink, createTopicSink, stageDeadLetters, Transaction, type Sink } from '../sinks/index.js';
+import { createFileSink, createStdoutSink, createTopicSink, type Sink } from '../sinks/index.js';
 import type { LoadedTopology } from '../topology/load.js';
-import type { SinkConfig, SourceConfig, TopologyDefinition } from '../topology/schema.js';
+import type { SinkConfig, TopologyDefinition } from '../topology/schema.js';
 import { validateTopology } from '../topology/validate.js';
-import type { BatchOutput } from './batch.js';
-import { OperatorChain } from './chain.js';
+import { OperatorChain, type OperatorCounts } from './chain.js';
+import { TaskCheckpointer, type CommitCounts } from './checkpoint.js';
+import { recoverFileSinks } from './recovery.js';
 import { ensureTopics, loadModels, loadUdf, resolveDataDir } from './resources.js';
 import { openFileSource } from './sources/file.js';
 import type { SourcePartition } from './sources/source.js';
 import { openTopicSource } from './sources/topic.js';
 import { Task } from './task.js';
-import { resolve } from 'node:path';
 
 export interface JobOptions {
   /** Embedded log directory (overrides the topology's connection). */
   dataDir?: string;
+  /** An embedded log already open in this process (one process holds a log directory); the job will not close it. */
+  log?: EmbeddedLog;
   /** Stop when every source has nothing more to read, instead of waiting for new records. */
   untilIdle?: boolean;
+  /** Topic sources start at their group's committed positions and run live (after a backfill). */
+  fromBackfillEnd?: boolean;
+  /** Start over: ignore committed positions and delete the part files of the job's file sinks. */
+  fresh?: boolean;
   metrics?: Metrics;
   logger?: Logger;
   clock?: Clock;
-  /** An embedded log already open in this process (one process holds a log directory); the job will not close it. */
-  log?: EmbeddedLog;
   /** Models already loaded (shared with other jobs or the online server); the job will not close them. */
   models?: ReadonlyMap<string, ScoringModel>;
   /** Replaces named sources (the test harness feeds arrays this way). */
@@ -45,6 +50,8 @@ export interface JobSummary {
   recordsOut: number;
   deadLettered: number;
   bySink: Record<string, number>;
+  /** Per step: records in, out and dead-lettered (processed, whether or not committed yet). */
+  operators: Record<string, OperatorCounts>;
   durationMs: number;
   recordsPerSecond: number;
 }
@@ -55,21 +62,27 @@ export function asLoaded(input: LoadedTopology | TopologyDefinition, baseDir = p
   return { definition: validateTopology(input, operatorCatalog), baseDir: resolve(baseDir) };
 }
 
+interface Resources {
+  log: EmbeddedLog | undefined;
+  ownsLog: boolean;
+  owned: { close(): Promise<void> }[];
+}
+
 /** A running topology: one task per source partition, shared sinks and models. */
 export class Job {
   readonly done: Promise<JobSummary>;
+  private readonly tasks: Task[] = [];
   private readonly controller = new AbortController();
-  private readonly counts = { out: 0, dead: 0, bySink: {} as Record<string, number> };
+  private readonly counts: CommitCounts = { out: 0, dead: 0, bySink: {} };
+  private readonly opCounts = new Map<string, OperatorCounts>();
   private failure: SluiceError | undefined;
   private stopRequested = false;
+  private begin!: () => void;
 
   private constructor(
     readonly definition: TopologyDefinition,
-    private readonly tasks: Task[],
     private readonly sinks: Map<string, Sink>,
-    private readonly log: EmbeddedLog | undefined,
-    private readonly ownsLog: boolean,
-    private readonly ownedModels: { close(): Promise<void> }[],
+    private readonly res: Resources,
     private readonly logger: Logger,
     private readonly started: number,
   ) {
@@ -82,31 +95,43 @@ export class Job {
     const logger = opts.logger ?? createLogger(`job:${def.name}`);
     const metrics = opts.metrics ?? createMetrics();
     const batchSize = def.runtime?.batchSize ?? 1024;
-    const needsLog = [...Object.entries(def.sources).filter(([n]) => !opts.sourceOverrides?.has(n)), ...Object.entries(def.sinks).filter(([n]) => !opts.sinkOverrides?.has(n))].some(([, c]) => c.type === 'topic');
-    const ownsLog = needsLog && !opts.log;
-    const log = opts.log ?? (needsLog ? await EmbeddedLog.open(resolveDataDir(def, baseDir, opts.dataDir)) : undefined);
-    const owned: { close(): Promise<void> }[] = [];
-    const cleanup = async (): Promise<void> => {
-      await Promise.all(owned.map((m) => m.close()));
-      if (ownsLog) await log?.close();
-    };
+    const realSources = Object.entries(def.sources).filter(([n]) => !opts.sourceOverrides?.has(n));
+    const realSinks = Object.entries(def.sinks).filter(([n]) => !opts.sinkOverrides?.has(n));
+    // Positions and checkpoints live in the embedded log, so any real source or file sink needs it.
+    const needsLog = realSources.length > 0 || realSinks.some(([, c]) => c.type !== 'stdout');
+    const res: Resources = { log: opts.log, ownsLog: false, owned: [] };
+    if (!res.log && needsLog) {
+      res.log = await EmbeddedLog.open(resolveDataDir(def, baseDir, opts.dataDir));
+      res.ownsLog = true;
+    }
     try {
-      if (log && needsLog) await ensureTopics(def, log);
-      let models: ReadonlyMap<string, ScoringModel> | undefined = opts.models;
+      const log = res.log;
+      if (log) await ensureTopics(def, log);
+      let models = opts.models;
       if (!models) {
         // Models batch on wall time: an injected (test) clock drives records and windows, not the batcher.
         const loaded = await loadModels(def, baseDir, { clock: systemClock, logger, metrics });
-        owned.push(...loaded.values());
+        res.owned.push(...loaded.values());
         models = loaded;
       }
+      const fileDirs = realSinks.flatMap(([, c]) => (c.type === 'file' ? [resolve(baseDir, c.path)] : []));
+      if (log && fileDirs.length) {
+        const fixed = await recoverFileSinks(log, def.name, fileDirs, opts.fresh ?? false);
+        if (fixed.rolledForward || fixed.removed) logger.info(`file sinks: ${fixed.rolledForward} committed part(s) published, ${fixed.removed} ${opts.fresh ? '' : 'uncommitted '}part(s) removed`);
+      }
       const sinks = new Map<string, Sink>();
-      for (const [name, cfg] of Object.entries(def.sinks)) sinks.set(name, opts.sinkOverrides?.get(name) ?? (await openSink(name, cfg, log, baseDir)));
+      for (const [name, cfg] of Object.entries(def.sinks)) sinks.set(name, opts.sinkOverrides?.get(name) ?? openSink(name, cfg, log, baseDir));
       const partitions: SourcePartition[] = [];
       for (const [name, cfg] of Object.entries(def.sources)) {
-        partitions.push(...(opts.sourceOverrides?.get(name) ?? (await openSource(name, cfg, def, log, baseDir, batchSize, opts.untilIdle ?? false))));
+        const override = opts.sourceOverrides?.get(name);
+        if (override) partitions.push(...override);
+        else if (cfg.type === 'topic') partitions.push(...(await openTopicSource({ name, log: log!, config: cfg, group: cfg.group ?? def.name, untilIdle: opts.untilIdle ?? false, fromBackfillEnd: opts.fromBackfillEnd ?? false, fresh: opts.fresh ?? false })));
+        else partitions.push(...(await openFileSource({ name, config: cfg, baseDir, batchSize, log: opts.fresh ? undefined : log, job: def.name })));
       }
+      const job = new Job(def, sinks, res, logger, clock.now());
       const deps = { models, loadUdf: (m: string, e: string) => loadUdf(baseDir, m, e) };
-      const job = new Job(def, [], sinks, log, ownsLog, owned, logger, clock.now());
+      const onError = def.onError ?? 'deadLetter';
+      const intervalMs = def.runtime?.checkpointIntervalMs ?? (fileDirs.length ? 10_000 : 0);
       for (const part of partitions) {
         const ops: Operator[] = [];
         for (const [i, step] of def.pipeline.entries()) {
@@ -114,28 +139,22 @@ export class Job {
           const id = (config as { id?: string } | null)?.id ?? `${kind}-${i}`;
           ops.push(await OPERATORS.get(kind)!.create(config as never, deps, id));
         }
-        const chain = new OperatorChain(ops, { onError: def.onError ?? 'deadLetter', clock, metrics });
+        const chain = new OperatorChain(ops, { onError, clock, metrics, counts: job.opCounts });
         await chain.open();
-        job.tasks.push(
-          new Task(part, chain, {
-            batchSize,
-            maxInFlight: def.runtime?.maxInFlight ?? 4,
-            onError: def.onError ?? 'deadLetter',
-            signal: job.controller.signal,
-            metrics,
-            commit: (src, out, next) => job.commitBatch(src, out, next),
-          }),
-        );
+        const task = `${part.source}-${part.partition}`;
+        const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, log, intervalMs, clock, counts: job.counts });
+        job.tasks.push(new Task(part, chain, { batchSize, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal: job.controller.signal, metrics, checkpointer }));
       }
       job.begin();
       return job;
     } catch (err) {
-      await cleanup();
+      await Promise.all(res.owned.map((m) => m.close()));
+      if (res.ownsLog) await res.log?.close();
       throw err;
     }
   }
 
-  /** Asks sources to stop, drains in-flight batches, flushes sinks and closes models. */
+  /** Asks sources to stop, drains in-flight batches, commits, flushes sinks and closes models. */
   async stop(): Promise<JobSummary> {
     this.stopRequested = true;
     this.controller.abort();
@@ -151,7 +170,24 @@ export class Job {
     return result;
   }
 
-  private begin!: () => void;
+  /** Bounded sources' progress, summed per unit (rows, records, bytes). */
+  progress(): { done: number; total: number; unit: string }[] {
+    const byUnit = new Map<string, { done: number; total: number; unit: string }>();
+    for (const t of this.tasks) {
+      const p = t.source.progress?.();
+      if (!p) continue;
+      const acc = byUnit.get(p.unit) ?? { done: 0, total: 0, unit: p.unit };
+      acc.done += p.done;
+      acc.total += p.total;
+      byUnit.set(p.unit, acc);
+    }
+    return [...byUnit.values()];
+  }
+
+  /** Records read so far (for progress lines). */
+  recordsRead(): number {
+    return this.tasks.reduce((n, t) => n + t.recordsRead, 0);
+  }
 
   private async runAll(): Promise<JobSummary> {
     await new Promise<void>((r) => (this.begin = r));
@@ -168,15 +204,15 @@ export class Job {
     await Promise.allSettled(this.tasks.map((t) => t.chain.close()));
     await Promise.allSettled(this.tasks.map((t) => t.source.close()));
     await Promise.allSettled([...this.sinks.values()].map((s) => s.close()));
-    await Promise.allSettled(this.ownedModels.map((m) => m.close()));
-    if (this.ownsLog) await this.log?.close();
+    await Promise.allSettled(this.res.owned.map((m) => m.close()));
+    if (this.res.ownsLog) await this.res.log?.close();
     const failed = results.some((r) => r.status === 'rejected');
     return this.summary(failed ? 'failed' : this.stopRequested ? 'stopped' : 'completed');
   }
 
   private summary(status: JobSummary['status']): JobSummary {
     const durationMs = Date.now() - this.started;
-    const recordsIn = this.tasks.reduce((n, t) => n + t.recordsRead, 0);
+    const recordsIn = this.recordsRead();
     const s: JobSummary = {
       topology: this.definition.name,
       status,
@@ -184,38 +220,16 @@ export class Job {
       recordsOut: this.counts.out,
       deadLettered: this.counts.dead,
       bySink: { ...this.counts.bySink },
+      operators: Object.fromEntries([...this.opCounts].map(([k, v]) => [k, { ...v }])),
       durationMs,
       recordsPerSecond: durationMs > 0 ? Math.round((recordsIn / durationMs) * 1000) : 0,
     };
     if (this.failure) s.error = `${this.failure.code}: ${this.failure.message}`;
     return s;
   }
-
-  /** One checkpoint: outputs, dead letters and the source position, committed together. */
-  private async commitBatch(source: SourcePartition, out: BatchOutput, next: number): Promise<void> {
-    const tx = new Transaction();
-    for (const [name, records] of out.bySink) this.sinks.get(name)!.stage(records, tx);
-    if (out.dead.length) {
-      const dl = this.definition.deadLetter;
-      if (!dl) throw new SluiceError('INTERNAL', 'a record was dead-lettered but the topology names no deadLetter sink');
-      stageDeadLetters(this.sinks.get(dl)!, out.dead, tx);
-    }
-    const commit = source.commitFor(next);
-    if (commit) tx.offsets.push(commit);
-    await Promise.all(tx.pending);
-    if (tx.appends.length || tx.offsets.length) {
-      if (!this.log) throw new SluiceError('INTERNAL', 'a checkpoint has log writes but no embedded log is open');
-      await this.log.commit({ appends: tx.appends, offsets: tx.offsets });
-    }
-    for (const [name, records] of out.bySink) {
-      this.counts.out += records.length;
-      this.counts.bySink[name] = (this.counts.bySink[name] ?? 0) + records.length;
-    }
-    this.counts.dead += out.dead.length;
-  }
 }
 
-async function openSink(name: string, cfg: SinkConfig, log: EmbeddedLog | undefined, baseDir: string): Promise<Sink> {
+function openSink(name: string, cfg: SinkConfig, log: EmbeddedLog | undefined, baseDir: string): Sink {
   switch (cfg.type) {
     case 'topic':
       return createTopicSink(name, log!, cfg.topic);
@@ -223,14 +237,5 @@ async function openSink(name: string, cfg: SinkConfig, log: EmbeddedLog | undefi
       return createFileSink(name, resolve(baseDir, cfg.path), cfg);
     case 'stdout':
       return createStdoutSink(name);
-  }
-}
-
-async function openSource(name: string, cfg: SourceConfig, def: TopologyDefinition, log: EmbeddedLog | undefined, baseDir: string, batchSize: number, untilIdle: boolean): Promise<SourcePartition[]> {
-  switch (cfg.type) {
-    case 'topic':
-      return openTopicSource({ name, log: log!, config: cfg, group: cfg.group ?? def.name, untilIdle });
-    case 'file':
-      return openFileSource(name, cfg, baseDir, batchSize);
   }
 }

@@ -1,5 +1,5 @@
 import type { Metrics } from '../metrics/registry.js';
-import { BatchOutput } from './batch.js';
+import { BatchOutput, chunkRows } from './batch.js';
 import { JobFailure, type OperatorChain } from './chain.js';
 import { BoundedQueue } from './queue.js';
 import type { SourcePartition } from './sources/source.js';
@@ -10,8 +10,8 @@ export interface TaskOptions {
   onError: 'deadLetter' | 'fail';
   signal: AbortSignal;
   metrics?: Metrics | undefined;
-  /** Writes one batch's outputs and its source position as one checkpoint. */
-  commit(source: SourcePartition, out: BatchOutput, next: number): Promise<void>;
+  /** Takes each batch's outputs and source position, in order, and commits them in checkpoints. */
+  checkpointer: { add(out: BatchOutput, next: number): Promise<void>; flush(): Promise<void> };
 }
 
 /**
@@ -38,7 +38,7 @@ export class Task {
           if (!item) return;
           gauge?.set({ task: this.name }, queue.size);
           const out = await item.work;
-          await this.o.commit(this.source, out, item.next);
+          await this.o.checkpointer.add(out, item.next);
         }
       } catch (err) {
         failure = err;
@@ -48,12 +48,12 @@ export class Task {
     try {
       while (failure === undefined) {
         const polled = await this.source.poll(this.o.batchSize, this.o.signal);
-        this.recordsRead += polled.records.length + polled.dead.length;
+        this.recordsRead += chunkRows(polled.records) + polled.dead.length;
         if (polled.dead.length && this.o.onError === 'fail') {
           const d = polled.dead[0]!;
           throw new JobFailure('DECODE_ERROR', `source "${d.position.source}" partition ${d.position.partition} offset ${d.position.offset}: ${d.error.message}`);
         }
-        if (polled.records.length || polled.dead.length) {
+        if (chunkRows(polled.records) || polled.dead.length) {
           const out = new BatchOutput();
           out.dead.push(...polled.dead);
           const work = this.chain.run(polled.records, out);
@@ -74,5 +74,7 @@ export class Task {
     }
     await committer;
     if (failure !== undefined) throw failure;
+    // Everything read has been processed: the last checkpoint acknowledges it.
+    await this.o.checkpointer.flush();
   }
 }

@@ -1,26 +1,117 @@
+import { join } from 'node:path';
 import { createCsvWriter, createJsonlWriter, type RowWriter } from '../../connectors/files/index.js';
+import { createParquetWriter, type ColumnBatch } from '../../connectors/parquet/index.js';
+import type { Column, ColumnarBatch } from '../core/columns.js';
 import type { StreamRecord } from '../core/record.js';
 import type { FileSinkConfig } from '../topology/schema.js';
+import { partName, tempNameOf } from './parts.js';
 import type { Sink } from './sink.js';
-import type { Transaction } from './transaction.js';
+import type { PartFile, Transaction } from './transaction.js';
+
+const EXT = { jsonl: 'jsonl', csv: 'csv', parquet: 'parquet' } as const;
+
+/** A part's writer: rows always; columns when the format stores them (Parquet). */
+interface PartWriter extends RowWriter {
+  writeColumns?(batch: ColumnarBatch): Promise<void>;
+}
+
+interface OpenPart extends PartFile {
+  writer: Promise<PartWriter>;
+  /** The part's writes, in order; the checkpoint waits for it. */
+  chain: Promise<void>;
+}
+
+async function openWriter(path: string, cfg: FileSinkConfig): Promise<PartWriter> {
+  const columns = cfg.columns;
+  switch (cfg.format) {
+    case 'csv':
+      return createCsvWriter(path, columns ? { columns } : {});
+    case 'parquet': {
+      const w = await createParquetWriter(path);
+      return {
+        write: (rows) => w.writeRows(columns ? rows.map((r) => pick(r, columns)) : rows),
+        writeColumns: (b) => w.writeColumns(toParquetBatch(b, columns)),
+        close: () => w.close(),
+        get rowsWritten() {
+          return w.rowsWritten;
+        },
+      };
+    }
+    default:
+      return createJsonlWriter(path);
+  }
+}
+
+function toParquetBatch(b: ColumnarBatch, columns: string[] | undefined): ColumnBatch {
+  const names = columns ?? [...b.columns.keys()];
+  const cols: Record<string, Column> = {};
+  const nulls: Record<string, Uint8Array | undefined> = {};
+  for (const n of names) {
+    cols[n] = b.columns.get(n) ?? new Array<unknown>(b.rows).fill(null);
+    nulls[n] = b.nulls.get(n);
+  }
+  return { rows: b.rows, firstRow: b.offsets[0] ?? 0, columns: cols as ColumnBatch['columns'], nulls };
+}
+
+function pick(row: Record<string, unknown>, columns: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of columns) out[c] = row[c] ?? null;
+  return out;
+}
 
 /**
- * Appends record values to a JSONL or CSV file. Writes are chained so rows from
- * different tasks never interleave within a batch; the checkpoint waits for them.
+ * Writes record values into part files in a directory, one open part per task. Each
+ * checkpoint seals the task's part (the runtime renames it once the checkpoint commits)
+ * and the next batch opens a new one, so a reader never sees a half-written file.
  */
-export async function createFileSink(name: string, path: string, cfg: FileSinkConfig): Promise<Sink> {
-  const writer: RowWriter = cfg.format === 'csv' ? await createCsvWriter(path, cfg.columns ? { columns: cfg.columns } : {}) : await createJsonlWriter(path);
-  let chain: Promise<void> = Promise.resolve();
+export function createFileSink(name: string, dir: string, cfg: FileSinkConfig): Sink {
+  const open = new Map<string, OpenPart>();
   return {
     name,
     stage(records: StreamRecord[], tx: Transaction) {
+      if (!records.length) return;
+      const part = open.get(tx.task) ?? openPart(tx.task, records[0]!);
       const values = records.map((r) => r.value);
-      chain = chain.then(() => writer.write(values));
-      tx.pending.push(chain);
+      part.chain = part.chain.then(async () => (await part.writer).write(values));
+      tx.pending.push(part.chain);
+      tx.parts.add(part);
     },
+    ...(cfg.format === 'parquet'
+      ? {
+          stageColumns(batch: ColumnarBatch, tx: Transaction) {
+            if (!batch.rows) return;
+            const part = open.get(tx.task) ?? openPart(tx.task, batch.record(0));
+            part.chain = part.chain.then(async () => (await part.writer).writeColumns!(batch));
+            tx.pending.push(part.chain);
+            tx.parts.add(part);
+          },
+        }
+      : {}),
     async close() {
-      await chain.catch(() => undefined);
-      await writer.close();
+      // Parts still open were never covered by a checkpoint: leave them as temporary files.
+      await Promise.allSettled([...open.values()].map(async (p) => {
+        await p.chain;
+        await (await p.writer).close();
+      }));
+      open.clear();
     },
   };
+
+  function openPart(task: string, first: StreamRecord): OpenPart {
+    const file = partName(first.position.source, first.position.partition, first.position.offset, EXT[cfg.format]);
+    const temp = tempNameOf(dir, file);
+    const writer = openWriter(temp, cfg);
+    const part: OpenPart = {
+      writer,
+      chain: writer.then(() => undefined),
+      async seal() {
+        open.delete(task);
+        await part.chain;
+        await (await writer).close();
+        return { temp, final: join(dir, file) };
+      },
+    };
+    open.set(task, part);
+    return part;
+  }
 }

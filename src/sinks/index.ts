@@ -1,6 +1,8 @@
 export type { Sink } from './sink.js';
 export { encodeValue } from './sink.js';
 export { Transaction } from './transaction.js';
+export type { PartFile } from './transaction.js';
+export { partName, publishParts, removeUncommittedParts } from './parts.js';
 export { createTopicSink, EMPTY as EMPTY_HEADERS } from './topic.js';
 export { createFileSink } from './file.js';
 export { createStdoutSink } from './stdout.js';

@@ -1,3 +1,4 @@
+import type { ColumnarBatch } from '../core/columns.js';
 import type { StreamRecord } from '../core/record.js';
 import type { Transaction } from './transaction.js';
 
@@ -6,6 +7,8 @@ export interface Sink {
   readonly name: string;
   /** Adds records to the checkpoint transaction (or writes them and registers a flush in it). Called in order per task. */
   stage(records: StreamRecord[], tx: Transaction): void;
+  /** Stages a columnar batch without making records (sinks that write columns, e.g. Parquet). */
+  stageColumns?(batch: ColumnarBatch, tx: Transaction): void;
   close(): Promise<void>;
 }
 

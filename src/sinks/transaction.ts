@@ -1,12 +1,27 @@
-import type { LogAppend, OffsetCommit } from '../../connectors/embedded/index.js';
+import type { KvWrite, LogAppend, OffsetCommit } from '../../connectors/embedded/index.js';
+
+/** A part file written under a temporary name, renamed to its final name once its checkpoint commits. */
+export interface PartFile {
+  /** Finishes the file under its temporary name (all bytes on disk); resolves with both names. */
+  seal(): Promise<{ temp: string; final: string }>;
+}
 
 /**
- * One checkpoint's worth of effects. Log appends and source offsets are committed
- * together in one atomic write; sinks outside the log (files, stdout) write as they
- * stage and add a promise that must settle before that commit.
+ * One checkpoint's worth of effects for one task. Log appends, source positions and
+ * kv writes commit together in one atomic write; part files are sealed before that
+ * commit and renamed after it; other sinks (stdout) add promises that must settle first.
  */
 export class Transaction {
   readonly appends: LogAppend[] = [];
   readonly offsets: OffsetCommit[] = [];
+  readonly kv: KvWrite[] = [];
   readonly pending: Promise<void>[] = [];
+  readonly parts = new Set<PartFile>();
+
+  /** `task` names the task that owns this transaction (part files are per task). */
+  constructor(readonly task: string) {}
+
+  isEmpty(): boolean {
+    return !this.appends.length && !this.offsets.length && !this.kv.length && !this.pending.length && !this.parts.size;
+  }
 }

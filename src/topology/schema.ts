@@ -9,6 +9,15 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 const Name = Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._-]+$' });
 const PositiveInt = Type.Integer({ minimum: 1 });
 
+/** A replay bound: a named position, an offset (one for all partitions or one per partition), or a timestamp (epoch ms or ISO text). */
+const Bound = Type.Union([
+  Type.Literal('earliest'),
+  Type.Literal('latest'),
+  Type.Literal('committed'),
+  Type.Object({ offset: Type.Union([Type.Integer({ minimum: 0 }), Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1 })]) }, { additionalProperties: false }),
+  Type.Object({ timestamp: Type.Union([Type.Number(), Type.String({ minLength: 1 })]) }, { additionalProperties: false }),
+]);
+
 export const ModelConfigSchema = Type.Object(
   {
     /** Path to the .onnx file, relative to the topology file. */
@@ -42,6 +51,12 @@ export const TopicSourceSchema = Type.Object(
     group: Type.Optional(Name),
     /** How record values are decoded. Default json. */
     format: Type.Optional(Type.Literal('json')),
+    /**
+     * Makes the source bounded (a replay, for `sluice backfill`): from (default earliest,
+     * or the group's committed position when it has one, so a rerun resumes) up to `to`
+     * (exclusive; `latest` is the end when the job starts). `sluice run --from-backfill-end` ignores it.
+     */
+    bounded: Type.Optional(Type.Object({ from: Type.Optional(Bound), to: Bound }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
@@ -51,7 +66,9 @@ export const FileSourceSchema = Type.Object(
     type: Type.Literal('file'),
     /** A file, a directory, or a glob (`*` and `**`), relative to the topology file. */
     path: Type.String({ minLength: 1 }),
-    format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv')]),
+    format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv'), Type.Literal('parquet')]),
+    /** Parquet only: read just these columns (default all). */
+    columns: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
     /** CSV only: turn numeric-looking cells into numbers and empty cells into null. Default true. */
     inferTypes: Type.Optional(Type.Boolean()),
   },
@@ -73,9 +90,10 @@ export const TopicSinkSchema = Type.Object(
 export const FileSinkSchema = Type.Object(
   {
     type: Type.Literal('file'),
+    /** The directory that receives part files, relative to the topology file. */
     path: Type.String({ minLength: 1 }),
-    format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv')]),
-    /** CSV only: the columns, in order. Default: the fields of the first record. */
+    format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv'), Type.Literal('parquet')]),
+    /** CSV and Parquet: the columns, in order. Default: the fields of the first record. */
     columns: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
   },
   { additionalProperties: false },
@@ -91,6 +109,8 @@ export const RuntimeConfigSchema = Type.Object(
     batchSize: Type.Optional(PositiveInt),
     /** Micro-batches a task may have in flight (scoring overlaps with writing). Default 4. */
     maxInFlight: Type.Optional(PositiveInt),
+    /** How often each task checkpoints (commits outputs and positions). Default 0 (every batch) without file sinks, 10000 with them (a part file per checkpoint). */
+    checkpointIntervalMs: Type.Optional(Type.Integer({ minimum: 0 })),
     /** How long a graceful stop may take before in-flight work is abandoned (uncommitted). Default 10000. */
     shutdownTimeoutMs: Type.Optional(PositiveInt),
   },
@@ -127,6 +147,7 @@ export const TopologySchema = Type.Object(
 
 export type ModelConfig = Static<typeof ModelConfigSchema>;
 export type TopicSourceConfig = Static<typeof TopicSourceSchema>;
+export type ReplayBound = Static<typeof Bound>;
 export type FileSourceConfig = Static<typeof FileSourceSchema>;
 export type SourceConfig = Static<typeof SourceConfigSchema>;
 export type TopicSinkConfig = Static<typeof TopicSinkSchema>;

@@ -1,5 +1,5 @@
 /** Shared bits for the model tests: model paths, seeded data, a direct ORT reference run. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,8 +9,11 @@ import { prng, writeModel } from '../../scripts/onnx/proto.js';
 /** Built by `node dist/scripts/build-models.js` (npm test's pretest). */
 export const SMALL_MLP = fileURLToPath(new URL('../../../models/small-mlp.onnx', import.meta.url));
 
+/** A fresh temporary directory, removed when the test process exits. */
 export function tmpDir(): string {
-  return mkdtempSync(join(tmpdir(), 'sluice-model-'));
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-model-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 export function randomRows(rows: number, width: number, seed = 42): Float32Array {

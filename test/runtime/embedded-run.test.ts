@@ -1,12 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedLog } from '../../connectors/embedded/index.js';
 import { memoryLogger } from '../../src/core/logger.js';
 import { Job } from '../../src/runtime/job.js';
 import { topology } from '../../src/topology/builder.js';
+
+/** The finished part files of a file sink, concatenated in name order; temporary parts must be gone. */
+async function parts(dir: string): Promise<string> {
+  const names = (await readdir(dir)).sort();
+  assert.deepEqual(names.filter((n) => n.startsWith('.')), [], 'no temporary parts are left');
+  let text = '';
+  for (const n of names) text += await readFile(join(dir, n), 'utf8');
+  return text;
+}
 
 async function values(log: EmbeddedLog, topic: string): Promise<Record<string, unknown>[]> {
   const recs = await log.read(topic, 0, 0, 10_000);
@@ -58,17 +67,17 @@ test('file sources and sinks: JSONL and CSV in, JSONL and CSV out, bad lines dea
       .source('c', { type: 'file', path: '*.csv', format: 'csv' })
       .map({ set: { double: 'n * 2' } })
       .route({ routes: [{ when: 'n < 3', to: 'small' }], default: 'big' })
-      .sink('small', { type: 'file', path: 'out/small.jsonl', format: 'jsonl' })
-      .sink('big', { type: 'file', path: 'out/big.csv', format: 'csv', columns: ['n', 'double', 'label'] })
-      .sink('dlq', { type: 'file', path: 'out/dlq.jsonl', format: 'jsonl' })
+      .sink('small', { type: 'file', path: 'out/small', format: 'jsonl' })
+      .sink('big', { type: 'file', path: 'out/big', format: 'csv', columns: ['n', 'double', 'label'] })
+      .sink('dlq', { type: 'file', path: 'out/dlq', format: 'jsonl' })
       .deadLetter('dlq')
       .build();
-    const summary = await (await Job.start({ definition: def, baseDir: dir }, { untilIdle: true, logger: memoryLogger() })).done;
+    const summary = await (await Job.start({ definition: def, baseDir: dir }, { untilIdle: true, dataDir: join(dir, 'data'), logger: memoryLogger() })).done;
     assert.equal(summary.status, 'completed');
     assert.deepEqual({ in: summary.recordsIn, out: summary.recordsOut, dead: summary.deadLettered }, { in: 6, out: 4, dead: 2 });
-    assert.equal(await readFile(join(dir, 'out/small.jsonl'), 'utf8'), '{"n":1,"double":2}\n{"n":2,"double":4}\n');
-    assert.equal(await readFile(join(dir, 'out/big.csv'), 'utf8'), 'n,double,label\n3,6,c\n5,10,"e, f"\n');
-    const dead = (await readFile(join(dir, 'out/dlq.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { error: { message: string } });
+    assert.equal(await parts(join(dir, 'out/small')), '{"n":1,"double":2}\n{"n":2,"double":4}\n');
+    assert.equal(await parts(join(dir, 'out/big')), 'n,double,label\n3,6,c\n5,10,"e, f"\n');
+    const dead = (await parts(join(dir, 'out/dlq'))).trim().split('\n').map((l) => JSON.parse(l) as { error: { message: string } });
     assert.equal(dead.length, 2);
     assert.ok(dead.some((d) => /a\.jsonl:2: not valid JSON/.test(d.error.message)));
     assert.ok(dead.some((d) => /b\.csv:3: expected 2 columns/.test(d.error.message)));

@@ -65,7 +65,7 @@ test('YAML syntax errors give the line', () => {
 test('wrong types and unknown properties say what is allowed', () => {
   const msg = errorOf(GOOD + 'runtime:\n  batchSize: lots\n  colour: red\n');
   assert.match(msg, /topology\.yaml:25 runtime\.batchSize: expected integer; got string "lots"/);
-  assert.match(msg, /topology\.yaml:26 runtime\.colour: unknown property "colour"; allowed: batchSize, maxInFlight, shutdownTimeoutMs/);
+  assert.match(msg, /topology\.yaml:26 runtime\.colour: unknown property "colour"; allowed: batchSize, maxInFlight, checkpointIntervalMs, shutdownTimeoutMs/);
 });
 
 test('every problem is reported at once', () => {

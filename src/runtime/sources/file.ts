@@ -1,31 +1,72 @@
+import { stat } from 'node:fs/promises';
+import type { EmbeddedLog } from '../../../connectors/embedded/index.js';
 import { expandPaths, readCsv, readJsonl, type FileBatch } from '../../../connectors/files/index.js';
+import { readParquetColumns, readParquetMetadata, type ColumnBatch } from '../../../connectors/parquet/index.js';
+import { ColumnarBatch, type Column } from '../../core/columns.js';
 import type { DeadLetter, StreamRecord } from '../../core/record.js';
 import { EMPTY_HEADERS } from '../../sinks/index.js';
 import type { FileSourceConfig } from '../../topology/schema.js';
 import { decodeError, type PollResult, type SourcePartition } from './source.js';
 
-/** Opens one SourcePartition per file matched by the source's path (bounded: each ends at end of file). */
-export async function openFileSource(name: string, config: FileSourceConfig, baseDir: string, batchSize: number): Promise<SourcePartition[]> {
-  const files = await expandPaths(config.path, baseDir);
-  return files.map((file, partition) => new FilePartitionSource(name, partition, file, config, batchSize));
+export interface FileSourceOptions {
+  name: string;
+  config: FileSourceConfig;
+  baseDir: string;
+  batchSize: number;
+  /** Where positions are kept, so a rerun resumes; without it every run starts at row 0. */
+  log: EmbeddedLog | undefined;
+  job: string;
+}
+
+/** The kv key of a file's read position (rows done) for a job. */
+export function filePositionKey(job: string, source: string, file: string): string {
+  return `pos/${job}/${source}/${file}`;
+}
+
+/** Opens one bounded SourcePartition per file matched by the source's path, resuming at committed positions. */
+export async function openFileSource(o: FileSourceOptions): Promise<SourcePartition[]> {
+  const files = await expandPaths(o.config.path, o.baseDir);
+  const parts: SourcePartition[] = [];
+  for (const [partition, file] of files.entries()) {
+    const saved = await o.log?.getKv(filePositionKey(o.job, o.name, file));
+    parts.push(new FilePartitionSource(o, partition, file, saved ? Number(saved.toString()) : 0));
+  }
+  return parts;
 }
 
 class FilePartitionSource implements SourcePartition {
-  private iter: AsyncIterator<FileBatch> | undefined;
-  private rows = 0;
+  readonly source: string;
+  private iter: AsyncIterator<{ rows: Row[]; bytesRead?: number } | ColumnBatch> | undefined;
+  private rows: number;
+  private total: { value: number; unit: string } | null = null;
+  private bytesRead = 0;
   private readonly controller = new AbortController();
 
-  constructor(readonly source: string, readonly partition: number, private readonly file: string, private readonly config: FileSourceConfig, private readonly batchSize: number) {}
+  constructor(private readonly o: FileSourceOptions, readonly partition: number, private readonly file: string, start: number) {
+    this.source = o.name;
+    this.rows = start;
+  }
+
+  private async open(): Promise<AsyncIterator<{ rows: Row[]; bytesRead?: number } | ColumnBatch>> {
+    const { config, batchSize } = this.o;
+    const common = { batchSize, signal: this.controller.signal, skipRows: this.rows };
+    if (config.format === 'parquet') {
+      const meta = await readParquetMetadata(this.file);
+      this.total = { value: meta.rows, unit: 'rows' };
+      return readParquetColumns(this.file, { ...common, columns: config.columns });
+    }
+    this.total = { value: (await stat(this.file)).size, unit: 'bytes' };
+    const it = config.format === 'csv' ? readCsv(this.file, { ...common, inferTypes: config.inferTypes ?? true }) : readJsonl(this.file, common);
+    return (it as AsyncIterable<FileBatch>)[Symbol.asyncIterator]();
+  }
 
   async poll(_max: number, signal: AbortSignal): Promise<PollResult> {
     if (signal.aborted) return { records: [], dead: [], next: this.rows, end: true };
-    if (!this.iter) {
-      const opts = { batchSize: this.batchSize, signal: this.controller.signal };
-      const it = this.config.format === 'csv' ? readCsv(this.file, { ...opts, inferTypes: this.config.inferTypes ?? true }) : readJsonl(this.file, opts);
-      this.iter = it[Symbol.asyncIterator]();
-    }
+    this.iter ??= await this.open();
     const step = await this.iter.next();
     if (step.done) return { records: [], dead: [], next: this.rows, end: true };
+    if ('firstRow' in step.value) return this.columnar(step.value);
+    if (step.value.bytesRead !== undefined) this.bytesRead = step.value.bytesRead;
     const records: StreamRecord[] = [];
     const dead: DeadLetter[] = [];
     const now = Date.now();
@@ -37,12 +78,30 @@ class FilePartitionSource implements SourcePartition {
     return { records, dead, next: this.rows, end: false };
   }
 
-  commitFor(): null {
-    return null;
+  /** Parquet batches stay columnar; operators that need records make them. */
+  private columnar(b: ColumnBatch): PollResult {
+    const columns = new Map<string, Column>(Object.entries(b.columns) as [string, Column][]);
+    const nulls = new Map<string, Uint8Array>();
+    for (const [k, m] of Object.entries(b.nulls)) if (m) nulls.set(k, m);
+    const offsets = new Float64Array(b.rows);
+    for (let i = 0; i < b.rows; i++) offsets[i] = b.firstRow + i;
+    this.rows = b.firstRow + b.rows;
+    return { records: new ColumnarBatch(b.rows, columns, nulls, this.source, this.partition, offsets, Date.now()), dead: [], next: this.rows, end: false };
+  }
+
+  commitFor(next: number) {
+    return { kv: [{ key: filePositionKey(this.o.job, this.source, this.file), value: Buffer.from(String(next)) }] };
+  }
+
+  progress() {
+    if (!this.total) return null;
+    return { done: this.total.unit === 'rows' ? this.rows : this.bytesRead, total: this.total.value, unit: this.total.unit };
   }
 
   async close(): Promise<void> {
     this.controller.abort();
-    await this.iter?.return?.();
+    await this.iter?.return?.().catch(() => undefined);
   }
 }
+
+type Row = { value: Record<string, unknown> } | { error: Error; raw: string };

@@ -1,8 +1,15 @@
-import type { OffsetCommit } from '../../../connectors/embedded/index.js';
+import type { KvWrite, OffsetCommit } from '../../../connectors/embedded/index.js';
+import type { ColumnarBatch } from '../../core/columns.js';
 import type { DeadLetter, StreamRecord } from '../../core/record.js';
 
+export interface PositionWrite {
+  offsets?: OffsetCommit[];
+  kv?: KvWrite[];
+}
+
 export interface PollResult {
-  records: StreamRecord[];
+  /** Records, or one columnar batch from a columnar source. */
+  records: StreamRecord[] | ColumnarBatch;
   /** Records that could not be decoded. */
   dead: DeadLetter[];
   /** The position just after this batch. */
@@ -17,8 +24,10 @@ export interface SourcePartition {
   readonly partition: number;
   /** Returns the next micro-batch, waiting for data if the source is live. */
   poll(max: number, signal: AbortSignal): Promise<PollResult>;
-  /** The offset commit that records "everything before `next` is done", or null if this source keeps no positions. */
-  commitFor(next: number): OffsetCommit | null;
+  /** The writes that record "everything before `next` is done" in a checkpoint, or null if this source keeps no positions. */
+  commitFor(next: number): PositionWrite | null;
+  /** Progress for bounded sources: units done and total (rows, offsets or bytes), or null when unknown. */
+  progress?(): { done: number; total: number; unit: string } | null;
   close(): Promise<void>;
 }
 

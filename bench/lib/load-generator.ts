@@ -1,0 +1,90 @@
+// An HTTP load generator that runs autocannon in its own process, so the load it makes
+// does not compete with the caller's event loop (on a small machine it still competes
+// for cores with the server under test, which is part of what is measured).
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+export interface LoadOptions {
+  url: string;
+  /** Concurrent keep-alive connections. Default 64. */
+  connections?: number;
+  /** Seconds of measured load. Default 8. */
+  seconds?: number;
+  /** Seconds of unmeasured load first (a separate autocannon run). Default 0. */
+  warmupSeconds?: number;
+  /** Default 'GET', or 'POST' when a body is given. */
+  method?: 'GET' | 'POST' | 'PUT';
+  /** Request body; sent with `content-type: application/json` unless headers say otherwise. */
+  body?: string;
+  headers?: Record<string, string>;
+  /** Requests in flight per connection (HTTP pipelining). Default 1. */
+  pipelining?: number;
+}
+
+export interface LoadResult {
+  /** Completed requests per second over the measured run (total / seconds). */
+  requestsPerSecond: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyMaxMs: number;
+  requests: number;
+  /** Connection errors and timeouts. */
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  seconds: number;
+}
+
+/** The subset of autocannon's `--json` output read here. */
+interface AutocannonJson {
+  requests: { total: number; average: number };
+  latency: { p50: number; p99: number; max: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  duration: number;
+}
+
+const AUTOCANNON_CLI = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+
+function runAutocannon(o: LoadOptions, seconds: number): Promise<AutocannonJson> {
+  const method = o.method ?? (o.body === undefined ? 'GET' : 'POST');
+  const headers = { ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}), ...o.headers };
+  const args = [AUTOCANNON_CLI, '--json', '-c', String(o.connections ?? 64), '-d', String(seconds), '-p', String(o.pipelining ?? 1), '-m', method];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  if (o.body !== undefined) args.push('-b', o.body);
+  args.push(o.url);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited with ${code}: ${err.trim().slice(-2000)}`));
+      try {
+        resolve(JSON.parse(out) as AutocannonJson);
+      } catch {
+        reject(new Error(`autocannon printed no JSON result; stdout: ${out.slice(0, 500)} stderr: ${err.slice(-1000)}`));
+      }
+    });
+  });
+}
+
+/** Loads `o.url` with autocannon in a child process and returns its throughput and latency. */
+export async function generateLoad(o: LoadOptions): Promise<LoadResult> {
+  if (o.warmupSeconds) await runAutocannon(o, o.warmupSeconds);
+  const r = await runAutocannon(o, o.seconds ?? 8);
+  return {
+    requestsPerSecond: r.requests.total / r.duration,
+    latencyP50Ms: r.latency.p50,
+    latencyP99Ms: r.latency.p99,
+    latencyMaxMs: r.latency.max,
+    requests: r.requests.total,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
+    seconds: r.duration,
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * Opening a Parquet file: a FileHandle-backed AsyncBuffer for hyparquet, the footer
+ * (metadata), and the mapping of the file's top-level columns onto the value types
+ * sluice hands out. Open and footer errors become SluiceErrors that name the path.
+ */
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { parquetMetadataAsync, parquetSchema } from 'hyparquet';
+import type { AsyncBuffer, FileMetaData, SchemaElement, SchemaTree } from 'hyparquet';
+import { SluiceError } from '../../src/core/errors.js';
+
+/**
+ * What a column holds in a ColumnBatch.
+ * - number, timestamp, date: Float64Array (timestamps and dates as epoch milliseconds)
+ * - string: (string | null)[]; boolean: (boolean | null)[]; bytes: (Uint8Array | null)[]
+ * - other (nested lists/structs/maps, JSON, geometry, variant): unknown[] as hyparquet decodes them
+ */
+export type ParquetValueType = 'number' | 'timestamp' | 'date' | 'string' | 'boolean' | 'bytes' | 'other';
+
+export interface ParquetColumnInfo {
+  name: string;
+  type: ParquetValueType;
+  /** The Parquet type as written, e.g. "INT64", "INT64 TIMESTAMP(MICROS)", "BYTE_ARRAY STRING", "group". */
+  parquetType: string;
+  nullable: boolean;
+}
+
+export interface ParquetInfo {
+  rows: number;
+  /** firstRow: index of the group's first row within the file. */
+  rowGroups: { rows: number; firstRow: number }[];
+  columns: ParquetColumnInfo[];
+}
+
+/** One top-level column as the reader needs it. */
+export interface ColumnSchema extends ParquetColumnInfo {
+  node: SchemaTree;
+  /** Not nested: decoded page by page by ColumnCursor. Nested columns go through hyparquet's assembly. */
+  flat: boolean;
+}
+
+export interface OpenParquet {
+  path: string;
+  fh: FileHandle;
+  file: AsyncBuffer;
+  metadata: FileMetaData;
+  /** The schema tree's root; hyparquet wants [root, column] as a flat column's schema path. */
+  root: SchemaTree;
+  columns: ColumnSchema[];
+  info: ParquetInfo;
+  close(): Promise<void>;
+}
+
+export function mapOpenError(err: unknown, path: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT') return new SluiceError('NOT_FOUND', `file not found: ${path}`, { file: path }, { cause: err });
+  if (code === 'EISDIR') return new SluiceError('INVALID_INPUT', `${path} is a directory, not a file`, { file: path }, { cause: err });
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new SluiceError('INVALID_INPUT', `cannot read ${path}: permission denied`, { file: path }, { cause: err });
+  }
+  return err;
+}
+
+/** Wraps a hyparquet failure (a plain Error) as DECODE_ERROR naming the file and where. */
+export function decodeError(err: unknown, path: string, where: string): SluiceError {
+  if (err instanceof SluiceError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new SluiceError('DECODE_ERROR', `${path}: ${where}: ${msg}`, { file: path }, { cause: err });
+}
+
+/** Reads exactly [start, end) into a fresh ArrayBuffer (hyparquet keeps views into it). */
+export async function readRange(fh: FileHandle, start: number, end: number): Promise<Uint8Array> {
+  const out = new Uint8Array(end - start);
+  let done = 0;
+  while (done < out.length) {
+    const { bytesRead } = await fh.read(out, done, out.length - done, start + done);
+    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${start + done} (wanted up to ${end})`);
+    done += bytesRead;
+  }
+  return out;
+}
+
+function describe(el: SchemaElement, nested: boolean): string {
+  if (nested) return 'group';
+  const parts: string[] = [el.type ?? '?'];
+  const lt = el.logical_type as ({ type: string; unit?: string; bitWidth?: number; isSigned?: boolean } | undefined);
+  if (lt?.type === 'TIMESTAMP') parts.push(`TIMESTAMP(${lt.unit ?? ''})`);
+  else if (lt?.type === 'INTEGER') parts.push(`${lt.isSigned === false ? 'UINT' : 'INT'}(${lt.bitWidth ?? ''})`);
+  else if (lt) parts.push(lt.type);
+  else if (el.converted_type) parts.push(el.converted_type);
+  return parts.join(' ');
+}
+
+/** Maps a top-level schema node onto what the reader produces for it. */
+export function classify(node: SchemaTree): ColumnSchema {
+  const el = node.element;
+  const nested = node.children.length > 0 || el.repetition_type === 'REPEATED';
+  const base = { name: el.name, parquetType: describe(el, nested), nullable: el.repetition_type !== 'REQUIRED', node, flat: !nested };
+  if (nested) return { ...base, type: 'other' };
+  const ct = el.converted_type;
+  const lt = el.logical_type?.type;
+  let type: ParquetValueType;
+  if (lt === 'TIMESTAMP' || ct === 'TIMESTAMP_MILLIS' || ct === 'TIMESTAMP_MICROS' || el.type === 'INT96') type = 'timestamp';
+  else if (lt === 'DATE' || ct === 'DATE') type = 'date';
+  else if (ct === 'DECIMAL' || lt === 'DECIMAL' || lt === 'FLOAT16') type = 'number';
+  else if (ct === 'JSON' || ct === 'BSON' || ct === 'INTERVAL' || lt === 'JSON' || lt === 'BSON' || lt === 'GEOMETRY' || lt === 'GEOGRAPHY' || lt === 'VARIANT') type = 'other';
+  else if (el.type === 'BOOLEAN') type = 'boolean';
+  else if (el.type === 'INT32' || el.type === 'INT64' || el.type === 'FLOAT' || el.type === 'DOUBLE') type = 'number';
+  // hyparquet decodes BYTE_ARRAY as UTF-8 unless told otherwise (many writers omit the annotation); UUIDs become strings.
+  else if (el.type === 'BYTE_ARRAY' || lt === 'UUID') type = 'string';
+  else type = 'bytes';
+  return { ...base, type };
+}
+
+/** Opens the file and parses its footer. The caller must close() it. */
+export async function openParquet(path: string): Promise<OpenParquet> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw mapOpenError(err, path);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new SluiceError('INVALID_INPUT', `${path} is not a regular file`, { file: path });
+    const size = st.size;
+    const handle = fh;
+    const file: AsyncBuffer = {
+      byteLength: size,
+      slice: async (start: number, end?: number) => {
+        const bytes = await readRange(handle, start, end ?? size);
+        return bytes.buffer as ArrayBuffer;
+      },
+    };
+    let metadata: FileMetaData;
+    try {
+      if (size < 12) throw new Error(`only ${size} bytes`);
+      metadata = await parquetMetadataAsync(file);
+    } catch (err) {
+      throw decodeError(err, path, 'not a Parquet file');
+    }
+    const root = parquetSchema(metadata);
+    const columns = root.children.map(classify);
+    let firstRow = 0;
+    const rowGroups = metadata.row_groups.map((g) => {
+      const rows = Number(g.num_rows);
+      const out = { rows, firstRow };
+      firstRow += rows;
+      return out;
+    });
+    const info: ParquetInfo = {
+      rows: Number(metadata.num_rows),
+      rowGroups,
+      columns: columns.map(({ name, type, parquetType, nullable }) => ({ name, type, parquetType, nullable })),
+    };
+    return { path, fh, file, metadata, root, columns, info, close: () => handle.close() };
+  } catch (err) {
+    await fh.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** Schema info from the footer only; no column data is read. */
+export async function readParquetMetadata(path: string): Promise<ParquetInfo> {
+  const pq = await openParquet(path);
+  await pq.close();
+  return pq.info;
+}

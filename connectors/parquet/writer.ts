@@ -1,0 +1,449 @@
+/**
+ * Streaming Parquet writer on hyparquet-writer's ParquetWriter: rows (or column
+ * batches) are buffered per column until a row group is full, then that group is
+ * encoded and appended to the file; close() writes the last group and the footer. So
+ * memory is one row group, whatever the file's size.
+ *
+ * A batch is taken whole or not at all: a value of the wrong type throws INVALID_INPUT
+ * naming the row (its index in the batch) and the column, and nothing of that batch is
+ * kept, so the caller can set that row aside and write the rest again.
+ */
+import { mkdir, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import * as zlib from 'node:zlib';
+import type { DecodedArray, SchemaElement } from 'hyparquet';
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { SluiceError } from '../../src/core/errors.js';
+import type { ColumnBatch } from './reader.js';
+
+export type ParquetWriteType = 'DOUBLE' | 'FLOAT' | 'INT64' | 'INT32' | 'STRING' | 'BOOLEAN' | 'TIMESTAMP_MILLIS' | 'JSON';
+export type ParquetCodec = 'SNAPPY' | 'GZIP' | 'ZSTD' | 'UNCOMPRESSED';
+
+export interface ParquetWriterColumn {
+  name: string;
+  type: ParquetWriteType;
+}
+
+export interface ParquetWriterOptions {
+  /** Column names, order and types. Default: inferred from the first batch written. */
+  columns?: ParquetWriterColumn[] | undefined;
+  /** Rows per row group; default 100 000. */
+  rowGroupSize?: number | undefined;
+  /** Default SNAPPY. ZSTD needs a Node whose zlib has it (22.15+); Node 20 does not. */
+  codec?: ParquetCodec | undefined;
+}
+
+export interface ParquetRowWriter {
+  /** Buffers the rows (writing full row groups); all or none of them. Resolves once any full group is handed to the OS. */
+  writeRows(rows: Record<string, unknown>[]): Promise<void>;
+  /** Same as writeRows for a ColumnBatch; columns it lacks are null, extra ones ignored. */
+  writeColumns(batch: ColumnBatch): Promise<void>;
+  /** Writes the last row group and the footer, and closes the file. Idempotent. */
+  close(): Promise<void>;
+  /** Rows accepted so far (in the file once close() resolves). */
+  readonly rowsWritten: number;
+}
+
+export const DEFAULT_ROW_GROUP_SIZE = 100_000;
+
+const SCHEMA: Record<ParquetWriteType, Omit<SchemaElement, 'name'>> = {
+  DOUBLE: { type: 'DOUBLE' },
+  FLOAT: { type: 'FLOAT' },
+  INT64: { type: 'INT64' },
+  INT32: { type: 'INT32' },
+  STRING: { type: 'BYTE_ARRAY', converted_type: 'UTF8' },
+  BOOLEAN: { type: 'BOOLEAN' },
+  TIMESTAMP_MILLIS: { type: 'INT64', converted_type: 'TIMESTAMP_MILLIS' },
+  JSON: { type: 'BYTE_ARRAY', converted_type: 'JSON' },
+};
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (v instanceof Date) return 'Date';
+  return typeof v;
+}
+
+/** Why v does not fit the column type, as "expects INT64, got string \"x\"". */
+function mismatch(type: ParquetWriteType, v: unknown, why?: string): string {
+  const shown = typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : typeof v === 'object' ? '' : String(v);
+  return `expects ${type}, got ${why ?? kindOf(v)} ${shown}`.trimEnd();
+}
+
+/**
+ * One column's pending values, growable past the row-group size so a batch can be
+ * appended whole and rolled back (truncate) if a later row is bad.
+ */
+class ColumnBuffer {
+  length = 0;
+  private num: Float64Array;
+  private big: BigInt64Array | undefined;
+  private arr: unknown[] | undefined;
+  private isNull: Uint8Array;
+
+  constructor(readonly spec: ParquetWriterColumn, capacity: number) {
+    const t = spec.type;
+    this.num = new Float64Array(t === 'DOUBLE' || t === 'FLOAT' || t === 'INT32' || t === 'TIMESTAMP_MILLIS' ? capacity : 0);
+    if (t === 'INT64') this.big = new BigInt64Array(capacity);
+    if (t === 'STRING' || t === 'BOOLEAN' || t === 'JSON') this.arr = [];
+    this.isNull = new Uint8Array(capacity);
+  }
+
+  reserve(n: number): void {
+    const need = this.length + n;
+    if (need <= this.isNull.length) return;
+    const cap = Math.max(need, this.isNull.length * 2);
+    const grow = <T extends Float64Array | BigInt64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      if (a.length === 0 && a !== this.isNull) return a;
+      const b = make(cap);
+      b.set(a as never);
+      return b;
+    };
+    this.num = grow(this.num, (c) => new Float64Array(c));
+    if (this.big) this.big = grow(this.big, (c) => new BigInt64Array(c));
+    this.isNull = grow(this.isNull, (c) => new Uint8Array(c));
+  }
+
+  /** Stores v at index i (within reserved capacity) converted to the column type; returns why not if it does not fit. */
+  put(i: number, v: unknown): string | undefined {
+    if (v === null || v === undefined) {
+      this.isNull[i] = 1;
+      if (this.arr) this.arr[i] = null;
+      return undefined;
+    }
+    this.isNull[i] = 0;
+    const t = this.spec.type;
+    switch (t) {
+      case 'DOUBLE':
+      case 'FLOAT':
+        if (typeof v === 'number') this.num[i] = v;
+        else if (typeof v === 'bigint') this.num[i] = Number(v);
+        else return mismatch(t, v);
+        return undefined;
+      case 'INT32': {
+        const n = typeof v === 'bigint' ? Number(v) : v;
+        if (typeof n !== 'number') return mismatch(t, v);
+        if (!Number.isInteger(n) || n < -2147483648 || n > 2147483647) return mismatch(t, v, 'out-of-range or non-integer');
+        this.num[i] = n;
+        return undefined;
+      }
+      case 'INT64': {
+        let b: bigint;
+        if (typeof v === 'bigint') b = v;
+        else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
+        else if (typeof v === 'number') return mismatch(t, v, 'non-integer or unsafe number');
+        else return mismatch(t, v);
+        if (b < INT64_MIN || b > INT64_MAX) return mismatch(t, v, 'out-of-range');
+        this.big![i] = b;
+        return undefined;
+      }
+      case 'TIMESTAMP_MILLIS': {
+        // Epoch milliseconds; sub-millisecond parts (e.g. read from a MICROS column) are floored.
+        const n = v instanceof Date ? v.getTime() : typeof v === 'bigint' ? Number(v) : v;
+        if (typeof n !== 'number') return mismatch(t, v);
+        if (!Number.isFinite(n)) return mismatch(t, v, 'invalid time');
+        this.num[i] = Math.floor(n);
+        return undefined;
+      }
+      case 'STRING':
+        if (typeof v !== 'string') return mismatch(t, v);
+        this.arr![i] = v;
+        return undefined;
+      case 'BOOLEAN':
+        if (typeof v !== 'boolean') return mismatch(t, v);
+        this.arr![i] = v;
+        return undefined;
+      case 'JSON':
+        if (typeof v === 'function' || typeof v === 'symbol' || typeof v === 'bigint') return mismatch(t, v);
+        this.arr![i] = v;
+        return undefined;
+    }
+  }
+
+  /** Fast path for numeric batch columns: copies a whole Float64Array (and its null mask). */
+  putFloats(at: number, src: Float64Array, mask: Uint8Array | undefined): boolean {
+    if (this.spec.type !== 'DOUBLE' && this.spec.type !== 'FLOAT') return false;
+    this.num.set(src, at);
+    if (mask) this.isNull.set(mask.subarray(0, src.length), at);
+    else this.isNull.fill(0, at, at + src.length);
+    return true;
+  }
+
+  /** The first `count` values as hyparquet-writer wants them: a typed array when there is no null. */
+  data(count: number): DecodedArray {
+    const hasNull = this.isNull.subarray(0, count).indexOf(1) !== -1;
+    const t = this.spec.type;
+    if (this.arr) return this.arr.slice(0, count);
+    if (t === 'INT64') {
+      const big = this.big!.subarray(0, count);
+      return hasNull ? Array.from(big, (b, i) => (this.isNull[i] ? null : b)) : big.slice();
+    }
+    const num = this.num.subarray(0, count);
+    if (!hasNull) {
+      if (t === 'INT32') return Int32Array.from(num);
+      if (t === 'TIMESTAMP_MILLIS') return Array.from(num);
+      return num.slice();
+    }
+    return Array.from(num, (x, i) => (this.isNull[i] ? null : x));
+  }
+
+  /** Drops the first `count` values (written out). */
+  shift(count: number): void {
+    const rest = this.length - count;
+    this.num.copyWithin(0, count, this.length);
+    this.big?.copyWithin(0, count, this.length);
+    this.isNull.copyWithin(0, count, this.length);
+    if (this.arr) this.arr.splice(0, count);
+    this.length = rest;
+  }
+
+  truncate(length: number): void {
+    this.length = length;
+    if (this.arr) this.arr.length = length;
+  }
+}
+
+interface Bad {
+  row: number;
+  column: string;
+  why: string;
+}
+
+function inferType(v: unknown): ParquetWriteType | undefined {
+  if (typeof v === 'number') return 'DOUBLE';
+  if (typeof v === 'bigint') return 'INT64';
+  if (typeof v === 'string') return 'STRING';
+  if (typeof v === 'boolean') return 'BOOLEAN';
+  if (v instanceof Date) return 'TIMESTAMP_MILLIS';
+  if (typeof v === 'object' && v !== null) return 'JSON';
+  return undefined;
+}
+
+/** Appends to a FileHandle: hyparquet-writer encodes a row group into memory, flush() hands it to the OS. */
+class FileByteWriter extends ByteWriter {
+  constructor(private readonly fh: FileHandle) {
+    super(1 << 20);
+  }
+
+  async flush(): Promise<void> {
+    let done = 0;
+    const bytes = new Uint8Array(this.buffer, 0, this.index);
+    while (done < bytes.length) done += (await this.fh.write(bytes, done, bytes.length - done)).bytesWritten;
+    this.index = 0;
+  }
+
+  override finish(): Promise<void> {
+    return this.flush();
+  }
+}
+
+function compressorFor(codec: ParquetCodec): Record<string, (input: Uint8Array) => Uint8Array> {
+  if (codec === 'GZIP') return { GZIP: (b) => zlib.gzipSync(b) };
+  if (codec === 'ZSTD') {
+    const z = (zlib as unknown as { zstdCompressSync?: (b: Uint8Array) => Uint8Array }).zstdCompressSync;
+    if (!z) throw new SluiceError('INVALID_INPUT', `codec ZSTD needs Node ≥ 22.15 (zlib zstd); this is ${process.version}. Use SNAPPY or GZIP`);
+    return { ZSTD: (b) => z(b) };
+  }
+  return {};
+}
+
+class Writer implements ParquetRowWriter {
+  private cols: ColumnBuffer[] | undefined;
+  private pq: ParquetWriter | undefined;
+  private readonly sink: FileByteWriter;
+  private accepted = 0;
+  private closed = false;
+  private queue: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly fh: FileHandle,
+    columns: ParquetWriterColumn[] | undefined,
+    private readonly rowGroupSize: number,
+    private readonly codec: ParquetCodec,
+  ) {
+    this.sink = new FileByteWriter(fh);
+    if (columns) this.start(columns);
+  }
+
+  get rowsWritten(): number {
+    return this.accepted;
+  }
+
+  private start(columns: ParquetWriterColumn[]): ColumnBuffer[] {
+    this.cols = columns.map((c) => new ColumnBuffer(c, Math.min(this.rowGroupSize, 1 << 16)));
+    const schema: SchemaElement[] = [
+      { name: 'root', num_children: columns.length },
+      ...columns.map((c) => ({ name: c.name, ...SCHEMA[c.type], repetition_type: 'OPTIONAL' as const })),
+    ];
+    this.pq = new ParquetWriter({ writer: this.sink, schema, codec: this.codec, compressors: compressorFor(this.codec), createdBy: 'sluice (hyparquet-writer)' });
+    return this.cols;
+  }
+
+  private error(msg: string, context: Record<string, unknown> = {}): SluiceError {
+    return new SluiceError('INVALID_INPUT', `${this.path}: ${msg}`, { file: this.path, ...context });
+  }
+
+  /** Runs writes one after another even if the caller does not await each. */
+  private enqueue(op: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(() => {
+      if (this.closed) throw this.error('writer is closed');
+      return op();
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  writeRows(rows: Record<string, unknown>[]): Promise<void> {
+    return this.enqueue(async () => {
+      if (rows.length === 0) return;
+      const notObject = rows.findIndex((r) => r === null || typeof r !== 'object' || Array.isArray(r));
+      if (notObject !== -1) throw this.error(`row ${notObject}: not an object`, { row: notObject, rows: [notObject] });
+      const cols = this.cols ?? this.inferFromRows(rows);
+      this.append(rows.length, cols, (col, base, bad) => {
+        const name = col.spec.name;
+        for (let i = 0; i < rows.length; i++) {
+          const why = col.put(base + i, rows[i]![name]);
+          if (why !== undefined) bad.push({ row: i, column: name, why });
+        }
+      });
+      await this.flushFull();
+    });
+  }
+
+  writeColumns(batch: ColumnBatch): Promise<void> {
+    return this.enqueue(async () => {
+      if (batch.rows === 0) return;
+      const cols = this.cols ?? this.inferFromColumns(batch);
+      this.append(batch.rows, cols, (col, base, bad) => {
+        const name = col.spec.name;
+        const src = batch.columns[name];
+        const mask = batch.nulls[name];
+        if (src instanceof Float64Array && src.length >= batch.rows && col.putFloats(base, src.subarray(0, batch.rows), mask)) return;
+        for (let i = 0; i < batch.rows; i++) {
+          const why = col.put(base + i, src === undefined || mask?.[i] === 1 ? null : src[i]);
+          if (why !== undefined) bad.push({ row: i, column: name, why });
+        }
+      });
+      await this.flushFull();
+    });
+  }
+
+  /**
+   * Appends n rows to every column, or none: if any value does not fit, all columns
+   * roll back and the error names the first bad row; context.rows lists every bad
+   * row of the batch, so the caller can set them all aside at once.
+   */
+  private append(n: number, cols: ColumnBuffer[], fill: (col: ColumnBuffer, base: number, bad: Bad[]) => void): void {
+    const base = cols[0]?.length ?? 0;
+    const bad: Bad[] = [];
+    for (const col of cols) {
+      col.reserve(n);
+      fill(col, base, bad);
+      col.length = base + n;
+    }
+    if (bad.length > 0) {
+      for (const col of cols) col.truncate(base);
+      bad.sort((a, b) => a.row - b.row);
+      const first = bad[0]!;
+      const rows = [...new Set(bad.map((b) => b.row))];
+      const more = rows.length > 1 ? ` (${rows.length} bad rows in this batch)` : '';
+      throw this.error(`row ${first.row}: column "${first.column}" ${first.why}${more}`, { row: first.row, column: first.column, rows });
+    }
+    this.accepted += n;
+  }
+
+  private inferFromRows(rows: Record<string, unknown>[]): ColumnBuffer[] {
+    const types = new Map<string, ParquetWriteType | undefined>();
+    for (const row of rows) {
+      if (row === null || typeof row !== 'object') continue;
+      for (const [k, v] of Object.entries(row)) if (types.get(k) === undefined) types.set(k, inferType(v));
+    }
+    return this.startInferred(types, rows.length);
+  }
+
+  private inferFromColumns(batch: ColumnBatch): ColumnBuffer[] {
+    const types = new Map<string, ParquetWriteType | undefined>();
+    for (const [name, col] of Object.entries(batch.columns)) {
+      const mask = batch.nulls[name];
+      let t: ParquetWriteType | undefined;
+      if (col instanceof Float64Array) t = !mask || mask.indexOf(0) !== -1 ? 'DOUBLE' : undefined;
+      else for (let i = 0; i < batch.rows && t === undefined; i++) t = mask?.[i] === 1 ? undefined : inferType(col[i]);
+      types.set(name, t);
+    }
+    return this.startInferred(types, batch.rows);
+  }
+
+  private startInferred(types: Map<string, ParquetWriteType | undefined>, rows: number): ColumnBuffer[] {
+    const columns: ParquetWriterColumn[] = [];
+    for (const [name, type] of types) {
+      if (!type) throw this.error(`cannot infer the type of column "${name}": it has no usable value in the first ${rows} rows (only nulls, or a function/symbol/undefined); pass columns to createParquetWriter`, { column: name });
+      columns.push({ name, type });
+    }
+    if (columns.length === 0) throw this.error('cannot infer columns: the first rows have no fields; pass columns to createParquetWriter');
+    return this.start(columns);
+  }
+
+  private async flushFull(): Promise<void> {
+    while (this.cols && (this.cols[0]?.length ?? 0) >= this.rowGroupSize) await this.writeGroup(this.rowGroupSize);
+  }
+
+  private async writeGroup(count: number): Promise<void> {
+    const cols = this.cols!;
+    const columnData = cols.map((c) => ({ name: c.spec.name, data: c.data(count) }));
+    await this.pq!.write({ columnData, rowGroupSize: count });
+    for (const c of cols) c.shift(count);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.queue.then(async () => {
+      this.closed = true;
+      try {
+        // No rows and no declared columns: a valid file with an empty schema.
+        if (!this.pq) this.start([]);
+        const rest = this.cols?.[0]?.length ?? 0;
+        if (rest > 0) await this.writeGroup(rest);
+        await this.pq!.finish();
+      } finally {
+        await this.fh.close();
+      }
+    });
+    return this.closing;
+  }
+}
+
+function checkColumns(path: string, columns: unknown): ParquetWriterColumn[] | undefined {
+  if (columns === undefined) return undefined;
+  const ok = Array.isArray(columns) && columns.every((c) => c && typeof c.name === 'string' && c.name !== '' && Object.hasOwn(SCHEMA, c.type));
+  if (!ok) throw new SluiceError('INVALID_INPUT', `${path}: columns must be [{ name, type }] with type one of ${Object.keys(SCHEMA).join(', ')}`, { file: path });
+  const names = (columns as ParquetWriterColumn[]).map((c) => c.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new SluiceError('INVALID_INPUT', `${path}: column "${dup}" is declared twice`, { file: path });
+  return columns as ParquetWriterColumn[];
+}
+
+/** Creates (or truncates) the file at exactly `path`; the caller handles temporary names. */
+export async function createParquetWriter(path: string, opts: ParquetWriterOptions = {}): Promise<ParquetRowWriter> {
+  const columns = checkColumns(path, opts.columns);
+  const rowGroupSize = opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE;
+  if (!Number.isInteger(rowGroupSize) || rowGroupSize < 1) throw new SluiceError('INVALID_INPUT', `rowGroupSize must be an integer ≥ 1, got ${String(rowGroupSize)}`);
+  const codec = opts.codec ?? 'SNAPPY';
+  if (!['SNAPPY', 'GZIP', 'ZSTD', 'UNCOMPRESSED'].includes(codec)) throw new SluiceError('INVALID_INPUT', `codec must be SNAPPY, GZIP, ZSTD or UNCOMPRESSED, got ${String(codec)}`);
+  compressorFor(codec); // fail before creating the file
+  let fh: FileHandle;
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    fh = await open(path, 'w');
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const msg = err instanceof Error ? err.message : String(err);
+    if (code === 'ENOENT') throw new SluiceError('NOT_FOUND', `cannot create ${path}: ${msg}`, { file: path }, { cause: err });
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EISDIR' || code === 'ENOTDIR') throw new SluiceError('INVALID_INPUT', `cannot create ${path}: ${msg}`, { file: path }, { cause: err });
+    throw new SluiceError('STORAGE_ERROR', `cannot create ${path}: ${msg}`, { file: path }, { cause: err });
+  }
+  return new Writer(path, fh, columns, rowGroupSize, codec);
+}

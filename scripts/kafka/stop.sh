@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Stops the broker started by scripts/kafka/start.sh (same KAFKA_PORT / KAFKA_DATA_DIR) and
+# deletes its state folder (config, data, log). KAFKA_KEEP_DATA=1 keeps the folder.
+# Safe to call when nothing is running.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=scripts/kafka/env.sh
+. "$ROOT/scripts/kafka/env.sh"
+
+log() { printf 'kafka-stop: %s\n' "$*" >&2; }
+
+PROPS="$KAFKA_DATA_DIR/server.properties"
+pid=""
+if [[ -f "$KAFKA_PID_FILE" ]]; then
+  pid="$(cat "$KAFKA_PID_FILE")"
+  # Only ever signal the process this script family started (checked by its command line).
+  if ! { [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $PROPS"; }; then
+    log "pid file names $pid, which is not our running broker; nothing to stop"
+    pid=""
+  fi
+fi
+
+if [[ -n "$pid" ]]; then
+  log "stopping broker pid $pid ($KAFKA_BOOTSTRAP)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "broker pid $pid still running after 30 s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 0.5
+  fi
+  log "stopped"
+else
+  log "no broker started by scripts/kafka/start.sh is running on port $KAFKA_PORT"
+fi
+
+if [[ "${KAFKA_KEEP_DATA:-0}" == 1 ]]; then
+  rm -f "$KAFKA_PID_FILE"
+  log "kept $KAFKA_DATA_DIR"
+elif [[ -d "$KAFKA_DATA_DIR" ]]; then
+  rm -rf "$KAFKA_DATA_DIR"
+  log "removed $KAFKA_DATA_DIR"
+fi

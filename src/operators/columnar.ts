@@ -1,0 +1,40 @@
+import type { ColumnarBatch, Column } from '../core/columns.js';
+import { ensureError } from '../core/errors.js';
+import type { Expression } from '../expr/index.js';
+import type { OperatorContext } from './operator.js';
+
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/**
+ * Evaluates an expression on every row of a columnar batch (rows whose `alive` flag is
+ * 0 are skipped), loading only the fields it reads into one reused scope object, so no
+ * object is made per row. A row whose evaluation throws is dead-lettered and its
+ * `alive` flag cleared. Returns the values (a Float64Array when they are all numbers).
+ */
+export function evalColumn(expr: Expression, batch: ColumnarBatch, alive: Uint8Array, ctx: OperatorContext): { values: Column; allNumbers: boolean } {
+  const value: Record<string, unknown> = {};
+  const scope = { value, key: null, timestamp: batch.timestamp, headers: NO_HEADERS };
+  const reads = expr.fields.map((f) => ({ f, col: batch.columns.get(f), mask: batch.nulls.get(f) }));
+  const out = new Array<unknown>(batch.rows);
+  let allNumbers = true;
+  for (let i = 0; i < batch.rows; i++) {
+    if (!alive[i]) continue;
+    for (const r of reads) value[r.f] = r.col === undefined ? null : r.mask && r.mask[i] ? null : (r.col[i] ?? null);
+    try {
+      const v = expr.evaluate(scope);
+      out[i] = v;
+      if (typeof v !== 'number') allNumbers = false;
+    } catch (err) {
+      ctx.deadLetter(batch.record(i), ensureError(err, 'EXPRESSION_ERROR', { operator: ctx.operatorId }));
+      alive[i] = 0;
+    }
+  }
+  if (!allNumbers) return { values: out, allNumbers };
+  const nums = new Float64Array(batch.rows);
+  for (let i = 0; i < batch.rows; i++) if (alive[i]) nums[i] = out[i] as number;
+  return { values: nums, allNumbers };
+}
+
+export function allAlive(rows: number): Uint8Array {
+  return new Uint8Array(rows).fill(1);
+}

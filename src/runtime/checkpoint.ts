@@ -1,0 +1,102 @@
+import type { EmbeddedLog } from '../../connectors/embedded/index.js';
+import type { Clock } from '../core/clock.js';
+import { SluiceError } from '../core/errors.js';
+import { publishParts, stageDeadLetters, Transaction, type Sink } from '../sinks/index.js';
+import { chunkRows, type BatchOutput } from './batch.js';
+import type { SourcePartition } from './sources/source.js';
+
+/** What a job counts once a checkpoint has committed (acknowledged records). */
+export interface CommitCounts {
+  out: number;
+  dead: number;
+  bySink: Record<string, number>;
+}
+
+/** The kv key holding a task's sealed-but-maybe-not-renamed parts, for roll-forward after a crash. */
+export function sealedPartsKey(job: string, task: string): string {
+  return `parts/${job}/${task}`;
+}
+
+/**
+ * Collects one task's outputs and source position into a transaction and commits it
+ * as one checkpoint: every batch when `intervalMs` is 0, else when the interval has
+ * passed (and always at the end). A checkpoint: wait for sink writes, seal part
+ * files, then ONE atomic log write (records, source position, the list of sealed
+ * parts), then rename the parts. A crash before the write loses only uncommitted
+ * work, which is read again; a crash after it is rolled forward on restart.
+ */
+export class TaskCheckpointer {
+  private tx: Transaction;
+  private next: number | undefined;
+  private dueAt: number;
+  private pendingCounts: CommitCounts = { out: 0, dead: 0, bySink: {} };
+
+  constructor(
+    private readonly o: {
+      job: string;
+      task: string;
+      source: SourcePartition;
+      sinks: ReadonlyMap<string, Sink>;
+      deadLetter: string | undefined;
+      log: EmbeddedLog | undefined;
+      intervalMs: number;
+      clock: Clock;
+      counts: CommitCounts;
+    },
+  ) {
+    this.tx = new Transaction(o.task);
+    this.dueAt = o.clock.now() + o.intervalMs;
+  }
+
+  async add(out: BatchOutput, next: number): Promise<void> {
+    for (const [name, chunks] of out.bySink) {
+      const sink = this.o.sinks.get(name)!;
+      for (const chunk of chunks) {
+        if (Array.isArray(chunk)) sink.stage(chunk, this.tx);
+        else if (sink.stageColumns) sink.stageColumns(chunk, this.tx);
+        else sink.stage(chunk.toRecords(), this.tx);
+        const n = chunkRows(chunk);
+        this.pendingCounts.out += n;
+        this.pendingCounts.bySink[name] = (this.pendingCounts.bySink[name] ?? 0) + n;
+      }
+    }
+    if (out.dead.length) {
+      const dl = this.o.deadLetter;
+      if (!dl) throw new SluiceError('INTERNAL', 'a record was dead-lettered but the topology names no deadLetter sink');
+      stageDeadLetters(this.o.sinks.get(dl)!, out.dead, this.tx);
+      this.pendingCounts.dead += out.dead.length;
+    }
+    this.next = next;
+    if (this.o.intervalMs === 0 || this.o.clock.now() >= this.dueAt) await this.flush();
+  }
+
+  /** Commits whatever has been collected since the last checkpoint. */
+  async flush(): Promise<void> {
+    const tx = this.tx;
+    const next = this.next;
+    if (next === undefined && tx.isEmpty()) return;
+    this.tx = new Transaction(this.o.task);
+    this.next = undefined;
+    this.dueAt = this.o.clock.now() + this.o.intervalMs;
+    await Promise.all(tx.pending);
+    const sealed = await Promise.all([...tx.parts].map((p) => p.seal()));
+    if (next !== undefined) {
+      const pos = this.o.source.commitFor(next);
+      if (pos?.offsets) tx.offsets.push(...pos.offsets);
+      if (pos?.kv) tx.kv.push(...pos.kv);
+    }
+    const partsKey = sealedPartsKey(this.o.job, this.o.task);
+    if (sealed.length) tx.kv.push({ key: partsKey, value: Buffer.from(JSON.stringify(sealed)) });
+    if (tx.appends.length || tx.offsets.length || tx.kv.length) {
+      if (!this.o.log) throw new SluiceError('INTERNAL', 'a checkpoint has log writes but no embedded log is open');
+      await this.o.log.commit({ appends: tx.appends, offsets: tx.offsets, kv: tx.kv });
+    }
+    await publishParts(sealed);
+    const c = this.o.counts;
+    const p = this.pendingCounts;
+    c.out += p.out;
+    c.dead += p.dead;
+    for (const [k, v] of Object.entries(p.bySink)) c.bySink[k] = (c.bySink[k] ?? 0) + v;
+    this.pendingCounts = { out: 0, dead: 0, bySink: {} };
+  }
+}
