@@ -1,6 +1,8 @@
 import type { Benchmark } from './lib/benchmark.js';
 import { streamEmbedded } from './benchmarks/stream-embedded.js';
 import { modelRunner } from './benchmarks/model-runner.js';
+import { kafkaPassthrough } from './benchmarks/kafka-passthrough.js';
+import { httpCeiling } from './benchmarks/http-ceiling.js';
 
 /** Every benchmark `npm run bench` knows, in the order they run. */
-export const BENCHMARKS: Benchmark[] = [modelRunner, streamEmbedded];
+export const BENCHMARKS: Benchmark[] = [modelRunner, streamEmbedded, kafkaPassthrough, httpCeiling];

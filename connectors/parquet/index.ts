@@ -9,4 +9,4 @@ export { readParquetColumns, columnBatchToRows } from './reader.js';
 export type { ColumnBatch, ParquetReadOptions } from './reader.js';
 export { rawDecodeRowsPerSecond } from './raw.js';
 export { createParquetWriter, DEFAULT_ROW_GROUP_SIZE } from './writer.js';
-export type { ParquetRowWriter, ParquetWriterOptions, ParquetWriterColumn, ParquetWriteType, ParquetCodec } from './writer.js';
+export type { ParquetRowWriter, WritableColumns, ParquetWriterOptions, ParquetWriterColumn, ParquetWriteType, ParquetCodec } from './writer.js';

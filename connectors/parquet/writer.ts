@@ -12,10 +12,19 @@ import { mkdir, open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as zlib from 'node:zlib';
-import type { DecodedArray, SchemaElement } from 'hyparquet';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { SluiceError } from '../../src/core/errors.js';
-import type { ColumnBatch } from './reader.js';
+
+// hyparquet-writer carries its own hyparquet; take its types from its signatures.
+type SchemaElement = ConstructorParameters<typeof ParquetWriter>[0]['schema'][number];
+type DecodedArray = Parameters<ParquetWriter['write']>[0]['columnData'][number]['data'];
+
+/** What writeColumns takes: a ColumnBatch, or any batch of columns of the same shape (Float32Array too). */
+export interface WritableColumns {
+  rows: number;
+  columns: Record<string, Float64Array | Float32Array | ArrayLike<unknown>>;
+  nulls: Record<string, Uint8Array | undefined>;
+}
 
 export type ParquetWriteType = 'DOUBLE' | 'FLOAT' | 'INT64' | 'INT32' | 'STRING' | 'BOOLEAN' | 'TIMESTAMP_MILLIS' | 'JSON';
 export type ParquetCodec = 'SNAPPY' | 'GZIP' | 'ZSTD' | 'UNCOMPRESSED';
@@ -38,7 +47,7 @@ export interface ParquetRowWriter {
   /** Buffers the rows (writing full row groups); all or none of them. Resolves once any full group is handed to the OS. */
   writeRows(rows: Record<string, unknown>[]): Promise<void>;
   /** Same as writeRows for a ColumnBatch; columns it lacks are null, extra ones ignored. */
-  writeColumns(batch: ColumnBatch): Promise<void>;
+  writeColumns(batch: WritableColumns): Promise<void>;
   /** Writes the last row group and the footer, and closes the file. Idempotent. */
   close(): Promise<void>;
   /** Rows accepted so far (in the file once close() resolves). */
@@ -163,8 +172,8 @@ class ColumnBuffer {
     }
   }
 
-  /** Fast path for numeric batch columns: copies a whole Float64Array (and its null mask). */
-  putFloats(at: number, src: Float64Array, mask: Uint8Array | undefined): boolean {
+  /** Fast path for float batch columns into DOUBLE/FLOAT: copies the whole array (and its null mask). */
+  putFloats(at: number, src: Float64Array | Float32Array, mask: Uint8Array | undefined): boolean {
     if (this.spec.type !== 'DOUBLE' && this.spec.type !== 'FLOAT') return false;
     this.num.set(src, at);
     if (mask) this.isNull.set(mask.subarray(0, src.length), at);
@@ -315,7 +324,7 @@ class Writer implements ParquetRowWriter {
     });
   }
 
-  writeColumns(batch: ColumnBatch): Promise<void> {
+  writeColumns(batch: WritableColumns): Promise<void> {
     return this.enqueue(async () => {
       if (batch.rows === 0) return;
       const cols = this.cols ?? this.inferFromColumns(batch);
@@ -323,7 +332,7 @@ class Writer implements ParquetRowWriter {
         const name = col.spec.name;
         const src = batch.columns[name];
         const mask = batch.nulls[name];
-        if (src instanceof Float64Array && src.length >= batch.rows && col.putFloats(base, src.subarray(0, batch.rows), mask)) return;
+        if ((src instanceof Float64Array || src instanceof Float32Array) && src.length >= batch.rows && col.putFloats(base, src.subarray(0, batch.rows), mask)) return;
         for (let i = 0; i < batch.rows; i++) {
           const why = col.put(base + i, src === undefined || mask?.[i] === 1 ? null : src[i]);
           if (why !== undefined) bad.push({ row: i, column: name, why });
@@ -366,12 +375,12 @@ class Writer implements ParquetRowWriter {
     return this.startInferred(types, rows.length);
   }
 
-  private inferFromColumns(batch: ColumnBatch): ColumnBuffer[] {
+  private inferFromColumns(batch: WritableColumns): ColumnBuffer[] {
     const types = new Map<string, ParquetWriteType | undefined>();
     for (const [name, col] of Object.entries(batch.columns)) {
       const mask = batch.nulls[name];
       let t: ParquetWriteType | undefined;
-      if (col instanceof Float64Array) t = !mask || mask.indexOf(0) !== -1 ? 'DOUBLE' : undefined;
+      if (col instanceof Float64Array || col instanceof Float32Array) t = !mask || mask.indexOf(0) !== -1 ? 'DOUBLE' : undefined;
       else for (let i = 0; i < batch.rows && t === undefined; i++) t = mask?.[i] === 1 ? undefined : inferType(col[i]);
       types.set(name, t);
     }

@@ -32,8 +32,11 @@ our_pid() {
 
 # Already running?
 if pid="$(our_pid)"; then
-  for _ in $(seq 1 "$TIMEOUT"); do ready && break; sleep 1; done
-  ready || die "broker process $pid is running but does not answer on $KAFKA_BOOTSTRAP; see $KAFKA_LOG_FILE (stop it with scripts/kafka/stop.sh)"
+  deadline=$((SECONDS + TIMEOUT))
+  until ready; do
+    ((SECONDS < deadline)) || die "broker process $pid is running but does not answer on $KAFKA_BOOTSTRAP; see $KAFKA_LOG_FILE (stop it with scripts/kafka/stop.sh)"
+    sleep 1
+  done
   log "already running (pid $pid), ready at $KAFKA_BOOTSTRAP"
   echo "$KAFKA_BOOTSTRAP"
   exit 0

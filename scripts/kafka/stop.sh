@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops the broker started by scripts/kafka/start.sh (same KAFKA_PORT / KAFKA_DATA_DIR) and
-# deletes its state folder (config, data, log). KAFKA_KEEP_DATA=1 keeps the folder.
+# deletes what start.sh wrote in its state folder (config, data, log). KAFKA_KEEP_DATA=1 keeps the folder.
 # Safe to call when nothing is running.
 set -euo pipefail
 
@@ -39,6 +39,8 @@ if [[ "${KAFKA_KEEP_DATA:-0}" == 1 ]]; then
   rm -f "$KAFKA_PID_FILE"
   log "kept $KAFKA_DATA_DIR"
 elif [[ -d "$KAFKA_DATA_DIR" ]]; then
-  rm -rf "$KAFKA_DATA_DIR"
-  log "removed $KAFKA_DATA_DIR"
+  # Only what start.sh put there, in case KAFKA_DATA_DIR names a folder that holds other things.
+  rm -rf "$KAFKA_DATA_DIR/data" "$PROPS" "$KAFKA_DATA_DIR/log4j.properties" "$KAFKA_LOG_FILE" "$KAFKA_PID_FILE"
+  rmdir "$KAFKA_DATA_DIR" 2>/dev/null || true
+  log "removed the broker's data, config and log from $KAFKA_DATA_DIR"
 fi

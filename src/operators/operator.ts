@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { SluiceError } from '../core/errors.js';
 import type { ColumnarBatch } from '../core/columns.js';
+import type { KeyedStateBackend, StateWrite } from '../state/index.js';
 import type { StreamRecord } from '../core/record.js';
 import type { StepKind } from '../topology/catalog.js';
 
@@ -23,6 +24,17 @@ export interface Operator {
   process(batch: StreamRecord[], ctx: OperatorContext): StreamRecord[] | Promise<StreamRecord[]>;
   /** The same work on a columnar batch, without one object per row; operators without it get records. */
   processColumns?(batch: ColumnarBatch, ctx: OperatorContext): ColumnarBatch | Promise<ColumnarBatch>;
+  /**
+   * Called when the task's source is idle (no records for a while) with the processing
+   * time; returns records to pass on (e.g. windows closed by an idle-advanced watermark).
+   */
+  onTick?(now: number, ctx: OperatorContext): StreamRecord[] | Promise<StreamRecord[]>;
+  /**
+   * Stateful operators: the state changes made since the last call, as kv writes. The
+   * runtime calls it after each batch (and tick) and commits them in the same checkpoint
+   * as that batch's outputs and source position.
+   */
+  drainState?(): StateWrite[];
   close?(): Promise<void>;
 }
 
@@ -40,6 +52,8 @@ export interface OperatorDeps {
   models: ReadonlyMap<string, ScoringModel>;
   /** Loads a named export of a UDF module (path relative to the topology file). */
   loadUdf(module: string, exportName: string): Promise<(...args: unknown[]) => unknown>;
+  /** Keyed state for a stateful operator in this task, namespaced by the operator's id. */
+  state(operatorId: string): KeyedStateBackend;
 }
 
 /** The part of a ModelRunner that the score operator uses. */

@@ -129,10 +129,16 @@ export class Job {
         else partitions.push(...(await openFileSource({ name, config: cfg, baseDir, batchSize, log: opts.fresh ? undefined : log, job: def.name })));
       }
       const job = new Job(def, sinks, res, logger, clock.now());
-      const deps = { models, loadUdf: (m: string, e: string) => loadUdf(baseDir, m, e) };
       const onError = def.onError ?? 'deadLetter';
       const intervalMs = def.runtime?.checkpointIntervalMs ?? (fileDirs.length ? 10_000 : 0);
       for (const part of partitions) {
+        const deps = {
+          models,
+          loadUdf: (m: string, e: string) => loadUdf(baseDir, m, e),
+          state: (): never => {
+            throw new SluiceError('INTERNAL', 'keyed state is not wired into the runtime yet');
+          },
+        };
         const ops: Operator[] = [];
         for (const [i, step] of def.pipeline.entries()) {
           const [kind, config] = Object.entries(step)[0] as [string, unknown];
