@@ -62,6 +62,7 @@ export function printSummary(s: JobSummary): void {
     ...Object.entries(s.bySink).map(([k, v]): [string, string] => [`  → ${k}`, String(v)]),
     ['wall time', `${(s.durationMs / 1000).toFixed(2)} s`],
     ['records/s', String(s.recordsPerSecond)],
+    ['peak memory', `${s.peakRssMb} MiB`],
   ];
   if (s.error) rows.push(['error', s.error]);
   const ops = Object.entries(s.operators);

@@ -54,6 +54,8 @@ export interface JobSummary {
   operators: Record<string, OperatorCounts>;
   durationMs: number;
   recordsPerSecond: number;
+  /** The process's peak resident memory so far, in MiB. */
+  peakRssMb: number;
 }
 
 /** Accepts a loaded file or a definition built in code (validated here either way). */
@@ -229,6 +231,7 @@ export class Job {
       operators: Object.fromEntries([...this.opCounts].map(([k, v]) => [k, { ...v }])),
       durationMs,
       recordsPerSecond: durationMs > 0 ? Math.round((recordsIn / durationMs) * 1000) : 0,
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
     if (this.failure) s.error = `${this.failure.code}: ${this.failure.message}`;
     return s;

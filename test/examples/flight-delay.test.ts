@@ -67,7 +67,7 @@ test('backfill over Parquet and streaming over a topic give identical scores for
 
     const fromBatch = new Map((await readParts(join(dir, 'out/scored'))).map((r) => [`${String(r.date)}|${String(r.origin)}|${String(r.destination)}|${String(r.distance)}`, r.delay_probability]));
     let compared = 0;
-    for (let p = 0; p < 2; p++) {
+    for (let p = 0; p < log.requireTopic('scored').partitions; p++) {
       for (const rec of await log.read('scored', p, 0, 100_000)) {
         const r = JSON.parse(rec.value) as Record<string, unknown>;
         const key = `${String(r.date)}|${String(r.origin)}|${String(r.destination)}|${String(r.distance)}`;

@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createParquetWriter, rawDecodeRowsPerSecond, readParquetColumns } from '../../connectors/parquet/index.js';
+import type { JobSummary } from '../../src/runtime/job.js';
+import type { Benchmark } from '../lib/benchmark.js';
+import { rawOnnxRowsPerSecond } from '../lib/ceilings.js';
+import { median, result, round } from '../lib/result.js';
+
+const FLIGHTS = resolve('node_modules/vega-datasets/data/flights-3m.parquet');
+const TOPOLOGY = resolve('examples/flight-delay/topology.yaml');
+const MODEL = resolve('examples/flight-delay/model/flight-delay.onnx');
+const COLUMNS = ['date', 'delay', 'distance', 'origin', 'destination'];
+const MODEL_BATCH = 4096; // the topology's models.delay.maxBatchSize
+const REPS = 3;
+
+/** Runs `sluice backfill` in its own process (so its peak memory is its own) and returns its summary. */
+async function backfill(input: string, dir: string): Promise<JobSummary> {
+  const summary = join(dir, `summary-${Date.now()}.json`);
+  const child = spawn(process.execPath, [resolve('bin/sluice.js'), 'backfill', TOPOLOGY, '--fresh', '--no-progress', '--data-dir', join(dir, 'data'), '--summary-json', summary], {
+    env: { ...process.env, FLIGHTS: input, OUT: join(dir, 'out'), SLUICE_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  if (code !== 0) throw new Error(`sluice backfill exited ${code}`);
+  return JSON.parse(await readFile(summary, 'utf8')) as JobSummary;
+}
+
+/** flights-3m twice over, to show memory does not grow with the input. */
+async function doubled(path: string): Promise<void> {
+  const w = await createParquetWriter(path, { rowGroupSize: 300_000 });
+  for (let pass = 0; pass < 2; pass++) {
+    for await (const b of readParquetColumns(FLIGHTS, { columns: COLUMNS, batchSize: 100_000 })) await w.writeColumns(b);
+  }
+  await w.close();
+}
+
+export const batchFlights: Benchmark = {
+  name: 'batch-flights',
+  mode: 'batch',
+  description: '`sluice backfill` of flights-3m.parquet (3 M rows) → 8 features → flight-delay GBDT → Parquet parts, vs raw Parquet decode of the same columns and raw onnxruntime at the job\'s batch size; peak memory on 1× and 2× the rows',
+  async run() {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-batch-'));
+    try {
+      const runs: JobSummary[] = [];
+      for (let i = 0; i < REPS; i++) runs.push(await backfill(FLIGHTS, dir));
+      const rate = median(runs.map((r) => r.recordsPerSecond));
+      const decode = (await rawDecodeRowsPerSecond(FLIGHTS, COLUMNS)).rowsPerSecond;
+      const onnx = await rawOnnxRowsPerSecond({ path: MODEL, batch: MODEL_BATCH, features: 8, workers: 2, seconds: 3 });
+      const big = join(dir, 'flights-6m.parquet');
+      await doubled(big);
+      const twice = await backfill(big, dir);
+      const params = { input: 'flights-3m.parquet', rows: 3_000_000, model: 'flight-delay GBDT (200 trees)', model_batch: MODEL_BATCH, workers: 2, reps: REPS, output: 'parquet parts' };
+      const base = { benchmark: 'batch-flights', name: 'batch-flights', mode: 'batch' as const, metric: 'records_per_s', value: round(rate), unit: 'records/s', params };
+      return [
+        result({ ...base, ceiling: { name: `raw Parquet decode of ${COLUMNS.join(', ')} (hyparquet)`, value: round(decode) } }),
+        result({ ...base, ceiling: { name: `raw onnxruntime, flight-delay model, batch ${MODEL_BATCH}, 2 workers`, value: round(onnx) } }),
+        result({ benchmark: 'batch-flights', name: 'batch-flights', mode: 'batch', metric: 'job_peak_rss_mb', value: Math.max(...runs.map((r) => r.peakRssMb)), unit: 'MiB', ceiling: null, params }),
+        result({ benchmark: 'batch-flights', name: 'batch-flights 2x rows', mode: 'batch', metric: 'job_peak_rss_mb', value: twice.peakRssMb, unit: 'MiB', ceiling: null, params: { ...params, rows: 6_000_000, reps: 1 } }),
+        result({ benchmark: 'batch-flights', name: 'batch-flights 2x rows', mode: 'batch', metric: 'records_per_s', value: twice.recordsPerSecond, unit: 'records/s', ceiling: null, params: { ...params, rows: 6_000_000, reps: 1 } }),
+      ];
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
