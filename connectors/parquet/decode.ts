@@ -98,7 +98,7 @@ function toNumbers(raw: DecodedArray, plan: NumericPlan, decoder: ColumnDecoder)
     }
   }
   if (plan.direct && plan.scale !== 1) {
-    if (out === raw) out = out.slice(); // never scale a view of the page in place twice
+    if (out === raw) out = out.slice(); // hyparquet's array may be a view of the page: scale a copy
     for (let i = 0; i < out.length; i++) out[i] = out[i]! * plan.scale;
   }
   return out;

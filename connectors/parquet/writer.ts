@@ -404,8 +404,20 @@ class Writer implements ParquetRowWriter {
   private async writeGroup(count: number): Promise<void> {
     const cols = this.cols!;
     const columnData = cols.map((c) => ({ name: c.spec.name, data: c.data(count) }));
-    await this.pq!.write({ columnData, rowGroupSize: count });
+    try {
+      await this.pq!.write({ columnData, rowGroupSize: count });
+    } catch (err) {
+      throw this.failed(err);
+    }
     for (const c of cols) c.shift(count);
+  }
+
+  /** File system failures are STORAGE_ERROR (retriable); anything else from the encoder is a bug. */
+  private failed(err: unknown): SluiceError {
+    if (err instanceof SluiceError) return err;
+    const msg = err instanceof Error ? err.message : String(err);
+    const io = typeof (err as { code?: unknown } | null)?.code === 'string';
+    return new SluiceError(io ? 'STORAGE_ERROR' : 'INTERNAL', `${this.path}: ${io ? 'write failed' : 'Parquet encoding failed'}: ${msg}`, { file: this.path }, { cause: err });
   }
 
   close(): Promise<void> {
@@ -416,7 +428,11 @@ class Writer implements ParquetRowWriter {
         if (!this.pq) this.start([]);
         const rest = this.cols?.[0]?.length ?? 0;
         if (rest > 0) await this.writeGroup(rest);
-        await this.pq!.finish();
+        try {
+          await this.pq!.finish();
+        } catch (err) {
+          throw this.failed(err);
+        }
       } finally {
         await this.fh.close();
       }

@@ -67,4 +67,31 @@ describe('Parquet shapes from other writers', () => {
     assert.deepEqual((await readAll(path, { batchSize: 333 })).rows, want);
     assert.deepEqual((await readAll(path, { batchSize: 100, skipRows: 1399 })).rows, want.slice(1399));
   });
+
+  it('reads nested (list) columns through hyparquet, next to flat ones, with skipRows', async () => {
+    const n = 50;
+    const tags = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? null : Array.from({ length: i % 3 }, (_, j) => `x${i}-${j}`)));
+    const buf = parquetWriteBuffer({
+      rowGroupSize: 20,
+      columnData: [
+        { name: 'id', data: Int32Array.from({ length: n }, (_, i) => i) },
+        { name: 'tags', data: tags },
+      ],
+      schema: [
+        { name: 'root', num_children: 2 },
+        { name: 'id', type: 'INT32', repetition_type: 'REQUIRED' },
+        { name: 'tags', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
+        { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+        { name: 'element', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+      ],
+    });
+    const path = join(dir, 'nested.parquet');
+    await writeFile(path, new Uint8Array(buf));
+    assert.deepEqual((await readParquetMetadata(path)).columns.map((c) => [c.name, c.type, c.parquetType]), [['id', 'number', 'INT32'], ['tags', 'other', 'group']]);
+    const want = tags.map((t, id) => ({ id, tags: t }));
+    const { batches, rows } = await readAll(path, { batchSize: 8 });
+    assert.deepEqual(rows, want);
+    assert.deepEqual(Array.from(batches[0]!.nulls.tags ?? []), [1, 0, 0, 0, 0, 1, 0, 0]);
+    assert.deepEqual((await readAll(path, { batchSize: 8, skipRows: 23, columns: ['tags'] })).rows, want.slice(23).map(({ tags: t }) => ({ tags: t })));
+  });
 });

@@ -1,12 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { columnBatchToRows, readParquetColumns } from '../../connectors/parquet/index.js';
 import type { ColumnBatch, ParquetReadOptions } from '../../connectors/parquet/index.js';
 import { SluiceError } from '../../src/core/errors.js';
 import type { ErrorCode } from '../../src/core/errors.js';
 
-export const FLIGHTS = 'node_modules/vega-datasets/data/flights-3m.parquet';
+/** Resolved from this file (dist/test/parquet/), so tests run from any directory. */
+export const FLIGHTS = fileURLToPath(new URL('../../../node_modules/vega-datasets/data/flights-3m.parquet', import.meta.url));
 
 /** A fresh temporary directory; call the returned cleanup in `after`. */
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
