@@ -1,10 +1,15 @@
-import type { Job } from '../runtime/job.js';
 
 /**
  * Shows a backfill's progress: a redrawn bar on a terminal, a plain line every
  * `everyMs` otherwise. Returns a function that stops it.
  */
-export function showProgress(job: Job, out: NodeJS.WriteStream = process.stderr, everyMs = out.isTTY ? 250 : 10_000): () => void {
+/** What progress reads from a job. */
+export interface ProgressSource {
+  recordsRead(): number;
+  progress(): { done: number; total: number; unit: string }[];
+}
+
+export function showProgress(job: ProgressSource, out: Pick<NodeJS.WriteStream, 'write' | 'isTTY'> = process.stderr, everyMs = out.isTTY ? 250 : 10_000): () => void {
   const started = Date.now();
   const draw = (final: boolean): void => {
     const read = job.recordsRead();

@@ -1,5 +1,6 @@
 import type { ColumnarBatch } from '../core/columns.js';
 import type { DeadLetter, StreamRecord } from '../core/record.js';
+import type { StateWrite } from '../state/index.js';
 
 export type Chunk = StreamRecord[] | ColumnarBatch;
 
@@ -11,6 +12,8 @@ export function chunkRows(c: Chunk): number {
 export class BatchOutput {
   readonly bySink = new Map<string, Chunk[]>();
   readonly dead: DeadLetter[] = [];
+  /** State changes made by stateful steps while processing this batch; committed with it. */
+  readonly state: StateWrite[] = [];
 
   emit(sink: string, chunk: Chunk): void {
     if (!chunkRows(chunk)) return;

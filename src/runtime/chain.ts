@@ -78,12 +78,35 @@ export class OperatorChain {
         }
         c.out += chunkRows(batch);
         m?.recordsOut.inc({ operator: op.id }, chunkRows(batch));
+        // Drained in batch order (stateful steps are never concurrent), so these are exactly this batch's changes.
+        if (op.drainState) out.state.push(...op.drainState());
         turn?.mine.resolve();
       }
     } finally {
       for (const t of turns) t?.mine.resolve();
     }
     return out;
+  }
+
+  /**
+   * Gives every operator with `onTick` the processing time (the source is idle), and
+   * passes what each returns through the steps after it, like a batch.
+   */
+  async tick(now: number, out: BatchOutput = new BatchOutput()): Promise<BatchOutput> {
+    for (let k = 0; k < this.ops.length; k++) {
+      const op = this.ops[k]!;
+      if (!op.onTick) continue;
+      const emitted = await op.onTick(now, this.context(op, out, this.countsOf(op.id)));
+      if (op.drainState) out.state.push(...op.drainState());
+      if (emitted.length) await this.runFrom(k + 1, emitted, out);
+    }
+    return out;
+  }
+
+  private async runFrom(start: number, records: StreamRecord[], out: BatchOutput): Promise<void> {
+    const rest = new OperatorChain(this.ops.slice(start), this.opts);
+    // Ticks run between batches (the task waits for its in-flight batches first), so no turns are needed.
+    await rest.run(records, out);
   }
 
   private countsOf(id: string): OperatorCounts {

@@ -66,6 +66,7 @@ export class TaskCheckpointer {
       stageDeadLetters(this.o.sinks.get(dl)!, out.dead, this.tx);
       this.pendingCounts.dead += out.dead.length;
     }
+    for (const w of out.state) this.tx.kv.push(w);
     this.next = next;
     if (this.o.intervalMs === 0 || this.o.clock.now() >= this.dueAt) await this.flush();
   }

@@ -1,0 +1,388 @@
+import type { Clock } from '../core/clock.js';
+import { SluiceError } from '../core/errors.js';
+import { escapeKeyPart, unescapeKeyPart } from './keys.js';
+import type { StateStore, StateWrite } from './store.js';
+
+/** Options of one declared state. */
+export interface StateOptions {
+  /** Entries expire this long after their last write (clock time); an expired entry reads as absent. Default: never. */
+  ttlMs?: number;
+  /** Whether `load(keys)` without a state list prefetches this state. Default true; turn off for states read by other keys. */
+  prefetch?: boolean;
+}
+
+export interface ValueState<T> {
+  /** The value, or undefined when absent or expired. Throws if the key was not load()ed. Treat the result as read-only: change it with set. */
+  get(key: string): T | undefined;
+  /** Stores a value (undefined clears); refreshes the TTL. Needs no load. */
+  set(key: string, value: T | undefined): void;
+  clear(key: string): void;
+}
+
+export interface MapState<V> {
+  get(key: string, field: string): V | undefined;
+  /** Needs the key loaded (the whole map is one stored entry). Refreshes the TTL. */
+  put(key: string, field: string, value: V): void;
+  remove(key: string, field: string): void;
+  /** The key's fields, in insertion order (a copy). */
+  entries(key: string): [string, V][];
+  clear(key: string): void;
+}
+
+export interface ListState<T> {
+  /** The key's list (read-only view; empty when absent or expired). */
+  get(key: string): readonly T[];
+  /** Needs the key loaded. Refreshes the TTL. */
+  add(key: string, value: T): void;
+  clear(key: string): void;
+}
+
+type Kind = 'value' | 'map' | 'list';
+
+interface StateDef {
+  readonly name: string;
+  readonly kind: Kind;
+  readonly ttlMs: number;
+  readonly prefetch: boolean;
+  /** namespace + escaped name + '/' */
+  readonly prefix: string;
+}
+
+const CLEAN = 0;
+const DIRTY = 1;
+/** Drained but not yet acknowledged as committed: must not be evicted (the store may not have it yet). */
+const PENDING = 2;
+
+interface Entry {
+  readonly def: StateDef;
+  readonly key: string;
+  readonly sk: string;
+  /** undefined = absent; map states hold a Map, list states an array. */
+  value: unknown;
+  /** Epoch ms; 0 = no expiry. */
+  expiresAt: number;
+  where: typeof CLEAN | typeof DIRTY | typeof PENDING;
+  seq: number;
+}
+
+export interface KeyedStateBackendOptions {
+  /** Prefix of every storage key of this backend, ending in '/', e.g. `state/<job>/<task>/<operatorId>/`. */
+  namespace: string;
+  clock: Clock;
+  /** Most clean (committed) entries kept in the cache, least recently loaded evicted first. Default 100_000. */
+  cacheEntries?: number;
+}
+
+/**
+ * Keyed state for one operator in one task. Reads are synchronous against a cache that
+ * `load(keys)` fills with one batched store read per batch; writes stay in the cache as
+ * dirty entries until `drainWrites()` hands them to the runtime, which commits them with
+ * the batch's outputs and source position.
+ *
+ * Cache lifecycle of an entry: clean (same as the store; LRU-evictable) → dirty (written;
+ * never evicted) → pending (drained, not yet known to be committed; never evicted, since
+ * a read from the store could still see the old value) → clean again after
+ * `markCommitted(seq)`. Eviction runs only in drainWrites and markCommitted, so what a
+ * batch loaded stays readable until the batch ends. After a failed commit, throw the
+ * backend away: its cache holds changes the store never got.
+ */
+export class KeyedStateBackend {
+  private readonly store: StateStore;
+  private readonly namespace: string;
+  private readonly clock: Clock;
+  private readonly maxClean: number;
+  private readonly defs = new Map<string, StateDef>();
+  private readonly cache = new Map<string, Entry>();
+  /** Clean entries, least recently loaded first. */
+  private readonly lru = new Map<string, Entry>();
+  private readonly dirty = new Map<string, Entry>();
+  private readonly pending = new Map<string, Entry>();
+  private drains = 0;
+
+  constructor(store: StateStore, opts: KeyedStateBackendOptions) {
+    if (!opts.namespace.endsWith('/')) throw new SluiceError('INTERNAL', `state namespace must end with '/'; got ${JSON.stringify(opts.namespace)}`);
+    this.store = store;
+    this.namespace = opts.namespace;
+    this.clock = opts.clock;
+    this.maxClean = opts.cacheEntries ?? 100_000;
+  }
+
+  value<T>(name: string, opts: StateOptions = {}): ValueState<T> {
+    const def = this.declare(name, 'value', opts);
+    return {
+      get: (key) => this.live(this.need(def, key)) as T | undefined,
+      set: (key, value) => this.put(def, key, value),
+      clear: (key) => this.put(def, key, undefined),
+    };
+  }
+
+  map<V>(name: string, opts: StateOptions = {}): MapState<V> {
+    const def = this.declare(name, 'map', opts);
+    const fields = (key: string) => this.live(this.need(def, key)) as Map<string, V> | undefined;
+    return {
+      get: (key, field) => fields(key)?.get(field),
+      put: (key, field, value) => {
+        const m = fields(key) ?? new Map<string, V>();
+        m.set(field, value);
+        this.put(def, key, m);
+      },
+      remove: (key, field) => {
+        const m = fields(key);
+        if (!m?.has(field)) return;
+        m.delete(field);
+        this.put(def, key, m.size ? m : undefined);
+      },
+      entries: (key) => [...(fields(key) ?? [])],
+      clear: (key) => this.put(def, key, undefined),
+    };
+  }
+
+  list<T>(name: string, opts: StateOptions = {}): ListState<T> {
+    const def = this.declare(name, 'list', opts);
+    const items = (key: string) => this.live(this.need(def, key)) as T[] | undefined;
+    return {
+      get: (key) => items(key) ?? [],
+      add: (key, value) => {
+        const l = items(key) ?? [];
+        l.push(value);
+        this.put(def, key, l);
+      },
+      clear: (key) => this.put(def, key, undefined),
+    };
+  }
+
+  /**
+   * Reads every prefetched state's entry for these keys (or only the named states) into
+   * the cache, in one batched store read; keys already cached cost nothing.
+   */
+  async load(keys: Iterable<string>, states?: readonly string[]): Promise<void> {
+    const defs = states ? states.map((n) => this.def(n)) : [...this.defs.values()].filter((d) => d.prefetch);
+    const missing: { def: StateDef; key: string; sk: string }[] = [];
+    const seen = new Set<string>();
+    for (const key of keys) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const ek = escapeKeyPart(key);
+      for (const def of defs) {
+        const sk = def.prefix + ek;
+        const e = this.cache.get(sk);
+        if (!e) missing.push({ def, key, sk });
+        else if (e.where === CLEAN) {
+          this.lru.delete(sk);
+          this.lru.set(sk, e);
+        }
+      }
+    }
+    if (!missing.length) return;
+    const sks = missing.map((m) => m.sk);
+    let bufs: (Buffer | undefined)[];
+    try {
+      bufs = this.store.getMany ? await this.store.getMany(sks) : await Promise.all(sks.map((k) => this.store.get(k)));
+    } catch (err) {
+      if (err instanceof SluiceError) throw err;
+      throw new SluiceError('STORAGE_ERROR', `reading state of ${this.namespace} failed: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
+    }
+    const now = this.clock.now();
+    for (const [i, m] of missing.entries()) {
+      if (this.cache.has(m.sk)) continue; // written while the read was in flight
+      const buf = bufs[i];
+      const e: Entry = { def: m.def, key: m.key, sk: m.sk, value: undefined, expiresAt: 0, where: CLEAN, seq: 0 };
+      if (buf !== undefined) {
+        const d = this.decode(m.def, m.key, buf);
+        if (d.expiresAt !== 0 && now >= d.expiresAt) {
+          // Expired on disk: read as absent and delete it with the next commit.
+          this.cache.set(m.sk, e);
+          this.markDirty(e);
+          continue;
+        }
+        e.value = d.value;
+        e.expiresAt = d.expiresAt;
+      }
+      this.cache.set(m.sk, e);
+      this.lru.set(m.sk, e);
+    }
+  }
+
+  /** The writes made since the last call (the last write per storage key), then forgets them. */
+  drainWrites(): StateWrite[] {
+    const seq = ++this.drains;
+    const writes: StateWrite[] = [];
+    for (const e of this.dirty.values()) {
+      writes.push({ key: e.sk, value: this.encode(e) });
+      e.where = PENDING;
+      e.seq = seq;
+      this.pending.set(e.sk, e);
+    }
+    this.dirty.clear();
+    this.evict();
+    return writes;
+  }
+
+  /** The sequence number of the last drainWrites call (the first call is 1). */
+  get lastDrain(): number {
+    return this.drains;
+  }
+
+  /**
+   * Tells the backend that the writes of every drain up to `upTo` (default: all so far)
+   * are durable in the store, so their cache entries may be evicted. Until then they stay
+   * in memory: with pipelined batches or interval checkpoints, the store lags behind.
+   */
+  markCommitted(upTo: number = this.drains): void {
+    for (const [sk, e] of this.pending) {
+      if (e.seq > upTo) continue;
+      this.pending.delete(sk);
+      e.where = CLEAN;
+      this.lru.set(sk, e);
+    }
+    this.evict();
+  }
+
+  /**
+   * Every live entry of one state: the store's entries merged with changes not yet
+   * committed (which win), expired ones skipped; store order, then uncommitted-only keys.
+   * Yields what get would return: T for value states, T[] for lists, [field, V][] for maps.
+   */
+  async *entries<T>(name: string): AsyncIterable<[key: string, value: T]> {
+    const def = this.def(name);
+    const overlay = new Map<string, Entry>();
+    for (const m of [this.pending, this.dirty]) for (const [sk, e] of m) if (e.def === def) overlay.set(sk, e);
+    const now = this.clock.now();
+    for await (const [sk, buf] of this.store.scan(def.prefix)) {
+      const o = overlay.get(sk);
+      if (o) {
+        overlay.delete(sk);
+        const v = this.live(o);
+        if (v !== undefined) yield [o.key, view(def, v) as T];
+        continue;
+      }
+      const key = unescapeKeyPart(sk.slice(def.prefix.length));
+      const d = this.decode(def, key, buf);
+      if (d.expiresAt !== 0 && now >= d.expiresAt) continue;
+      yield [key, view(def, d.value) as T];
+    }
+    for (const o of overlay.values()) {
+      const v = this.live(o);
+      if (v !== undefined) yield [o.key, view(def, v) as T];
+    }
+  }
+
+  /** Cache sizes, for tests and metrics. */
+  cacheStats(): { clean: number; dirty: number; pending: number } {
+    return { clean: this.lru.size, dirty: this.dirty.size, pending: this.pending.size };
+  }
+
+  // ---- internals ----
+
+  private declare(name: string, kind: Kind, opts: StateOptions): StateDef {
+    if (!name) throw new SluiceError('INTERNAL', 'a state name must not be empty');
+    const ttlMs = opts.ttlMs ?? 0;
+    if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new SluiceError('INTERNAL', `state "${name}": ttlMs must be a non-negative number; got ${String(opts.ttlMs)}`);
+    const old = this.defs.get(name);
+    if (old) {
+      if (old.kind !== kind) throw new SluiceError('INTERNAL', `state "${name}" of ${this.namespace} is already declared as ${old.kind} state, not ${kind}`);
+      return old;
+    }
+    const def: StateDef = { name, kind, ttlMs, prefetch: opts.prefetch ?? true, prefix: `${this.namespace}${escapeKeyPart(name)}/` };
+    this.defs.set(name, def);
+    return def;
+  }
+
+  private def(name: string): StateDef {
+    const def = this.defs.get(name);
+    if (!def) throw new SluiceError('INTERNAL', `state "${name}" of ${this.namespace} was never declared; declare it with value(), map() or list() first`);
+    return def;
+  }
+
+  private need(def: StateDef, key: string): Entry {
+    const e = this.cache.get(def.prefix + escapeKeyPart(key));
+    if (!e) {
+      throw new SluiceError('INTERNAL', `state "${def.name}" of ${this.namespace} was read for key ${JSON.stringify(key)} before it was loaded; await load(keys) with the batch's keys before reading`);
+    }
+    return e;
+  }
+
+  /** The entry's value, or undefined when absent or expired. */
+  private live(e: Entry): unknown {
+    if (e.value === undefined) return undefined;
+    if (e.expiresAt !== 0 && this.clock.now() >= e.expiresAt) return undefined;
+    return e.value;
+  }
+
+  private put(def: StateDef, key: string, value: unknown): void {
+    const sk = def.prefix + escapeKeyPart(key);
+    let e = this.cache.get(sk);
+    if (!e) {
+      e = { def, key, sk, value: undefined, expiresAt: 0, where: CLEAN, seq: 0 };
+      this.cache.set(sk, e);
+    }
+    e.value = value;
+    e.expiresAt = value !== undefined && def.ttlMs > 0 ? this.clock.now() + def.ttlMs : 0;
+    this.markDirty(e);
+  }
+
+  private markDirty(e: Entry): void {
+    if (e.where === DIRTY) return;
+    if (e.where === CLEAN) this.lru.delete(e.sk);
+    else this.pending.delete(e.sk);
+    e.where = DIRTY;
+    this.dirty.set(e.sk, e);
+  }
+
+  private evict(): void {
+    let over = this.lru.size - this.maxClean;
+    if (over <= 0) return;
+    for (const sk of this.lru.keys()) {
+      this.lru.delete(sk);
+      this.cache.delete(sk);
+      if (--over === 0) break;
+    }
+  }
+
+  private encode(e: Entry): Buffer | undefined {
+    const v = e.value;
+    if (v === undefined) return undefined;
+    const plain = e.def.kind === 'map' ? Object.fromEntries(v as Map<string, unknown>) : v;
+    let text: string;
+    try {
+      text = JSON.stringify(e.expiresAt ? [plain, e.expiresAt] : [plain]);
+    } catch (err) {
+      throw new SluiceError('INTERNAL', `state "${e.def.name}" of ${this.namespace}, key ${JSON.stringify(e.key)}: the value cannot be stored as JSON (${err instanceof Error ? err.message : String(err)})`);
+    }
+    return Buffer.from(text, 'utf8');
+  }
+
+  /** Stored form: JSON `[value]` or `[value, expiresAt]`; maps as objects. */
+  private decode(def: StateDef, key: string, buf: Buffer): { value: unknown; expiresAt: number } {
+    let x: unknown;
+    try {
+      x = JSON.parse(buf.toString('utf8'));
+    } catch (err) {
+      throw this.corrupt(def, key, `not JSON (${err instanceof Error ? err.message : String(err)})`);
+    }
+    if (!Array.isArray(x) || x.length < 1 || x.length > 2 || (x.length === 2 && typeof x[1] !== 'number')) throw this.corrupt(def, key, 'not a state entry');
+    const v: unknown = x[0];
+    const expiresAt = (x[1] as number | undefined) ?? 0;
+    if (def.kind === 'list') {
+      if (!Array.isArray(v)) throw this.corrupt(def, key, 'list state that is not a list');
+      return { value: v, expiresAt };
+    }
+    if (def.kind === 'map') {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw this.corrupt(def, key, 'map state that is not an object');
+      return { value: new Map(Object.entries(v)), expiresAt };
+    }
+    return { value: v, expiresAt };
+  }
+
+  private corrupt(def: StateDef, key: string, what: string): SluiceError {
+    return new SluiceError(
+      'STORAGE_ERROR',
+      `state "${def.name}" (${this.namespace}) for key ${JSON.stringify(key)} is unreadable: ${what}. The state store is damaged or was written by an incompatible sluice version; to recover, delete the data directory (--data-dir, default ./.sluice) or rerun with --fresh, which discards all state and source positions`,
+      { state: def.name, key, namespace: this.namespace },
+    );
+  }
+}
+
+function view(def: StateDef, v: unknown): unknown {
+  return def.kind === 'map' ? [...(v as Map<string, unknown>)] : v;
+}
