@@ -29,6 +29,8 @@ export interface Operator {
    * time; returns records to pass on (e.g. windows closed by an idle-advanced watermark).
    */
   onTick?(now: number, ctx: OperatorContext): StreamRecord[] | Promise<StreamRecord[]>;
+  /** Called once when a bounded input is exhausted (not on a stop): emit what is pending (e.g. close every window). */
+  onEnd?(ctx: OperatorContext): StreamRecord[] | Promise<StreamRecord[]>;
   /**
    * Stateful operators: the state changes made since the last call, as kv writes. The
    * runtime calls it after each batch (and tick) and commits them in the same checkpoint

@@ -51,7 +51,12 @@ export class OperatorChain {
     for (const op of this.ops) await op.close?.();
   }
 
-  async run(records: Chunk, out: BatchOutput = new BatchOutput()): Promise<BatchOutput> {
+  /**
+   * Runs a batch through every step. With `signal`, steps with `onTick` (processing
+   * time, the source is idle) or `onEnd` (a bounded input is exhausted) are called after
+   * their batch work, and what they return flows on through the later steps.
+   */
+  async run(records: Chunk, out: BatchOutput = new BatchOutput(), signal?: { tick: number } | { end: true }): Promise<BatchOutput> {
     const turns = this.ops.map((op, k) => {
       if (isConcurrent(op)) return null;
       const prev = this.tails[k]!;
@@ -76,6 +81,11 @@ export class OperatorChain {
           if (batch instanceof ColumnarBatch) batch = op.processColumns ? await op.processColumns(batch, ctx) : await op.process(batch.toRecords(), ctx);
           else batch = await op.process(batch, ctx);
         }
+        if (signal) {
+          const ctx = this.context(op, out, c);
+          const extra = 'tick' in signal ? await op.onTick?.(signal.tick, ctx) : await op.onEnd?.(ctx);
+          if (extra?.length) batch = [...(batch instanceof ColumnarBatch ? batch.toRecords() : batch), ...extra];
+        }
         c.out += chunkRows(batch);
         m?.recordsOut.inc({ operator: op.id }, chunkRows(batch));
         // Drained in batch order (stateful steps are never concurrent), so these are exactly this batch's changes.
@@ -88,25 +98,9 @@ export class OperatorChain {
     return out;
   }
 
-  /**
-   * Gives every operator with `onTick` the processing time (the source is idle), and
-   * passes what each returns through the steps after it, like a batch.
-   */
-  async tick(now: number, out: BatchOutput = new BatchOutput()): Promise<BatchOutput> {
-    for (let k = 0; k < this.ops.length; k++) {
-      const op = this.ops[k]!;
-      if (!op.onTick) continue;
-      const emitted = await op.onTick(now, this.context(op, out, this.countsOf(op.id)));
-      if (op.drainState) out.state.push(...op.drainState());
-      if (emitted.length) await this.runFrom(k + 1, emitted, out);
-    }
-    return out;
-  }
-
-  private async runFrom(start: number, records: StreamRecord[], out: BatchOutput): Promise<void> {
-    const rest = new OperatorChain(this.ops.slice(start), this.opts);
-    // Ticks run between batches (the task waits for its in-flight batches first), so no turns are needed.
-    await rest.run(records, out);
+  /** True when some step wants idle ticks or the end-of-input signal. */
+  get wantsTicks(): boolean {
+    return this.ops.some((op) => op.onTick || op.onEnd);
   }
 
   private countsOf(id: string): OperatorCounts {

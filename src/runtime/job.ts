@@ -151,7 +151,7 @@ export class Job {
         await chain.open();
         const task = `${part.source}-${part.partition}`;
         const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, log, intervalMs, clock, counts: job.counts });
-        job.tasks.push(new Task(part, chain, { batchSize, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal: job.controller.signal, metrics, checkpointer }));
+        job.tasks.push(new Task(part, chain, { batchSize, clock, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal: job.controller.signal, metrics, checkpointer }));
       }
       job.begin();
       return job;

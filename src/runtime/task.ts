@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock.js';
 import type { Metrics } from '../metrics/registry.js';
 import { BatchOutput, chunkRows } from './batch.js';
 import { JobFailure, type OperatorChain } from './chain.js';
@@ -6,6 +7,7 @@ import type { SourcePartition } from './sources/source.js';
 
 export interface TaskOptions {
   batchSize: number;
+  clock: Clock;
   maxInFlight: number;
   onError: 'deadLetter' | 'fail';
   signal: AbortSignal;
@@ -53,10 +55,13 @@ export class Task {
           const d = polled.dead[0]!;
           throw new JobFailure('DECODE_ERROR', `source "${d.position.source}" partition ${d.position.partition} offset ${d.position.offset}: ${d.error.message}`);
         }
-        if (chunkRows(polled.records) || polled.dead.length) {
+        const idle = !chunkRows(polled.records) && !polled.dead.length;
+        // Stateful steps hear about idle time and about the end of a bounded input as a batch of their own, in order.
+        const signal = !this.chain.wantsTicks ? undefined : polled.end ? (polled.bounded ? { end: true as const } : undefined) : idle ? { tick: this.o.clock.now() } : undefined;
+        if (!idle || signal) {
           const out = new BatchOutput();
           out.dead.push(...polled.dead);
-          const work = this.chain.run(polled.records, out);
+          const work = this.chain.run(polled.records, out, signal);
           work.catch(() => undefined); // the committer reports it, in order
           try {
             await queue.push({ work, next: polled.next });

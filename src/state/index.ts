@@ -1,9 +1,14 @@
-// Placeholder so the operator interface compiles while the state layer is being written.
-export interface StateWrite {
-  key: string;
-  value: Buffer | undefined;
-}
-export interface KeyedStateBackend {
-  load(keys: string[]): Promise<void>;
-  drainWrites(): StateWrite[];
-}
+// Keyed state for operators: the backend, its stores, and the event-time building blocks.
+export type { StateWrite, StateStore, KvLog } from './store.js';
+export { MemoryStateStore, kvStateStore } from './store.js';
+export type { StateOptions, ValueState, MapState, ListState, KeyedStateBackendOptions } from './backend.js';
+export { KeyedStateBackend } from './backend.js';
+export type { TimeWindow, WindowAssigner } from './windows.js';
+export { tumbling, sliding, session, overlaps, mergeWindow } from './windows.js';
+export type { WatermarkOptions, WatermarkSnapshot } from './watermark.js';
+export { WatermarkTracker } from './watermark.js';
+export type { Timer } from './timers.js';
+export { TimerIndex } from './timers.js';
+export type { Accumulator, AccumulatorKind, AggregateConfig, AggregatesConfig, AggregateState, CompiledAggregate } from './accumulators.js';
+export { ACCUMULATORS, AggregateSchema, AggregatesSchema, compileAggregates, addInputs, mergeStates, results } from './accumulators.js';
+export { DurationSchema, parseDuration, DURATION_HELP } from './duration.js';

@@ -64,7 +64,7 @@ class FilePartitionSource implements SourcePartition {
     if (signal.aborted) return { records: [], dead: [], next: this.rows, end: true };
     this.iter ??= await this.open();
     const step = await this.iter.next();
-    if (step.done) return { records: [], dead: [], next: this.rows, end: true };
+    if (step.done) return { records: [], dead: [], next: this.rows, end: true, bounded: true };
     if ('firstRow' in step.value) return this.columnar(step.value);
     if (step.value.bytesRead !== undefined) this.bytesRead = step.value.bytesRead;
     const records: StreamRecord[] = [];

@@ -29,7 +29,7 @@ export class MemorySource implements SourcePartition {
       };
     });
     this.pos += slice.length;
-    return { records, dead: [], next: this.pos, end: slice.length === 0 };
+    return { records, dead: [], next: this.pos, end: slice.length === 0, bounded: true };
   }
 
   commitFor(): null {

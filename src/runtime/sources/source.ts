@@ -16,6 +16,8 @@ export interface PollResult {
   next: number;
   /** True when the source has nothing more (bounded and exhausted, or idle under --until-idle, or stopping). */
   end: boolean;
+  /** With `end`: the input itself is exhausted (a bounded source or --until-idle), not a stop. */
+  bounded?: boolean;
 }
 
 /** One partition of a source: the unit of parallelism, read by one task. */

@@ -82,7 +82,8 @@ class TopicPartitionSource implements SourcePartition {
   async poll(max: number, signal: AbortSignal): Promise<PollResult> {
     const { log, config } = this.o;
     for (;;) {
-      if (signal.aborted || this.pos >= this.end) return { records: [], dead: [], next: this.pos, end: true };
+      if (signal.aborted) return { records: [], dead: [], next: this.pos, end: true };
+      if (this.pos >= this.end) return { records: [], dead: [], next: this.pos, end: true, bounded: true };
       const stored = await log.read(config.topic, this.partition, this.pos, Math.min(max, this.end - this.pos));
       if (stored.length) {
         const records: StreamRecord[] = [];
@@ -104,8 +105,9 @@ class TopicPartitionSource implements SourcePartition {
         this.pos = stored[stored.length - 1]!.offset + 1;
         return { records, dead, next: this.pos, end: false };
       }
-      if (this.o.untilIdle) return { records: [], dead: [], next: this.pos, end: true };
-      await log.waitForAppend(config.topic, this.partition, this.pos, WAIT_MS, signal);
+      if (this.o.untilIdle) return { records: [], dead: [], next: this.pos, end: true, bounded: true };
+      // Nothing new: report idle now and then, so stateful steps can advance on processing time.
+      if (!(await log.waitForAppend(config.topic, this.partition, this.pos, WAIT_MS, signal))) return { records: [], dead: [], next: this.pos, end: signal.aborted };
     }
   }
 

@@ -1,0 +1,102 @@
+import { type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import { SluiceError, ensureError } from '../core/errors.js';
+import type { StreamRecord } from '../core/record.js';
+import { AggregatesSchema, addInputs, compileAggregates, results, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
+import { DURATION_HELP, DurationSchema, parseDuration } from '../state/duration.js';
+import { stepSchema } from '../topology/schema.js';
+import type { CheckContext } from '../topology/catalog.js';
+import { FAILED, describeValue } from './eval.js';
+import type { OperatorContext, OperatorSpec } from './operator.js';
+
+const schema = stepSchema({
+  /** Output field → aggregate, e.g. `{ txn_count: { count: {} }, avg_amount: { avg: "amount" } }`. */
+  aggregates: AggregatesSchema,
+  /** Forget a key this long after its last record (a duration: "30d", "12h", or ms). Default: never. */
+  ttl: Type.Optional(DurationSchema),
+});
+type AggregateStepConfig = Static<typeof schema>;
+
+/**
+ * Running aggregates per record key: each record goes on with every aggregate field set
+ * to its value over the key's records so far, itself included. Needs keyed records.
+ */
+export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
+  kind: 'aggregate',
+  schema,
+  check(config: AggregateStepConfig, ctx) {
+    checkAggregates(config.aggregates, ctx);
+    if (config.ttl !== undefined && parseDuration(config.ttl) === undefined) ctx.issue(['ttl'], `${JSON.stringify(config.ttl)} is not a duration; ${DURATION_HELP}`);
+  },
+  create(config, deps, id) {
+    const aggs = compileAggregates(config.aggregates);
+    const ttlMs = config.ttl === undefined ? 0 : requireDuration(config.ttl, 'ttl', id);
+    const backend = deps.state(id);
+    const state = backend.value<AggregateState>('aggregates', ttlMs ? { ttlMs } : {});
+    return {
+      id,
+      kind: 'aggregate',
+      async process(batch, ctx) {
+        const keys: string[] = [];
+        for (const r of batch) if (r.key !== null) keys.push(r.key);
+        await backend.load(keys);
+        const out: StreamRecord[] = [];
+        for (const r of batch) {
+          if (r.key === null) {
+            ctx.deadLetter(r, needsKey('aggregate', id));
+            continue;
+          }
+          const inputs = readInputs(aggs, r, ctx, `aggregate "${id}"`);
+          if (inputs === FAILED) continue;
+          const s = addInputs(aggs, { ...state.get(r.key) }, inputs, r.timestamp);
+          state.set(r.key, s);
+          Object.assign(r.value, results(aggs, s));
+          out.push(r);
+        }
+        return out;
+      },
+      drainState: () => backend.drainWrites(),
+    };
+  },
+};
+
+/** Expression and naming checks shared by the aggregate and window steps. */
+export function checkAggregates(aggregates: Record<string, object>, ctx: CheckContext, reserved: readonly string[] = []): void {
+  for (const [name, spec] of Object.entries(aggregates)) {
+    if (reserved.includes(name)) ctx.issue(['aggregates', name], `"${name}" is an output field of this step already; pick another name`);
+    for (const [kind, src] of Object.entries(spec)) if (typeof src === 'string') ctx.expression(['aggregates', name, kind], src);
+  }
+}
+
+export function requireDuration(v: string | number, what: string, id: string): number {
+  const ms = parseDuration(v);
+  if (ms === undefined) throw new SluiceError('INVALID_TOPOLOGY', `step "${id}": ${what} ${JSON.stringify(v)} is not a duration; ${DURATION_HELP}`, { operator: id });
+  return ms;
+}
+
+export function needsKey(kind: string, id: string): SluiceError {
+  return new SluiceError('INVALID_INPUT', `${kind} "${id}" needs keyed records, but this record has no key; add a keyBy step before it`, { operator: id });
+}
+
+/**
+ * Evaluates every aggregate's input on a record. Numeric aggregates need finite numbers.
+ * On a failure the record goes to the dead letter and nothing is applied (FAILED).
+ */
+export function readInputs(aggs: readonly CompiledAggregate[], r: StreamRecord, ctx: OperatorContext, what: string): unknown[] | typeof FAILED {
+  const inputs: unknown[] = [];
+  for (const a of aggs) {
+    let v: unknown;
+    try {
+      v = a.expr?.evaluate(r);
+    } catch (err) {
+      ctx.deadLetter(r, ensureError(err, 'EXPRESSION_ERROR', { operator: ctx.operatorId }));
+      return FAILED;
+    }
+    if (a.acc.numeric && (typeof v !== 'number' || !Number.isFinite(v))) {
+      ctx.deadLetter(r, new SluiceError('INVALID_INPUT', `${what}: ${a.acc.kind} "${a.name}" needs a number from \`${a.expr?.source}\`; got ${describeValue(v)}`, { operator: ctx.operatorId }));
+      return FAILED;
+    }
+    inputs.push(v);
+  }
+  return inputs;
+}

@@ -1,0 +1,335 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { SluiceError, ensureError } from '../core/errors.js';
+import type { SourcePosition, StreamRecord } from '../core/record.js';
+import { compileExpression, type Expression } from '../expr/index.js';
+import { AggregatesSchema, addInputs, compileAggregates, mergeStates, results, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
+import type { KeyedStateBackend, MapState, ValueState } from '../state/backend.js';
+import { DURATION_HELP, DurationSchema, parseDuration } from '../state/duration.js';
+import { TimerIndex } from '../state/timers.js';
+import { WatermarkTracker, type WatermarkSnapshot } from '../state/watermark.js';
+import { mergeWindow, session, sliding, tumbling, type TimeWindow, type WindowAssigner } from '../state/windows.js';
+import { stepSchema } from '../topology/schema.js';
+import { checkAggregates, needsKey, readInputs, requireDuration } from './aggregate.js';
+import { FAILED, describeValue } from './eval.js';
+import type { Operator, OperatorContext, OperatorSpec } from './operator.js';
+
+const closed = { additionalProperties: false } as const;
+
+const schema = stepSchema({
+  /** `{ tumbling: "1h" }`, `{ sliding: { size: "3h", slide: "1h" } }` or `{ session: { gap: "30m" } }`. */
+  window: Type.Union([
+    Type.Object({ tumbling: DurationSchema }, closed),
+    Type.Object({ sliding: Type.Object({ size: DurationSchema, slide: DurationSchema }, closed) }, closed),
+    Type.Object({ session: Type.Object({ gap: DurationSchema }, closed) }, closed),
+  ]),
+  /** Output field → aggregate, as in the aggregate step. */
+  aggregates: AggregatesSchema,
+  /** Expression for the event time (epoch ms or ISO-8601 text). Default: the record's timestamp. */
+  eventTime: Type.Optional(Type.String({ minLength: 1 })),
+  /** How far behind the newest event time records may arrive. Default 0. */
+  maxOutOfOrderness: Type.Optional(DurationSchema),
+  /** How long after its end (in event time) a window still takes records; it is emitted once this has passed. Default 0. */
+  allowedLateness: Type.Optional(DurationSchema),
+  /** Processing-time silence after which the watermark advances with processing time (see WatermarkTracker). Default: never. */
+  idleTimeout: Type.Optional(DurationSchema),
+  /** Where records for already closed windows go: "deadLetter" (default) or a sink name. */
+  late: Type.Optional(Type.String({ minLength: 1 })),
+  /** "close" (default): one record per window when it closes; "update": also one per record it changes. */
+  emit: Type.Optional(Type.Union([Type.Literal('close'), Type.Literal('update')])),
+  /** Fields copied from the first record of each window into its result (e.g. the fields the key is made of). Default: a `key` field with the record key. */
+  keyFields: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+});
+type WindowConfig = Static<typeof schema>;
+
+const RESERVED = ['window_start', 'window_end'];
+
+export const windowOperator: OperatorSpec<WindowConfig> = {
+  kind: 'window',
+  schema,
+  check(config: WindowConfig, ctx) {
+    const w = config.window;
+    const durations: [string[], unknown][] = [
+      [['maxOutOfOrderness'], config.maxOutOfOrderness],
+      [['allowedLateness'], config.allowedLateness],
+      [['idleTimeout'], config.idleTimeout],
+      ...('tumbling' in w ? [[['window', 'tumbling'], w.tumbling] as [string[], unknown]] : []),
+      ...('sliding' in w ? [[['window', 'sliding', 'size'], w.sliding.size], [['window', 'sliding', 'slide'], w.sliding.slide]] as [string[], unknown][] : []),
+      ...('session' in w ? [[['window', 'session', 'gap'], w.session.gap] as [string[], unknown]] : []),
+    ];
+    for (const [path, v] of durations) if (v !== undefined && parseDuration(v) === undefined) ctx.issue(path, `${JSON.stringify(v)} is not a duration; ${DURATION_HELP}`);
+    if ('tumbling' in w && parseDuration(w.tumbling) === 0) ctx.issue(['window', 'tumbling'], 'a window size must be more than 0');
+    if ('session' in w && parseDuration(w.session.gap) === 0) ctx.issue(['window', 'session', 'gap'], 'a session gap must be more than 0');
+    if ('sliding' in w) {
+      const size = parseDuration(w.sliding.size);
+      const slide = parseDuration(w.sliding.slide);
+      if (size !== undefined && slide !== undefined && !(slide > 0 && slide <= size)) ctx.issue(['window', 'sliding'], `slide must be more than 0 and at most size (${size} ms); got ${slide} ms`);
+    }
+    const outFields = [...RESERVED, ...(config.keyFields ?? ['key'])];
+    checkAggregates(config.aggregates, ctx, outFields);
+    if (config.eventTime !== undefined) ctx.expression(['eventTime'], config.eventTime);
+    if (config.late !== undefined && config.late !== 'deadLetter') ctx.requireSink(['late'], config.late);
+  },
+  create(config, deps, id) {
+    const w = config.window;
+    const ms = (v: string | number | undefined, what: string) => (v === undefined ? 0 : requireDuration(v, what, id));
+    const assigner =
+      'tumbling' in w ? tumbling(ms(w.tumbling, 'window.tumbling')) : 'sliding' in w ? sliding(ms(w.sliding.size, 'window.sliding.size'), ms(w.sliding.slide, 'window.sliding.slide')) : session(ms(w.session.gap, 'window.session.gap'));
+    return new WindowOperator(id, deps.state(id), {
+      assigner,
+      gapMs: 'session' in w ? ms(w.session.gap, 'window.session.gap') : 0,
+      aggs: compileAggregates(config.aggregates),
+      eventTime: config.eventTime === undefined ? undefined : compileExpression(config.eventTime),
+      maxOutOfOrdernessMs: ms(config.maxOutOfOrderness, 'maxOutOfOrderness'),
+      allowedLatenessMs: ms(config.allowedLateness, 'allowedLateness'),
+      idleTimeoutMs: config.idleTimeout === undefined ? undefined : ms(config.idleTimeout, 'idleTimeout'),
+      late: config.late ?? 'deadLetter',
+      update: config.emit === 'update',
+      keyFields: config.keyFields,
+    });
+  },
+};
+
+interface WindowOptions {
+  assigner: WindowAssigner;
+  gapMs: number;
+  aggs: CompiledAggregate[];
+  eventTime: Expression | undefined;
+  maxOutOfOrdernessMs: number;
+  allowedLatenessMs: number;
+  idleTimeoutMs: number | undefined;
+  late: string;
+  update: boolean;
+  keyFields: string[] | undefined;
+}
+
+/** A window of one key that has not been emitted yet (stored under its start). */
+interface PendingWindow {
+  end: number;
+  acc: AggregateState;
+  /** Key fields from the window's first record. */
+  fields: Record<string, unknown>;
+}
+
+/** The task's event-time progress, stored under one fixed state key. */
+interface Progress {
+  watermark: WatermarkSnapshot;
+  position: SourcePosition | null;
+}
+
+const ISO_PREFIX = /^\d{4}-\d{2}-\d{2}/;
+
+/**
+ * Event-time windows per record key. Pending windows and their accumulators are keyed
+ * state (map state "windows": key → window start → {end, acc, fields}); the watermark
+ * is state "progress" under one task-wide key. Which windows are due comes from an
+ * in-memory timer index, rebuilt on first use from a scan of "windows" (pending windows
+ * only), so firing never scans keys. Per record: lateness is judged against the
+ * watermark before the record, then the record moves the watermark; windows that closed
+ * are emitted at the end of the batch (a session about to absorb a closed one emits it
+ * first), so the results do not depend on where batches begin and end.
+ */
+class WindowOperator implements Operator {
+  readonly kind = 'window';
+  private readonly tracker: WatermarkTracker;
+  private readonly timers = new TimerIndex();
+  private readonly windows: MapState<PendingWindow>;
+  private readonly progress: ValueState<Progress>;
+  private position: SourcePosition | null = null;
+  private ready: Promise<void> | undefined;
+
+  constructor(
+    readonly id: string,
+    private readonly backend: KeyedStateBackend,
+    private readonly o: WindowOptions,
+  ) {
+    this.tracker = new WatermarkTracker({ maxOutOfOrdernessMs: o.maxOutOfOrdernessMs, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }) });
+    this.windows = backend.map<PendingWindow>('windows');
+    this.progress = backend.value<Progress>('progress', { prefetch: false });
+  }
+
+  async process(batch: StreamRecord[], ctx: OperatorContext): Promise<StreamRecord[]> {
+    await this.init(ctx.clock.now());
+    const keys: string[] = [];
+    for (const r of batch) if (r.key !== null) keys.push(r.key);
+    await this.backend.load(keys, ['windows']);
+    const out: StreamRecord[] = [];
+    const late: StreamRecord[] = [];
+    const now = ctx.clock.now();
+    for (const r of batch) {
+      const key = r.key;
+      if (key === null) {
+        ctx.deadLetter(r, needsKey('window', this.id));
+        continue;
+      }
+      const t = this.eventTime(r, ctx);
+      if (t === FAILED) continue;
+      const wm = this.tracker.watermark;
+      const accepted = this.o.assigner.kind === 'session' ? this.addToSession(key, t, wm, r, ctx, out) : this.addToWindows(key, t, wm, r, ctx, out);
+      if (accepted === 'late') {
+        if (this.o.late === 'deadLetter') ctx.deadLetter(r, this.lateError(t, wm));
+        else late.push(r);
+      }
+      this.tracker.observe(t, now);
+      this.position = r.position;
+    }
+    if (late.length) ctx.emit(this.o.late, late);
+    this.saveProgress();
+    await this.fireDue(out);
+    return out;
+  }
+
+  async onTick(now: number): Promise<StreamRecord[]> {
+    await this.init(now);
+    const out: StreamRecord[] = [];
+    if (this.tracker.onIdle(now)) {
+      this.saveProgress();
+      await this.fireDue(out);
+    }
+    return out;
+  }
+
+  drainState() {
+    return this.backend.drainWrites();
+  }
+
+  /** On first use: the watermark from state, and the timer index from the pending windows. */
+  private init(now: number): Promise<void> {
+    this.ready ??= (async () => {
+      await this.backend.load([''], ['progress']);
+      const p = this.progress.get('');
+      if (p) {
+        this.tracker.restore(p.watermark, now);
+        this.position = p.position;
+      }
+      for await (const [key, fields] of this.backend.entries<[string, PendingWindow][]>('windows')) {
+        for (const [start, w] of fields) this.timers.add(w.end + this.o.allowedLatenessMs, key, Number(start));
+      }
+    })();
+    return this.ready;
+  }
+
+  /** Tumbling and sliding: adds the record to each of its windows that is still open. */
+  private addToWindows(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
+    const open = this.o.assigner.assign(t).filter((w) => !this.isClosed(w.end, wm));
+    if (!open.length) return 'late';
+    const inputs = readInputs(this.o.aggs, r, ctx, `window "${this.id}"`);
+    if (inputs === FAILED) return 'failed';
+    for (const w of open) {
+      const field = String(w.start);
+      const cur = this.windows.get(key, field);
+      if (!cur) this.timers.add(w.end + this.o.allowedLatenessMs, key, w.start);
+      const next: PendingWindow = { end: w.end, acc: addInputs(this.o.aggs, { ...cur?.acc }, inputs, t), fields: cur?.fields ?? this.keyFields(r) };
+      this.windows.put(key, field, next);
+      if (this.o.update) out.push(this.result(key, w.start, next, 'update'));
+    }
+    return 'ok';
+  }
+
+  /** Sessions: merges the record's [t, t + gap) with the key's open sessions it overlaps. */
+  private addToSession(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
+    const open: (TimeWindow & { w: PendingWindow })[] = [];
+    for (const [field, w] of this.windows.entries(key)) {
+      const start = Number(field);
+      // Closed but not yet emitted (the watermark passed it earlier in this batch): emit it
+      // now, so a new session can never absorb it or take its start.
+      if (this.isClosed(w.end, wm)) this.emit(key, start, w, out);
+      else open.push({ start, end: w.end, w });
+    }
+    const { merged, absorbed } = mergeWindow(open, { start: t, end: t + this.o.gapMs });
+    if (this.isClosed(merged.end, wm)) return 'late';
+    const inputs = readInputs(this.o.aggs, r, ctx, `window "${this.id}"`);
+    if (inputs === FAILED) return 'failed';
+    let acc: AggregateState = {};
+    let fields: Record<string, unknown> | undefined;
+    for (const a of absorbed as (TimeWindow & { w: PendingWindow })[]) {
+      acc = mergeStates(this.o.aggs, acc, a.w.acc);
+      fields ??= a.w.fields;
+      this.windows.remove(key, String(a.start));
+      this.timers.remove(a.end + this.o.allowedLatenessMs, key, a.start);
+    }
+    const next: PendingWindow = { end: merged.end, acc: addInputs(this.o.aggs, acc, inputs, t), fields: fields ?? this.keyFields(r) };
+    this.windows.put(key, String(merged.start), next);
+    this.timers.add(merged.end + this.o.allowedLatenessMs, key, merged.start);
+    if (this.o.update) out.push(this.result(key, merged.start, next, 'update'));
+    return 'ok';
+  }
+
+  /** Emits every window the watermark has closed. */
+  private async fireDue(out: StreamRecord[]): Promise<void> {
+    const due = this.timers.popDue(this.tracker.watermark);
+    if (!due.length) return;
+    await this.backend.load(
+      due.map((d) => d.key),
+      ['windows'],
+    );
+    for (const d of due) {
+      const w = this.windows.get(d.key, String(d.id));
+      // A timer whose window was merged away or re-formed with another end is stale.
+      if (w && w.end + this.o.allowedLatenessMs === d.time) this.emit(d.key, d.id, w, out);
+    }
+  }
+
+  private emit(key: string, start: number, w: PendingWindow, out: StreamRecord[]): void {
+    out.push(this.result(key, start, w, 'final'));
+    this.windows.remove(key, String(start));
+    this.timers.remove(w.end + this.o.allowedLatenessMs, key, start);
+  }
+
+  private result(key: string, start: number, w: PendingWindow, kind: 'update' | 'final'): StreamRecord {
+    return {
+      key,
+      value: { ...w.fields, window_start: start, window_end: w.end, ...results(this.o.aggs, w.acc) },
+      timestamp: w.end - 1,
+      headers: { 'sluice-window': kind },
+      position: this.position ? { ...this.position } : { source: this.id, partition: 0, offset: 0 },
+    };
+  }
+
+  private isClosed(end: number, wm: number): boolean {
+    return end + this.o.allowedLatenessMs <= wm;
+  }
+
+  private keyFields(r: StreamRecord): Record<string, unknown> {
+    if (!this.o.keyFields) return { key: r.key };
+    const out: Record<string, unknown> = {};
+    for (const f of this.o.keyFields) out[f] = r.value[f] ?? null;
+    return out;
+  }
+
+  private eventTime(r: StreamRecord, ctx: OperatorContext): number | typeof FAILED {
+    let v: unknown = r.timestamp;
+    if (this.o.eventTime) {
+      try {
+        v = this.o.eventTime.evaluate(r);
+      } catch (err) {
+        ctx.deadLetter(r, ensureError(err, 'EXPRESSION_ERROR', { operator: this.id }));
+        return FAILED;
+      }
+    }
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+    if (typeof v === 'string' && ISO_PREFIX.test(v)) {
+      const t = Date.parse(v);
+      if (Number.isFinite(t)) return t;
+    }
+    const what = this.o.eventTime ? `\`${this.o.eventTime.source}\`` : 'the record timestamp';
+    ctx.deadLetter(r, new SluiceError('INVALID_INPUT', `window "${this.id}": event time from ${what} must be epoch milliseconds or an ISO-8601 date-time; got ${describeValue(v)}`, { operator: this.id }));
+    return FAILED;
+  }
+
+  private lateError(t: number, wm: number): SluiceError {
+    return new SluiceError(
+      'INVALID_INPUT',
+      `window "${this.id}": late record: event time ${iso(t)} belongs to windows that already closed (watermark ${iso(wm)}, allowedLateness ${this.o.allowedLatenessMs} ms); raise allowedLateness or maxOutOfOrderness to accept it, or set late: <sink> to keep late records apart`,
+      { operator: this.id, late: true },
+    );
+  }
+
+  private saveProgress(): void {
+    this.progress.set('', { watermark: this.tracker.snapshot(), position: this.position });
+  }
+}
+
+function iso(t: number): string {
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
+}

@@ -1,0 +1,94 @@
+/** One due timer: a (key, id) pair registered for a time. */
+export interface Timer {
+  time: number;
+  key: string;
+  id: number;
+}
+
+/**
+ * In-memory event-time timers, grouped by time so that thousands of keys closing the
+ * same window cost one heap entry. Removal is exact; firing takes everything due, sorted
+ * by (time, key, id) so the order does not depend on insertion (or on a restart).
+ */
+export class TimerIndex {
+  private readonly byTime = new Map<number, Map<string, Set<number>>>();
+  private readonly heap: number[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(time: number, key: string, id: number): void {
+    let keys = this.byTime.get(time);
+    if (!keys) {
+      keys = new Map();
+      this.byTime.set(time, keys);
+      this.push(time);
+    }
+    let ids = keys.get(key);
+    if (!ids) keys.set(key, (ids = new Set()));
+    if (!ids.has(id)) {
+      ids.add(id);
+      this.count++;
+    }
+  }
+
+  remove(time: number, key: string, id: number): void {
+    const keys = this.byTime.get(time);
+    const ids = keys?.get(key);
+    if (!ids?.delete(id)) return;
+    this.count--;
+    if (!ids.size) keys!.delete(key);
+    // An emptied time leaves the map but stays in the heap, where peek skips it.
+    if (!keys!.size) this.byTime.delete(time);
+  }
+
+  /** The earliest registered time, or undefined. */
+  peek(): number | undefined {
+    while (this.heap.length && !this.byTime.get(this.heap[0]!)?.size) this.pop();
+    return this.heap[0];
+  }
+
+  /** Removes and returns every timer with time <= upTo. */
+  popDue(upTo: number): Timer[] {
+    const out: Timer[] = [];
+    for (let t = this.peek(); t !== undefined && t <= upTo; t = this.peek()) {
+      this.pop();
+      const keys = this.byTime.get(t)!;
+      this.byTime.delete(t);
+      const sorted = [...keys.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      for (const key of sorted) for (const id of [...keys.get(key)!].sort((a, b) => a - b)) out.push({ time: t, key, id });
+    }
+    this.count -= out.length;
+    return out;
+  }
+
+  private push(t: number): void {
+    const h = this.heap;
+    h.push(t);
+    for (let i = h.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (h[p]! <= h[i]!) break;
+      [h[p], h[i]] = [h[i]!, h[p]!];
+      i = p;
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (!h.length) return;
+    h[0] = last;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l]! < h[m]!) m = l;
+      if (r < h.length && h[r]! < h[m]!) m = r;
+      if (m === i) break;
+      [h[m], h[i]] = [h[i]!, h[m]!];
+      i = m;
+    }
+  }
+}
