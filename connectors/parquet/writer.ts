@@ -249,6 +249,8 @@ class FileByteWriter extends ByteWriter {
   }
 }
 
+const FLOATING = new Set(['DOUBLE', 'FLOAT']);
+
 function compressorFor(codec: ParquetCodec): Record<string, (input: Uint8Array) => Uint8Array> {
   if (codec === 'GZIP') return { GZIP: (b) => zlib.gzipSync(b) };
   if (codec === 'ZSTD') {
@@ -403,7 +405,9 @@ class Writer implements ParquetRowWriter {
 
   private async writeGroup(count: number): Promise<void> {
     const cols = this.cols!;
-    const columnData = cols.map((c) => ({ name: c.spec.name, data: c.data(count) }));
+    // Floating-point columns rarely repeat (scores, measurements): skip the dictionary trial and
+    // the min/max statistics pass for them; both cost more than they save on such data.
+    const columnData = cols.map((c) => (FLOATING.has(c.spec.type) ? { name: c.spec.name, data: c.data(count), encoding: 'PLAIN' as const, statistics: false } : { name: c.spec.name, data: c.data(count) }));
     try {
       await this.pq!.write({ columnData, rowGroupSize: count });
     } catch (err) {

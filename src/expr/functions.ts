@@ -11,7 +11,7 @@ export interface FunctionDef {
   build(args: Arg[]): Fn;
 }
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 const at = (args: Arg[], i: number): Arg => args[i] as Arg;
 
 function num(v: unknown, text: string): number {
@@ -113,7 +113,7 @@ function epochMs(v: unknown, text: string): number {
 }
 
 /** Year, month or day of a UTC instant, without allocating a Date (Hinnant's civil_from_days). */
-function civil(t: number, part: 'y' | 'm' | 'd'): number {
+export function civil(t: number, part: 'y' | 'm' | 'd'): number {
   const z = Math.floor(t / DAY_MS) + 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;
@@ -126,7 +126,7 @@ function civil(t: number, part: 'y' | 'm' | 'd'): number {
   return yoe + era * 400 + (m <= 2 ? 1 : 0);
 }
 
-const mod = (a: number, b: number): number => ((a % b) + b) % b;
+export const mod = (a: number, b: number): number => ((a % b) + b) % b;
 
 const date1 = (f: (t: number) => number): FunctionDef => ({
   min: 1, max: 1,

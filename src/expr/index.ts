@@ -1,5 +1,6 @@
 import { compileNode } from './compiler.js';
 import { parse } from './parser.js';
+import { compileVector, type VectorFn } from './vector.js';
 import type { Fn } from './values.js';
 import type { EvalScope, Expression } from './types.js';
 
@@ -12,10 +13,13 @@ class CompiledExpression implements Expression {
   /** An own property holding the closure tree's root, so a call costs no extra frame. */
   readonly evaluate: Fn;
 
-  constructor(source: string, fields: string[], fn: Fn) {
+  readonly vector?: VectorFn;
+
+  constructor(source: string, fields: string[], fn: Fn, vector: VectorFn | null) {
     this.source = source;
     this.fields = Object.freeze(fields);
     this.evaluate = fn;
+    if (vector) this.vector = vector;
   }
 }
 
@@ -28,7 +32,8 @@ class CompiledExpression implements Expression {
  */
 export function compileExpression(source: string): Expression {
   const fields: string[] = [];
-  const { fn } = compileNode(parse(source), { source, fields });
-  return new CompiledExpression(source, fields, fn);
+  const ast = parse(source);
+  const { fn } = compileNode(ast, { source, fields });
+  return new CompiledExpression(source, fields, fn, compileVector(ast));
 }
 

@@ -1,3 +1,5 @@
+import type { VectorFn } from './vector.js';
+
 /** What an expression sees of one record. */
 export interface EvalScope {
   value: Record<string, unknown>;
@@ -11,4 +13,10 @@ export interface Expression {
   /** Distinct top-level value fields the expression reads, in first-use order. */
   readonly fields: readonly string[];
   evaluate(scope: EvalScope): unknown;
+  /**
+   * Whole-column evaluation for numeric expressions (see vector.ts), or undefined when
+   * the expression is not numeric. Gives numbers (Float64Array) or booleans (Uint8Array,
+   * 0/1), or null when this batch must be evaluated row by row.
+   */
+  readonly vector?: VectorFn;
 }

@@ -1,5 +1,4 @@
-import { type Static } from '@sinclair/typebox';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { SluiceError, ensureError } from '../core/errors.js';
 import type { StreamRecord } from '../core/record.js';
 import { AggregatesSchema, addInputs, compileAggregates, results, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';

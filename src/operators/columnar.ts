@@ -12,6 +12,12 @@ const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, s
  * `alive` flag cleared. Returns the values (a Float64Array when they are all numbers).
  */
 export function evalColumn(expr: Expression, batch: ColumnarBatch, alive: Uint8Array, ctx: OperatorContext): { values: Column; allNumbers: boolean } {
+  if (expr.vector) {
+    // Numeric expressions over clean number columns run a column at a time.
+    const v = expr.vector((name) => cleanNumbers(batch, name), batch.rows);
+    if (v instanceof Float64Array) return { values: v, allNumbers: true };
+    if (v) return { values: Array.from(v, (b) => b === 1), allNumbers: false };
+  }
   const value: Record<string, unknown> = {};
   const scope = { value, key: null, timestamp: batch.timestamp, headers: NO_HEADERS };
   const reads = expr.fields.map((f) => ({ f, col: batch.columns.get(f), mask: batch.nulls.get(f) }));
@@ -37,4 +43,24 @@ export function evalColumn(expr: Expression, batch: ColumnarBatch, alive: Uint8A
 
 export function allAlive(rows: number): Uint8Array {
   return new Uint8Array(rows).fill(1);
+}
+
+const finiteArrays = new WeakMap<Float64Array, boolean>();
+
+/** A column the vector evaluator may read: numbers, no nulls, all finite (else the row path decides). */
+function cleanNumbers(batch: ColumnarBatch, name: string): Float64Array | undefined {
+  const col = batch.columns.get(name);
+  if (!(col instanceof Float64Array) || batch.nulls.has(name)) return undefined;
+  let ok = finiteArrays.get(col);
+  if (ok === undefined) {
+    ok = true;
+    for (let i = 0; i < col.length; i++) {
+      if (!Number.isFinite(col[i]!)) {
+        ok = false;
+        break;
+      }
+    }
+    finiteArrays.set(col, ok);
+  }
+  return ok ? col : undefined;
 }

@@ -241,7 +241,7 @@ class WindowOperator implements Operator {
     if (inputs === FAILED) return 'failed';
     let acc: AggregateState = {};
     let fields: Record<string, unknown> | undefined;
-    for (const a of absorbed as (TimeWindow & { w: PendingWindow })[]) {
+    for (const a of absorbed) {
       acc = mergeStates(this.o.aggs, acc, a.w.acc);
       fields ??= a.w.fields;
       this.windows.remove(key, String(a.start));
@@ -258,10 +258,7 @@ class WindowOperator implements Operator {
   private async fireDue(out: StreamRecord[]): Promise<void> {
     const due = this.timers.popDue(this.tracker.watermark);
     if (!due.length) return;
-    await this.backend.load(
-      due.map((d) => d.key),
-      ['windows'],
-    );
+    await this.backend.load(due.map((d) => d.key), ['windows']);
     for (const d of due) {
       const w = this.windows.get(d.key, String(d.id));
       // A timer whose window was merged away or re-formed with another end is stale.

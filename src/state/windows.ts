@@ -57,9 +57,9 @@ export function overlaps(a: TimeWindow, b: TimeWindow): boolean {
 }
 
 /** Merges `w` with the windows it overlaps: the covering window and the ones it absorbs. */
-export function mergeWindow(existing: Iterable<TimeWindow>, w: TimeWindow): { merged: TimeWindow; absorbed: TimeWindow[] } {
+export function mergeWindow<W extends TimeWindow>(existing: Iterable<W>, w: TimeWindow): { merged: TimeWindow; absorbed: W[] } {
   let { start, end } = w;
-  const absorbed: TimeWindow[] = [];
+  const absorbed: W[] = [];
   // Absorbing one window can grow the span into another: repeat until nothing changes.
   const rest = [...existing];
   for (let changed = true; changed; ) {
