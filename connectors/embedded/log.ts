@@ -307,6 +307,29 @@ export class EmbeddedLog {
     return v === undefined ? undefined : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   }
 
+  /** Many kv values in one LevelDB round trip, in the order asked. */
+  async getManyKv(keys: string[]): Promise<(Buffer | undefined)[]> {
+    this.checkOpen();
+    const values = (await this.db.getMany(keys.map(kvKey))) as (Buffer | Uint8Array | undefined)[];
+    return values.map((v) => (v === undefined ? undefined : Buffer.from(v.buffer, v.byteOffset, v.byteLength)));
+  }
+
+  /** Deletes every kv entry whose key starts with `prefix` (in atomic chunks); returns how many. */
+  async deleteKvPrefix(prefix: string): Promise<number> {
+    let n = 0;
+    let chunk: { key: string; value: undefined }[] = [];
+    for await (const [key] of this.scanKv(prefix)) {
+      chunk.push({ key, value: undefined });
+      if (chunk.length === 10_000) {
+        await this.commit({ kv: chunk });
+        n += chunk.length;
+        chunk = [];
+      }
+    }
+    if (chunk.length) await this.commit({ kv: chunk });
+    return n + chunk.length;
+  }
+
   /** Every kv entry whose key starts with `prefix`, in key order. */
   async *scanKv(prefix: string): AsyncGenerator<[string, Buffer]> {
     this.checkOpen();

@@ -14,7 +14,7 @@ const VERBS: Record<string, (argv: string[]) => Promise<number>> = {
 
 const HELP = `sluice — one engine for batch, streaming and online scoring
 
-  sluice run FILE [--until-idle] [--from-backfill-end] [--data-dir DIR] [--metrics-port N] [--summary-json PATH]
+  sluice run FILE [--until-idle] [--from-backfill-end] [--fresh] [--data-dir DIR] [--metrics-port N] [--summary-json PATH]
   sluice backfill FILE [--summary-json PATH] [--fresh] [--no-progress] [--data-dir DIR]
   sluice validate FILE
   sluice topics list | create NAME [--partitions N] | produce NAME [--file F] [--key FIELD]

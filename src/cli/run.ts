@@ -15,6 +15,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     'metrics-port': { type: 'string' },
     'summary-json': { type: 'string' },
     'from-backfill-end': { type: 'boolean' },
+    fresh: { type: 'boolean' },
   });
   const file = requirePositional('run', args.positionals, 'the topology FILE');
   const loaded = loadTopologyFile(file, operatorCatalog);
@@ -28,7 +29,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     logger.info(`metrics on http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : port}/metrics`);
   }
   const dataDir = args.str('data-dir');
-  const job = await Job.start(loaded, { untilIdle: args.flag('until-idle'), fromBackfillEnd: args.flag('from-backfill-end'), metrics, logger, ...(dataDir ? { dataDir } : {}) });
+  const job = await Job.start(loaded, { untilIdle: args.flag('until-idle'), fromBackfillEnd: args.flag('from-backfill-end'), fresh: args.flag('fresh'), metrics, logger, ...(dataDir ? { dataDir } : {}) });
   logger.info(args.flag('until-idle') ? 'running until the sources are idle' : 'running; Ctrl-C (SIGINT) or SIGTERM stops it after draining');
   let stopping: Promise<JobSummary> | undefined;
   let onStopped!: (s: JobSummary) => void;

@@ -44,7 +44,7 @@ export interface OperatorContext {
   readonly operatorId: string;
   readonly clock: Clock;
   deadLetter(record: StreamRecord, err: SluiceError): void;
-  /** Sends records (or a columnar batch) to a named sink; only terminal steps call it. */
+  /** Sends records (or a columnar batch) to a named sink: terminal steps, and side outputs such as late records. */
   emit(sink: string, records: StreamRecord[] | ColumnarBatch): void;
 }
 

@@ -188,6 +188,18 @@ class WindowOperator implements Operator {
     return out;
   }
 
+  /**
+   * A bounded input is exhausted: emit every open window, as a final watermark would.
+   * The stored watermark is left as it was, so a live run that continues from here
+   * (run --from-backfill-end) does not treat newer records as late.
+   */
+  async onEnd(): Promise<StreamRecord[]> {
+    await this.init(Date.now());
+    const out: StreamRecord[] = [];
+    await this.fireDue(out, Infinity);
+    return out;
+  }
+
   drainState() {
     return this.backend.drainWrites();
   }
@@ -255,8 +267,8 @@ class WindowOperator implements Operator {
   }
 
   /** Emits every window the watermark has closed. */
-  private async fireDue(out: StreamRecord[]): Promise<void> {
-    const due = this.timers.popDue(this.tracker.watermark);
+  private async fireDue(out: StreamRecord[], upTo = this.tracker.watermark): Promise<void> {
+    const due = this.timers.popDue(upTo);
     if (!due.length) return;
     await this.backend.load(due.map((d) => d.key), ['windows']);
     for (const d of due) {
@@ -315,7 +327,7 @@ class WindowOperator implements Operator {
 
   private lateError(t: number, wm: number): SluiceError {
     return new SluiceError(
-      'INVALID_INPUT',
+      'LATE_RECORD',
       `window "${this.id}": late record: event time ${iso(t)} belongs to windows that already closed (watermark ${iso(wm)}, allowedLateness ${this.o.allowedLatenessMs} ms); raise allowedLateness or maxOutOfOrderness to accept it, or set late: <sink> to keep late records apart`,
       { operator: this.id, late: true },
     );

@@ -14,6 +14,8 @@ export class BatchOutput {
   readonly dead: DeadLetter[] = [];
   /** State changes made by stateful steps while processing this batch; committed with it. */
   readonly state: StateWrite[] = [];
+  /** Run once this batch's checkpoint has committed. */
+  readonly afterCommit: (() => void)[] = [];
 
   emit(sink: string, chunk: Chunk): void {
     if (!chunkRows(chunk)) return;

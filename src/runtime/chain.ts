@@ -38,7 +38,7 @@ export class OperatorChain {
 
   constructor(
     private readonly ops: Operator[],
-    private readonly opts: { onError: 'deadLetter' | 'fail'; clock: Clock; metrics?: Metrics | undefined; counts?: Map<string, OperatorCounts> },
+    private readonly opts: { onError: 'deadLetter' | 'fail'; clock: Clock; metrics?: Metrics | undefined; counts?: Map<string, OperatorCounts>; stateCommitted?: (opId: string) => (() => void) | undefined },
   ) {
     this.tails = ops.map(() => Promise.resolve());
   }
@@ -89,7 +89,11 @@ export class OperatorChain {
         c.out += chunkRows(batch);
         m?.recordsOut.inc({ operator: op.id }, chunkRows(batch));
         // Drained in batch order (stateful steps are never concurrent), so these are exactly this batch's changes.
-        if (op.drainState) out.state.push(...op.drainState());
+        if (op.drainState) {
+          out.state.push(...op.drainState());
+          const done = this.opts.stateCommitted?.(op.id);
+          if (done) out.afterCommit.push(done);
+        }
         turn?.mine.resolve();
       }
     } finally {

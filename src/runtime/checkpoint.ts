@@ -4,6 +4,7 @@ import { SluiceError } from '../core/errors.js';
 import { publishParts, stageDeadLetters, Transaction, type Sink } from '../sinks/index.js';
 import { chunkRows, type BatchOutput } from './batch.js';
 import type { SourcePartition } from './sources/source.js';
+import type { MemoryStateStore } from '../state/index.js';
 
 /** What a job counts once a checkpoint has committed (acknowledged records). */
 export interface CommitCounts {
@@ -30,6 +31,7 @@ export class TaskCheckpointer {
   private next: number | undefined;
   private dueAt: number;
   private pendingCounts: CommitCounts = { out: 0, dead: 0, bySink: {} };
+  private afterCommit: (() => void)[] = [];
 
   constructor(
     private readonly o: {
@@ -39,6 +41,8 @@ export class TaskCheckpointer {
       sinks: ReadonlyMap<string, Sink>;
       deadLetter: string | undefined;
       log: EmbeddedLog | undefined;
+      /** Where state writes go when there is no log (the test harness). */
+      memoryState?: MemoryStateStore | undefined;
       intervalMs: number;
       clock: Clock;
       counts: CommitCounts;
@@ -67,6 +71,7 @@ export class TaskCheckpointer {
       this.pendingCounts.dead += out.dead.length;
     }
     for (const w of out.state) this.tx.kv.push(w);
+    this.afterCommit.push(...out.afterCommit);
     this.next = next;
     if (this.o.intervalMs === 0 || this.o.clock.now() >= this.dueAt) await this.flush();
   }
@@ -75,8 +80,10 @@ export class TaskCheckpointer {
   async flush(): Promise<void> {
     const tx = this.tx;
     const next = this.next;
+    const after = this.afterCommit;
     if (next === undefined && tx.isEmpty()) return;
     this.tx = new Transaction(this.o.task);
+    this.afterCommit = [];
     this.next = undefined;
     this.dueAt = this.o.clock.now() + this.o.intervalMs;
     await Promise.all(tx.pending);
@@ -88,10 +95,13 @@ export class TaskCheckpointer {
     }
     const partsKey = sealedPartsKey(this.o.job, this.o.task);
     if (sealed.length) tx.kv.push({ key: partsKey, value: Buffer.from(JSON.stringify(sealed)) });
-    if (tx.appends.length || tx.offsets.length || tx.kv.length) {
+    if (!this.o.log && this.o.memoryState) {
+      this.o.memoryState.apply(tx.kv.filter((w) => w.key.startsWith('state/')));
+    } else if (tx.appends.length || tx.offsets.length || tx.kv.length) {
       if (!this.o.log) throw new SluiceError('INTERNAL', 'a checkpoint has log writes but no embedded log is open');
       await this.o.log.commit({ appends: tx.appends, offsets: tx.offsets, kv: tx.kv });
     }
+    for (const f of after) f();
     await publishParts(sealed);
     const c = this.o.counts;
     const p = this.pendingCounts;

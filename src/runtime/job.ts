@@ -11,6 +11,7 @@ import type { SinkConfig, TopologyDefinition } from '../topology/schema.js';
 import { validateTopology } from '../topology/validate.js';
 import { OperatorChain, type OperatorCounts } from './chain.js';
 import { TaskCheckpointer, type CommitCounts } from './checkpoint.js';
+import { KeyedStateBackend, MemoryStateStore, kvStateStore, type StateStore } from '../state/index.js';
 import { recoverFileSinks } from './recovery.js';
 import { ensureTopics, loadModels, loadUdf, resolveDataDir } from './resources.js';
 import { openFileSource } from './sources/file.js';
@@ -130,15 +131,26 @@ export class Job {
         else if (cfg.type === 'topic') partitions.push(...(await openTopicSource({ name, log: log!, config: cfg, group: cfg.group ?? def.name, untilIdle: opts.untilIdle ?? false, fromBackfillEnd: opts.fromBackfillEnd ?? false, fresh: opts.fresh ?? false })));
         else partitions.push(...(await openFileSource({ name, config: cfg, baseDir, batchSize, log: opts.fresh ? undefined : log, job: def.name })));
       }
+      if (log && opts.fresh) {
+        for (const prefix of [`state/${def.name}/`, `pos/${def.name}/`, `parts/${def.name}/`]) await log.deleteKvPrefix(prefix);
+      }
+      checkStateOwnership(def, partitions.length);
+      // Keyed state lives in the embedded log's kv space and commits with each checkpoint; without a log (the test harness), in memory.
+      const memoryState = log ? undefined : new MemoryStateStore();
+      const stateStore: StateStore = log ? kvStateStore(log) : memoryState!;
       const job = new Job(def, sinks, res, logger, clock.now());
       const onError = def.onError ?? 'deadLetter';
       const intervalMs = def.runtime?.checkpointIntervalMs ?? (fileDirs.length ? 10_000 : 0);
       for (const part of partitions) {
+        const task = `${part.source}-${part.partition}`;
+        const backends = new Map<string, KeyedStateBackend>();
         const deps = {
           models,
           loadUdf: (m: string, e: string) => loadUdf(baseDir, m, e),
-          state: (): never => {
-            throw new SluiceError('INTERNAL', 'keyed state is not wired into the runtime yet');
+          state: (opId: string) => {
+            const b = new KeyedStateBackend(stateStore, { namespace: `state/${def.name}/${task}/${opId}/`, clock });
+            backends.set(opId, b);
+            return b;
           },
         };
         const ops: Operator[] = [];
@@ -147,10 +159,16 @@ export class Job {
           const id = (config as { id?: string } | null)?.id ?? `${kind}-${i}`;
           ops.push(await OPERATORS.get(kind)!.create(config as never, deps, id));
         }
-        const chain = new OperatorChain(ops, { onError, clock, metrics, counts: job.opCounts });
+        // After a batch's state writes commit, its backend may let go of them (see KeyedStateBackend.markCommitted).
+        const stateCommitted = (opId: string): (() => void) | undefined => {
+          const b = backends.get(opId);
+          if (!b) return undefined;
+          const seq = b.lastDrain;
+          return () => b.markCommitted(seq);
+        };
+        const chain = new OperatorChain(ops, { onError, clock, metrics, counts: job.opCounts, stateCommitted });
         await chain.open();
-        const task = `${part.source}-${part.partition}`;
-        const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, log, intervalMs, clock, counts: job.counts });
+        const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, log, memoryState, intervalMs, clock, counts: job.counts });
         job.tasks.push(new Task(part, chain, { batchSize, clock, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal: job.controller.signal, metrics, checkpointer }));
       }
       job.begin();
@@ -235,6 +253,24 @@ export class Job {
     };
     if (this.failure) s.error = `${this.failure.code}: ${this.failure.message}`;
     return s;
+  }
+}
+
+/** The kinds whose state is keyed by the record key. */
+const STATEFUL = new Set(['aggregate', 'window']);
+
+/**
+ * Keyed state is owned by the task that reads a key's partition. A keyBy changes the key
+ * without moving records between tasks (there is no repartition yet), so with several
+ * partitions a key could be counted in two places: refuse that at start.
+ */
+function checkStateOwnership(def: TopologyDefinition, partitions: number): void {
+  if (partitions <= 1) return;
+  const kinds = def.pipeline.map((s) => Object.keys(s)[0]!);
+  const firstKeyBy = kinds.indexOf('keyBy');
+  const stateful = kinds.findIndex((k, i) => STATEFUL.has(k) && firstKeyBy !== -1 && firstKeyBy < i);
+  if (stateful !== -1) {
+    throw new SluiceError('INVALID_TOPOLOGY', `pipeline[${stateful}].${kinds[stateful]}: keyed state after keyBy needs each key in one task, but the sources have ${partitions} partitions and sluice does not repartition yet; produce the input keyed by this key (records keep their producer key, and each key lives in one partition) and drop the keyBy, or read a single partition`);
   }
 }
 

@@ -130,7 +130,7 @@ function slotOf(a: CompiledAggregate, state: AggregateState): unknown {
   if (!Object.hasOwn(state, a.slot)) return a.acc.init();
   const s = state[a.slot];
   if (!a.acc.isState(s)) {
-    throw new SluiceError('STORAGE_ERROR', `stored state of aggregate "${a.name}" (${a.acc.kind}) is not a ${a.acc.kind} state: ${JSON.stringify(s)}. Delete the data directory or rerun with --fresh to start the state over`);
+    throw new SluiceError('STATE_CORRUPT', `stored state of aggregate "${a.name}" (${a.acc.kind}) is not a ${a.acc.kind} state: ${JSON.stringify(s)}. Delete the data directory or rerun with --fresh to start the state over`);
   }
   return s;
 }

@@ -376,7 +376,7 @@ export class KeyedStateBackend {
 
   private corrupt(def: StateDef, key: string, what: string): SluiceError {
     return new SluiceError(
-      'STORAGE_ERROR',
+      'STATE_CORRUPT',
       `state "${def.name}" (${this.namespace}) for key ${JSON.stringify(key)} is unreadable: ${what}. The state store is damaged or was written by an incompatible sluice version; to recover, delete the data directory (--data-dir, default ./.sluice) or rerun with --fresh, which discards all state and source positions`,
       { state: def.name, key, namespace: this.namespace },
     );

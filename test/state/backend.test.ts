@@ -142,14 +142,14 @@ test('entries merges the store with uncommitted changes', async () => {
   assert.deepEqual(seen, [['b', 20], ['c', 3]]);
 });
 
-test('a stored value that does not parse is a STORAGE_ERROR with a recovery hint', async () => {
+test('a stored value that does not parse is a STATE_CORRUPT error with a recovery hint', async () => {
   const store = new MemoryStateStore();
   store.data.set(`${NS}count/u1`, Buffer.from('{not json'));
   store.data.set(`${NS}list/u1`, Buffer.from('[{"a":1}]'));
   const b = backend(store);
   b.value<number>('count');
   await assert.rejects(b.load(['u1']), (err: SluiceError) => {
-    assert.equal(err.code, 'STORAGE_ERROR');
+    assert.equal(err.code, 'STATE_CORRUPT');
     assert.match(err.message, /state "count" \(state\/job\/t0\/op\/\) for key "u1" is unreadable: not JSON/);
     assert.match(err.message, /delete the data directory .* or rerun with --fresh/);
     return true;

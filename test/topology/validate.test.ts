@@ -54,7 +54,7 @@ test('unknown model names file, line, path and the defined models', () => {
 
 test('unknown operator lists the known ones', () => {
   const msg = errorOf(GOOD.replace('  - filter:', '  - filterr:'));
-  assert.match(msg, /topology\.yaml:19 pipeline\[1\]: unknown operator "filterr"; known operators: map, filter, flatMap, keyBy, score, route, sink/);
+  assert.match(msg, /topology\.yaml:19 pipeline\[1\]: unknown operator "filterr"; known operators: map, filter, flatMap, keyBy, aggregate, window, score, route, sink/);
 });
 
 test('YAML syntax errors give the line', () => {
