@@ -129,6 +129,10 @@ export class EmbeddedLog {
       if (cause?.code === 'LEVEL_LOCKED') {
         throw new SluiceError('STORAGE_ERROR', `embedded log at "${dir}" is in use by another process (${cause.message ?? 'locked'}); stop it or use another data directory`, { path: dir }, { cause: err });
       }
+      if (cause?.code === 'LEVEL_CORRUPTION' || cause?.code === 'LEVEL_IO_ERROR') {
+        // A damaged directory cannot be opened at all, so --fresh cannot help: say what will.
+        throw new SluiceError('STATE_CORRUPT', `embedded log at "${dir}" is damaged and cannot be opened (${cause.message ?? cause.code}); its topics, positions and state are unreadable. To start over, move the directory aside or delete it (then rerun; a backfill starts from the beginning)`, { path: dir }, { cause: err });
+      }
       throw storageError(`cannot open the embedded log at "${dir}"`, err, dir);
     }
     const log = new EmbeddedLog(dir, real, db, options.sync ?? false);

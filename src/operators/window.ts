@@ -12,6 +12,7 @@ import { stepSchema } from '../topology/schema.js';
 import { checkAggregates, needsKey, readInputs, requireDuration } from './aggregate.js';
 import { FAILED, describeValue } from './eval.js';
 import type { Operator, OperatorContext, OperatorSpec } from './operator.js';
+import { closedHorizon, enrichEnd, isClosedList, keepClosed, type ClosedWindow } from './window-enrich.js';
 
 const closed = { additionalProperties: false } as const;
 
@@ -34,8 +35,26 @@ const schema = stepSchema({
   idleTimeout: Type.Optional(DurationSchema),
   /** Where records for already closed windows go: "deadLetter" (default) or a sink name. */
   late: Type.Optional(Type.String({ minLength: 1 })),
-  /** "close" (default): one record per window when it closes; "update": also one per record it changes. */
-  emit: Type.Optional(Type.Union([Type.Literal('close'), Type.Literal('update')])),
+  /**
+   * What the step sends on:
+   * - "close" (default): one record per window when it closes;
+   * - "update": also one per record, with the window(s) it changed so far;
+   * - "enrich": the input records themselves, never window results. Each record gets every
+   *   aggregate field set from its key's window that ends at the start of the record's
+   *   current slide: for event time t, E = floor(t / slide) * slide (slide = size for
+   *   tumbling windows; in general, E is the latest window end <= t), and the window
+   *   [E - size, E). The value covers the key's records in that window that arrived
+   *   before this one (while it is open it is read from the pending window; once it has
+   *   fired, from the key's kept closed windows); with no such record every field is null
+   *   (count included). A record is read first, then added to its own windows, so it
+   *   never sees itself. Windows still fire on the watermark, but only to feed later
+   *   records. With in-order event time (maxOutOfOrderness 0) the window read is always
+   *   complete, so the value is a pure function of the input: the same in a backfill, a
+   *   stream, and a training script. Late records (every window closed) go where `late`
+   *   says, not enriched; records whose aggregate inputs fail are dead-lettered. Not for
+   *   session windows; `keyFields` does not apply.
+   */
+  emit: Type.Optional(Type.Union([Type.Literal('close'), Type.Literal('update'), Type.Literal('enrich')])),
   /** Fields copied from the first record of each window into its result (e.g. the fields the key is made of). Default: a `key` field with the record key. */
   keyFields: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
 });
@@ -64,7 +83,10 @@ export const windowOperator: OperatorSpec<WindowConfig> = {
       const slide = parseDuration(w.sliding.slide);
       if (size !== undefined && slide !== undefined && !(slide > 0 && slide <= size)) ctx.issue(['window', 'sliding'], `slide must be more than 0 and at most size (${size} ms); got ${slide} ms`);
     }
-    const outFields = [...RESERVED, ...(config.keyFields ?? ['key'])];
+    const enrich = config.emit === 'enrich';
+    if (enrich && 'session' in w) ctx.issue(['emit'], 'emit: enrich needs tumbling or sliding windows; session windows have no fixed "previous window" to read');
+    if (enrich && config.keyFields !== undefined) ctx.issue(['keyFields'], 'keyFields shapes window results, which emit: enrich does not send; remove it');
+    const outFields = enrich ? [] : [...RESERVED, ...(config.keyFields ?? ['key'])];
     checkAggregates(config.aggregates, ctx, outFields);
     if (config.eventTime !== undefined) ctx.expression(['eventTime'], config.eventTime);
     if (config.late !== undefined && config.late !== 'deadLetter') ctx.requireSink(['late'], config.late);
@@ -74,8 +96,14 @@ export const windowOperator: OperatorSpec<WindowConfig> = {
     const ms = (v: string | number | undefined, what: string) => (v === undefined ? 0 : requireDuration(v, what, id));
     const assigner =
       'tumbling' in w ? tumbling(ms(w.tumbling, 'window.tumbling')) : 'sliding' in w ? sliding(ms(w.sliding.size, 'window.sliding.size'), ms(w.sliding.slide, 'window.sliding.slide')) : session(ms(w.session.gap, 'window.session.gap'));
+    const emit = config.emit ?? 'close';
+    if (emit === 'enrich' && 'session' in w) throw new SluiceError('INVALID_TOPOLOGY', `step "${id}": emit: enrich needs tumbling or sliding windows, not session windows`, { operator: id });
+    const sizeMs = 'tumbling' in w ? ms(w.tumbling, 'window.tumbling') : 'sliding' in w ? ms(w.sliding.size, 'window.sliding.size') : 0;
+    const slideMs = 'sliding' in w ? ms(w.sliding.slide, 'window.sliding.slide') : sizeMs;
     return new WindowOperator(id, deps.state(id), {
       assigner,
+      sizeMs,
+      slideMs,
       gapMs: 'session' in w ? ms(w.session.gap, 'window.session.gap') : 0,
       aggs: compileAggregates(config.aggregates),
       eventTime: config.eventTime === undefined ? undefined : compileExpression(config.eventTime),
@@ -83,7 +111,7 @@ export const windowOperator: OperatorSpec<WindowConfig> = {
       allowedLatenessMs: ms(config.allowedLateness, 'allowedLateness'),
       idleTimeoutMs: config.idleTimeout === undefined ? undefined : ms(config.idleTimeout, 'idleTimeout'),
       late: config.late ?? 'deadLetter',
-      update: config.emit === 'update',
+      emit,
       keyFields: config.keyFields,
     });
   },
@@ -91,6 +119,9 @@ export const windowOperator: OperatorSpec<WindowConfig> = {
 
 interface WindowOptions {
   assigner: WindowAssigner;
+  /** Tumbling and sliding windows: size and slide (slide = size for tumbling); 0 for sessions. */
+  sizeMs: number;
+  slideMs: number;
   gapMs: number;
   aggs: CompiledAggregate[];
   eventTime: Expression | undefined;
@@ -98,7 +129,7 @@ interface WindowOptions {
   allowedLatenessMs: number;
   idleTimeoutMs: number | undefined;
   late: string;
-  update: boolean;
+  emit: 'close' | 'update' | 'enrich';
   keyFields: string[] | undefined;
 }
 
@@ -127,6 +158,11 @@ const ISO_PREFIX = /^\d{4}-\d{2}-\d{2}/;
  * watermark before the record, then the record moves the watermark; windows that closed
  * are emitted at the end of the batch (a session about to absorb a closed one emits it
  * first), so the results do not depend on where batches begin and end.
+ *
+ * emit: enrich passes the input records on instead, each with its key's previous window
+ * (see the schema): read from "windows" while that window is pending, else from value
+ * state "closed" (key → the key's fired windows that a record not yet late could still
+ * read, oldest first: [{end, acc}]), which firing fills instead of emitting.
  */
 class WindowOperator implements Operator {
   readonly kind = 'window';
@@ -134,6 +170,10 @@ class WindowOperator implements Operator {
   private readonly timers = new TimerIndex();
   private readonly windows: MapState<PendingWindow>;
   private readonly progress: ValueState<Progress>;
+  private readonly closed: ValueState<ClosedWindow[]> | undefined;
+  private readonly enrich: boolean;
+  /** The states a batch's keys need. */
+  private readonly keyedStates: string[];
   private position: SourcePosition | null = null;
   private ready: Promise<void> | undefined;
 
@@ -145,13 +185,16 @@ class WindowOperator implements Operator {
     this.tracker = new WatermarkTracker({ maxOutOfOrdernessMs: o.maxOutOfOrdernessMs, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }) });
     this.windows = backend.map<PendingWindow>('windows');
     this.progress = backend.value<Progress>('progress', { prefetch: false });
+    this.enrich = o.emit === 'enrich';
+    this.closed = this.enrich ? backend.value<ClosedWindow[]>('closed') : undefined;
+    this.keyedStates = this.enrich ? ['windows', 'closed'] : ['windows'];
   }
 
   async process(batch: StreamRecord[], ctx: OperatorContext): Promise<StreamRecord[]> {
     await this.init(ctx.clock.now());
     const keys: string[] = [];
     for (const r of batch) if (r.key !== null) keys.push(r.key);
-    await this.backend.load(keys, ['windows']);
+    await this.backend.load(keys, this.keyedStates);
     const out: StreamRecord[] = [];
     const late: StreamRecord[] = [];
     const now = ctx.clock.now();
@@ -164,7 +207,7 @@ class WindowOperator implements Operator {
       const t = this.eventTime(r, ctx);
       if (t === FAILED) continue;
       const wm = this.tracker.watermark;
-      const accepted = this.o.assigner.kind === 'session' ? this.addToSession(key, t, wm, r, ctx, out) : this.addToWindows(key, t, wm, r, ctx, out);
+      const accepted = this.enrich ? this.enrichAndAdd(key, t, wm, r, ctx, out) : this.o.assigner.kind === 'session' ? this.addToSession(key, t, wm, r, ctx, out) : this.addToWindows(key, t, wm, r, ctx, out);
       if (accepted === 'late') {
         if (this.o.late === 'deadLetter') ctx.deadLetter(r, this.lateError(t, wm));
         else late.push(r);
@@ -220,21 +263,57 @@ class WindowOperator implements Operator {
     return this.ready;
   }
 
+  /**
+   * emit: enrich: reads the key's window ending at the start of the record's slide, adds
+   * the record to its own open windows, then sets the aggregate fields and passes it on.
+   */
+  private enrichAndAdd(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
+    const open = this.o.assigner.assign(t).filter((w) => !this.isClosed(w.end, wm));
+    if (!open.length) return 'late';
+    const inputs = readInputs(this.o.aggs, r, ctx, `window "${this.id}"`);
+    if (inputs === FAILED) return 'failed';
+    const values = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
+    this.addInputsTo(key, open, inputs, t, r, out);
+    Object.assign(r.value, values);
+    out.push(r);
+    return 'ok';
+  }
+
+  /** The results of the key's window that ends at `end` so far (pending and fired parts merged), or nulls. */
+  private previousWindow(key: string, end: number): Record<string, unknown> {
+    const pending = this.windows.get(key, String(end - this.o.sizeMs));
+    const kept = this.closedOf(key).find((c) => c.end === end);
+    if (!pending && !kept) return Object.fromEntries(this.o.aggs.map((a) => [a.name, null]));
+    const acc = pending && kept ? mergeStates(this.o.aggs, kept.acc, pending.acc) : (pending?.acc ?? kept!.acc);
+    return results(this.o.aggs, acc);
+  }
+
+  private closedOf(key: string): ClosedWindow[] {
+    const list = this.closed!.get(key);
+    if (list === undefined) return [];
+    if (!isClosedList(list)) throw new SluiceError('STATE_CORRUPT', `window "${this.id}": stored closed windows of key ${JSON.stringify(key)} are not a list of {end, acc}: ${JSON.stringify(list)}. Delete the data directory or rerun with --fresh to start the state over`, { operator: this.id });
+    return list;
+  }
+
   /** Tumbling and sliding: adds the record to each of its windows that is still open. */
   private addToWindows(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
     const open = this.o.assigner.assign(t).filter((w) => !this.isClosed(w.end, wm));
     if (!open.length) return 'late';
     const inputs = readInputs(this.o.aggs, r, ctx, `window "${this.id}"`);
     if (inputs === FAILED) return 'failed';
+    this.addInputsTo(key, open, inputs, t, r, out);
+    return 'ok';
+  }
+
+  private addInputsTo(key: string, open: TimeWindow[], inputs: unknown[], t: number, r: StreamRecord, out: StreamRecord[]): void {
     for (const w of open) {
       const field = String(w.start);
       const cur = this.windows.get(key, field);
       if (!cur) this.timers.add(w.end + this.o.allowedLatenessMs, key, w.start);
       const next: PendingWindow = { end: w.end, acc: addInputs(this.o.aggs, { ...cur?.acc }, inputs, t), fields: cur?.fields ?? this.keyFields(r) };
       this.windows.put(key, field, next);
-      if (this.o.update) out.push(this.result(key, w.start, next, 'update'));
+      if (this.o.emit === 'update') out.push(this.result(key, w.start, next, 'update'));
     }
-    return 'ok';
   }
 
   /** Sessions: merges the record's [t, t + gap) with the key's open sessions it overlaps. */
@@ -262,7 +341,7 @@ class WindowOperator implements Operator {
     const next: PendingWindow = { end: merged.end, acc: addInputs(this.o.aggs, acc, inputs, t), fields: fields ?? this.keyFields(r) };
     this.windows.put(key, String(merged.start), next);
     this.timers.add(merged.end + this.o.allowedLatenessMs, key, merged.start);
-    if (this.o.update) out.push(this.result(key, merged.start, next, 'update'));
+    if (this.o.emit === 'update') out.push(this.result(key, merged.start, next, 'update'));
     return 'ok';
   }
 
@@ -270,7 +349,7 @@ class WindowOperator implements Operator {
   private async fireDue(out: StreamRecord[], upTo = this.tracker.watermark): Promise<void> {
     const due = this.timers.popDue(upTo);
     if (!due.length) return;
-    await this.backend.load(due.map((d) => d.key), ['windows']);
+    await this.backend.load(due.map((d) => d.key), this.keyedStates);
     for (const d of due) {
       const w = this.windows.get(d.key, String(d.id));
       // A timer whose window was merged away or re-formed with another end is stale.
@@ -279,7 +358,10 @@ class WindowOperator implements Operator {
   }
 
   private emit(key: string, start: number, w: PendingWindow, out: StreamRecord[]): void {
-    out.push(this.result(key, start, w, 'final'));
+    if (this.enrich) {
+      const horizon = closedHorizon(this.tracker.watermark, this.o.sizeMs, this.o.slideMs, this.o.allowedLatenessMs);
+      this.closed!.set(key, keepClosed(this.o.aggs, this.closedOf(key), { end: w.end, acc: w.acc }, horizon));
+    } else out.push(this.result(key, start, w, 'final'));
     this.windows.remove(key, String(start));
     this.timers.remove(w.end + this.o.allowedLatenessMs, key, start);
   }
