@@ -17,6 +17,9 @@ export interface Metrics {
   modelQueueDepth: Gauge<'model'>;
   modelProviderFallbacks: Counter<'model' | 'requested'>;
   taskQueueDepth: Gauge<'task'>;
+  checkpointSeconds: Histogram<'task'>;
+  checkpointBytes: Histogram<'task'>;
+  checkpointStateWrites: Histogram<'task'>;
 }
 
 export function createMetrics(registry: Registry = new Registry(), withDefaults = false): Metrics {
@@ -35,5 +38,8 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
     modelQueueDepth: new Gauge({ name: 'sluice_model_queue_rows', help: 'Rows waiting in the model queue.', labelNames: ['model'], registers: r }),
     modelProviderFallbacks: new Counter({ name: 'sluice_model_provider_fallbacks_total', help: 'Times a requested execution provider could not load and CPU was used.', labelNames: ['model', 'requested'], registers: r }),
     taskQueueDepth: new Gauge({ name: 'sluice_task_inflight_batches', help: 'Micro-batches in flight in a task.', labelNames: ['task'], registers: r }),
+    checkpointSeconds: new Histogram({ name: 'sluice_checkpoint_seconds', help: 'Time to commit one checkpoint (sink flushes, part sealing, the atomic write, renames).', labelNames: ['task'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: r }),
+    checkpointBytes: new Histogram({ name: 'sluice_checkpoint_bytes', help: 'Bytes of records and state written by one checkpoint (approximate: value sizes).', labelNames: ['task'], buckets: [1e3, 1e4, 1e5, 1e6, 1e7, 1e8], registers: r }),
+    checkpointStateWrites: new Histogram({ name: 'sluice_checkpoint_state_writes', help: 'Keyed-state entries written or deleted by one checkpoint.', labelNames: ['task'], buckets: [0, 10, 100, 1000, 10000, 100000], registers: r }),
   };
 }

@@ -1,5 +1,6 @@
 import type { EmbeddedLog } from '../../connectors/embedded/index.js';
 import type { Clock } from '../core/clock.js';
+import type { Metrics } from '../metrics/registry.js';
 import { SluiceError } from '../core/errors.js';
 import { publishParts, stageDeadLetters, Transaction, type Sink } from '../sinks/index.js';
 import { chunkRows, type BatchOutput } from './batch.js';
@@ -45,6 +46,7 @@ export class TaskCheckpointer {
       memoryState?: MemoryStateStore | undefined;
       intervalMs: number;
       clock: Clock;
+      metrics?: Metrics | undefined;
       counts: CommitCounts;
     },
   ) {
@@ -84,6 +86,7 @@ export class TaskCheckpointer {
     if (next === undefined && tx.isEmpty()) return;
     this.tx = new Transaction(this.o.task);
     this.afterCommit = [];
+    const started = performance.now();
     this.next = undefined;
     this.dueAt = this.o.clock.now() + this.o.intervalMs;
     await Promise.all(tx.pending);
@@ -103,6 +106,20 @@ export class TaskCheckpointer {
     }
     for (const f of after) f();
     await publishParts(sealed);
+    const m = this.o.metrics;
+    if (m) {
+      const labels = { task: this.o.task };
+      m.checkpointSeconds.observe(labels, (performance.now() - started) / 1000);
+      let bytes = 0;
+      let stateWrites = 0;
+      for (const a of tx.appends) for (const r of a.records) bytes += r.value.length;
+      for (const w of tx.kv) {
+        bytes += w.value?.length ?? 0;
+        if (w.key.startsWith('state/')) stateWrites++;
+      }
+      m.checkpointBytes.observe(labels, bytes);
+      m.checkpointStateWrites.observe(labels, stateWrites);
+    }
     const c = this.o.counts;
     const p = this.pendingCounts;
     c.out += p.out;

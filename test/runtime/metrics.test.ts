@@ -16,6 +16,7 @@ test('operators count records in, out and dead-lettered, served as Prometheus te
     assert.match(text, /sluice_operator_records_in_total\{operator="double"\} 3/);
     assert.match(text, /sluice_operator_records_out_total\{operator="double"\} 2/);
     assert.match(text, /sluice_records_dead_lettered_total\{operator="double",code="EXPRESSION_ERROR"\} 1/);
+    assert.match(text, /sluice_checkpoint_seconds_count\{task="in-0"\} [1-9]/);
     assert.equal((await fetch(`http://127.0.0.1:${addr.port}/other`)).status, 404);
   } finally {
     server.close();
