@@ -65,7 +65,8 @@ export function checkOptions(opts: ReadOptions): CheckedOptions {
   };
 }
 
-function mapOpenError(err: unknown, path: string): unknown {
+/** Turns a file-open failure into a SluiceError that names the path (NOT_FOUND, a directory, permissions). */
+export function mapOpenError(err: unknown, path: string): unknown {
   const code = (err as { code?: unknown } | null)?.code;
   if (code === 'ENOENT') return new SluiceError('NOT_FOUND', `file not found: ${path}`, { file: path }, { cause: err });
   if (code === 'EISDIR') return new SluiceError('INVALID_INPUT', `${path} is a directory, not a file`, { file: path }, { cause: err });

@@ -8,6 +8,9 @@ import type { FileHandle } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, FileMetaData, SchemaElement, SchemaTree } from 'hyparquet';
 import { SluiceError } from '../../src/core/errors.js';
+import { mapOpenError } from '../files/common.js';
+
+export { mapOpenError };
 
 /**
  * What a column holds in a ColumnBatch.
@@ -49,16 +52,6 @@ export interface OpenParquet {
   columns: ColumnSchema[];
   info: ParquetInfo;
   close(): Promise<void>;
-}
-
-export function mapOpenError(err: unknown, path: string): unknown {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'ENOENT') return new SluiceError('NOT_FOUND', `file not found: ${path}`, { file: path }, { cause: err });
-  if (code === 'EISDIR') return new SluiceError('INVALID_INPUT', `${path} is a directory, not a file`, { file: path }, { cause: err });
-  if (code === 'EACCES' || code === 'EPERM') {
-    return new SluiceError('INVALID_INPUT', `cannot read ${path}: permission denied`, { file: path }, { cause: err });
-  }
-  return err;
 }
 
 /** Wraps a hyparquet failure (a plain Error) as DECODE_ERROR naming the file and where. */

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Train the flight-delay example model and export it to ONNX.
 
-Pipeline: read flights-3m.parquet (pyarrow) -> compute the 8 features exactly as
-sluice computes them at scoring time -> time split (hold out the last calendar
-month) -> HistGradientBoostingClassifier -> skl2onnx -> evaluate with
-onnxruntime -> write model, model card and check rows.
+Pipeline: read flights-3m.parquet (pyarrow) -> compute the 9 features exactly as
+sluice computes them at scoring time (8 from each row's own columns, plus
+origin_delay_3h, which sluice's window step computes from the previous 3 hours of
+flights) -> time split (hold out the last calendar month) ->
+HistGradientBoostingClassifier -> skl2onnx -> evaluate with onnxruntime -> write
+model, model card and check rows.
 
 Run from anywhere:  python examples/flight-delay/train/train.py
 Deterministic: fixed seeds, no early stopping (so no random validation split),
@@ -57,6 +59,7 @@ FEATURES = [
     "distance",
     "origin_bucket",
     "dest_bucket",
+    "origin_delay_3h",
 ]
 FEATURE_DEFS = {
     "dep_hour": "hour of date in UTC (0-23) = floor((date_ms mod 86400000) / 3600000)",
@@ -67,8 +70,16 @@ FEATURE_DEFS = {
     "distance": "distance column (miles) as float",
     "origin_bucket": "fnv1a32(origin UTF-8 bytes) mod 512",
     "dest_bucket": "fnv1a32(destination UTF-8 bytes) mod 512",
+    "origin_delay_3h": "mean delay (float64) of the flights from the same origin with "
+                       "E - 10800000 <= date_ms' < E, E = floor(date_ms / 3600000) * 3600000 "
+                       "(the 3 whole hours before the flight's hour), over all rows of the file; "
+                       "-999 when there are none. sluice: keyBy origin, window sliding 3h/1h, "
+                       "avg delay, emit: enrich, then coalesce(..., -999)",
 }
 N_BUCKETS = 512
+HOUR_MS = 3_600_000
+DELAY_WINDOW_HOURS = 3
+NO_HISTORY = -999.0  # origin_delay_3h when the origin had no flight in the window
 LABEL_THRESHOLD = 15  # label = delay > 15 minutes
 
 SEED = 0
@@ -116,7 +127,7 @@ def date_to_epoch_ms(col: pyarrow.ChunkedArray) -> np.ndarray:
     return raw // per_ms
 
 
-def compute_features(date_ms: np.ndarray, distance: np.ndarray,
+def compute_features(date_ms: np.ndarray, delay: np.ndarray, distance: np.ndarray,
                      origin: pyarrow.ChunkedArray, dest: pyarrow.ChunkedArray) -> np.ndarray:
     ms_of_day = np.mod(date_ms, MS_PER_DAY)  # floor mod, also right for pre-1970
     days = np.floor_divide(date_ms, MS_PER_DAY)
@@ -137,9 +148,40 @@ def compute_features(date_ms: np.ndarray, distance: np.ndarray,
         dep_hour, dep_minute, dow, month, dom,
         distance.astype(np.int64), buckets(origin), buckets(dest),
     ]).astype(np.float64)
-    # Every feature is an integer well below 2^24, so float32 holds it exactly.
+    # Every one of these is an integer well below 2^24, so float32 holds it exactly.
     assert np.array_equal(X.astype(np.float32).astype(np.float64), X)
-    return X
+    return np.column_stack([X, origin_delay_3h(date_ms, delay, origin)])
+
+
+def origin_delay_3h(date_ms: np.ndarray, delay: np.ndarray, origin: pyarrow.ChunkedArray) -> np.ndarray:
+    """Mean delay of the origin's flights in the 3 whole hours before each flight's hour.
+
+    For a flight at t from o: E = floor(t / 1h) * 1h; the mean of delay over every row
+    (train and hold-out alike: a stream sees them all, in order) from o with
+    E - 3h <= t' < E, or -999 if there is none. That is the window [E - 3h, E) of a
+    sliding 3h/1h window per origin, which sluice's `emit: enrich` reads for a record at t.
+    Sums of integer delays are exact, so sum / count is the same float64 as sluice's avg.
+    """
+    codes = origin.combine_chunks().dictionary_encode().indices.to_numpy().astype(np.int64)
+    hour = np.floor_divide(date_ms, HOUR_MS)
+    h0 = int(hour.min()) - DELAY_WINDOW_HOURS
+    n_hours = int(hour.max()) - h0 + 1
+    cell = codes * n_hours + (hour - h0)
+    size = (int(codes.max()) + 1) * n_hours
+    sums = np.bincount(cell, weights=None, minlength=size).astype(np.int64) * 0  # shape only
+    sums = np.zeros(size, dtype=np.int64)
+    np.add.at(sums, cell, delay.astype(np.int64))
+    counts = np.bincount(cell, minlength=size).astype(np.int64)
+    s = np.zeros(len(date_ms), dtype=np.int64)
+    c = np.zeros(len(date_ms), dtype=np.int64)
+    for back in range(1, DELAY_WINDOW_HOURS + 1):  # hours h-1, h-2, h-3 (never before h0)
+        s += sums[cell - back]
+        c += counts[cell - back]
+    assert np.all(np.abs(s) < 2**53)
+    out = np.full(len(date_ms), NO_HISTORY, dtype=np.float64)
+    has = c > 0
+    out[has] = s[has].astype(np.float64) / c[has].astype(np.float64)
+    return out
 
 
 def pick_cutoff(date_ms: np.ndarray) -> tuple[int, dict]:
@@ -177,7 +219,11 @@ def main() -> None:
     date_ms = date_to_epoch_ms(table["date"])
     delay = table["delay"].to_numpy().astype(np.int64)
     distance = table["distance"].to_numpy().astype(np.int64)
-    X = compute_features(date_ms, distance, table["origin"], table["destination"])
+    if np.any(np.diff(date_ms) < 0):
+        raise ValueError("rows are not in date order; origin_delay_3h assumes the stream sees them in order")
+    X = compute_features(date_ms, delay, distance, table["origin"], table["destination"])
+    # The model sees float32 (as onnxruntime does); train on the same rounded values.
+    X32 = X.astype(np.float32)
     y = (delay > LABEL_THRESHOLD).astype(np.int64)
     print(f"read {len(y):,} rows, date {date_type}, "
           f"{iso(int(date_ms.min()))} .. {iso(int(date_ms.max()))}, "
