@@ -168,7 +168,6 @@ def origin_delay_3h(date_ms: np.ndarray, delay: np.ndarray, origin: pyarrow.Chun
     n_hours = int(hour.max()) - h0 + 1
     cell = codes * n_hours + (hour - h0)
     size = (int(codes.max()) + 1) * n_hours
-    sums = np.bincount(cell, weights=None, minlength=size).astype(np.int64) * 0  # shape only
     sums = np.zeros(size, dtype=np.int64)
     np.add.at(sums, cell, delay.astype(np.int64))
     counts = np.bincount(cell, minlength=size).astype(np.int64)
@@ -243,7 +242,7 @@ def main() -> None:
     model = HistGradientBoostingClassifier(**HGB_PARAMS)
     t1 = time.time()
     with threadpool_limits(limits=N_THREADS, user_api="openmp"):
-        model.fit(X[fit_idx], y[fit_idx])
+        model.fit(X32[fit_idx], y[fit_idx])
     train_s = time.time() - t1
     print(f"trained on {len(fit_idx):,} rows, {model.n_iter_} iterations in {train_s:.1f}s")
 
@@ -279,25 +278,43 @@ def main() -> None:
     sess = ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
     io = {"inputs": [(i.name, i.shape, i.type) for i in sess.get_inputs()],
           "outputs": [(o.name, o.shape, o.type) for o in sess.get_outputs()]}
-    X_hold = X[hold_idx].astype(np.float32)
+    X_hold = X32[hold_idx]
     label_ort, proba_ort = sess.run(["label", "probabilities"], {"features": X_hold})
     p_ort = proba_ort[:, 1]
-    p_skl = model.predict_proba(X[hold_idx])[:, 1]
+    p_skl = model.predict_proba(X_hold)[:, 1]
     max_diff = float(np.max(np.abs(p_ort.astype(np.float64) - p_skl)))
     auc = float(roc_auc_score(y[hold_idx], p_ort))
     auc_skl = float(roc_auc_score(y[hold_idx], p_skl))
     base_rate = float(y[hold_idx].mean())
     print(f"hold-out ROC AUC (onnxruntime) = {auc:.6f}   (sklearn {auc_skl:.6f}, max |p_ort - p_skl| = {max_diff:.2e})")
 
-    # 20 deterministic check rows from the hold-out set (10 delayed, 10 not).
-    pos = hold_idx[y[hold_idx] == 1]
-    neg = hold_idx[y[hold_idx] == 0]
-    check_idx = np.sort(np.concatenate([rng.choice(pos, N_CHECK_ROWS // 2, replace=False),
-                                        rng.choice(neg, N_CHECK_ROWS - N_CHECK_ROWS // 2, replace=False)]))
-    Xc = X[check_idx].astype(np.float32)
+    # 20 deterministic check rows from ONE hold-out day (10 delayed, 10 not; 2 of them, one
+    # of each, without any flight from their origin in the 3 hours before their hour, so the
+    # -999 path is checked too). A test feeds sluice [from_ms, to_ms): that day and the
+    # 3 hours before it, which is all that origin_delay_3h of the day's flights reads.
+    days = np.unique(np.floor_divide(date_ms[hold_idx], MS_PER_DAY))
+    days = days[days * MS_PER_DAY + MS_PER_DAY <= date_ms.max()]  # whole days only (not the 6 July rows)
+    day = int(rng.choice(days))
+    from_ms = day * MS_PER_DAY - DELAY_WINDOW_HOURS * HOUR_MS
+    to_ms = (day + 1) * MS_PER_DAY
+    in_day = np.flatnonzero((date_ms >= day * MS_PER_DAY) & (date_ms < to_ms))
+    # Only rows that (date, origin, destination, distance) finds alone in the feed.
+    feed = np.flatnonzero((date_ms >= from_ms) & (date_ms < to_ms))
+    origin_all = table["origin"].combine_chunks().to_numpy(zero_copy_only=False)
+    dest_all = table["destination"].combine_chunks().to_numpy(zero_copy_only=False)
+    ident = [f"{date_ms[i]}|{origin_all[i]}|{dest_all[i]}|{distance[i]}" for i in feed]
+    uniq, cnt = np.unique(ident, return_counts=True)
+    unique_ids = set(uniq[cnt == 1].tolist())
+    ok = np.array([f"{date_ms[i]}|{origin_all[i]}|{dest_all[i]}|{distance[i]}" in unique_ids for i in in_day])
+    cand = in_day[ok]
+    none = X[cand, FEATURES.index("origin_delay_3h")] == NO_HISTORY
+    picks = []
+    for label, n_hist in ((1, N_CHECK_ROWS // 2 - 1), (0, N_CHECK_ROWS - N_CHECK_ROWS // 2 - 1)):
+        picks.append(rng.choice(cand[(y[cand] == label) & ~none], n_hist, replace=False))
+        picks.append(rng.choice(cand[(y[cand] == label) & none], 1, replace=False))
+    check_idx = np.sort(np.concatenate(picks))
+    Xc = X32[check_idx]
     _, pc_ort = sess.run(["label", "probabilities"], {"features": Xc})
-    origin = table["origin"].take(pyarrow.array(check_idx)).to_pylist()
-    dest = table["destination"].take(pyarrow.array(check_idx)).to_pylist()
     rows = []
     for k, i in enumerate(check_idx):
         rows.append({
@@ -305,23 +322,38 @@ def main() -> None:
             "date_iso": iso(int(date_ms[i])),
             "delay": int(delay[i]),
             "distance": int(distance[i]),
-            "origin": origin[k],
-            "destination": dest[k],
+            "origin": str(origin_all[i]),
+            "destination": str(dest_all[i]),
             "label": int(y[i]),
-            "features": {f: (float(v) if f == "distance" else int(v)) for f, v in zip(FEATURES, X[i])},
+            "features": {f: (float(v) if f in ("distance", "origin_delay_3h") else int(v)) for f, v in zip(FEATURES, X[i])},
             "features_vector": [float(v) for v in Xc[k]],
             "p_delayed": float(pc_ort[k, 1]),  # float32 value, printed as the exact double
         })
     check = {
-        "description": "20 hold-out rows: raw columns, the 8 features computed in Python, and "
-                       "onnxruntime (Python) probability of class 1 (delay > 15 min).",
+        "description": f"{N_CHECK_ROWS} hold-out rows of one day: raw columns, the {len(FEATURES)} features "
+                       "computed in Python (origin_delay_3h as float64, before the float32 cast; "
+                       "features_vector is the float32 model input), and onnxruntime (Python) "
+                       "probability of class 1 (delay > 15 min).",
         "model": "flight-delay.onnx",
         "model_sha256": hashlib.sha256(model_bytes).hexdigest(),
         "feature_order": FEATURES,
+        "feed": {
+            "from_ms": from_ms,
+            "from_iso": iso(from_ms),
+            "to_ms": to_ms,
+            "to_iso": iso(to_ms),
+            "rows": int(len(feed)),
+            "note": "feed sluice every flight with from_ms <= date_ms < to_ms, in file order: the check "
+                    "rows' day and the 3 hours before it, all that their origin_delay_3h reads. Find a "
+                    "check row in the output by (date, origin, destination, distance), unique in the feed.",
+        },
         "p_delayed_tolerance": 1e-5,
         "rows": rows,
     }
     (args.out / "check-rows.json").write_text(json.dumps(check, indent=2) + "\n")
+    n_none_hold = int(np.sum(X[hold_idx, FEATURES.index("origin_delay_3h")] == NO_HISTORY))
+    print(f"check rows: {len(rows)} from {iso(day * MS_PER_DAY)[:10]}, feed {len(feed):,} rows "
+          f"[{iso(from_ms)}, {iso(to_ms)}); origin_delay_3h = -999 for {n_none_hold:,} hold-out rows")
 
     versions = {
         "python": platform.python_version(),
