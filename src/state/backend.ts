@@ -97,6 +97,9 @@ export class KeyedStateBackend {
   private readonly lru = new Map<string, Entry>();
   private readonly dirty = new Map<string, Entry>();
   private readonly pending = new Map<string, Entry>();
+  /** Drained entries in drain order, so markCommitted walks only what it releases (stale items are skipped). */
+  private pendingOrder: { e: Entry; seq: number }[] = [];
+  private pendingHead = 0;
   private drains = 0;
 
   constructor(store: StateStore, opts: KeyedStateBackendOptions) {
@@ -212,6 +215,7 @@ export class KeyedStateBackend {
       e.where = PENDING;
       e.seq = seq;
       this.pending.set(e.sk, e);
+      this.pendingOrder.push({ e, seq });
     }
     this.dirty.clear();
     this.evict();
@@ -229,12 +233,24 @@ export class KeyedStateBackend {
    * in memory: with pipelined batches or interval checkpoints, the store lags behind.
    */
   markCommitted(upTo: number = this.drains): void {
-    for (const [sk, e] of this.pending) {
-      if (e.seq > upTo) continue;
-      this.pending.delete(sk);
+    const order = this.pendingOrder;
+    let i = this.pendingHead;
+    for (; i < order.length; i++) {
+      const { e, seq } = order[i]!;
+      // An entry dirtied (or drained) again since is no longer this drain's: skip the stale item.
+      if (e.where !== PENDING || e.seq !== seq) continue;
+      if (seq > upTo) break;
+      this.pending.delete(e.sk);
       e.where = CLEAN;
-      this.lru.set(sk, e);
+      this.lru.set(e.sk, e);
     }
+    if (i === order.length) {
+      this.pendingOrder = [];
+      this.pendingHead = 0;
+    } else if (i > 4096 && i > order.length / 2) {
+      this.pendingOrder = order.slice(i);
+      this.pendingHead = 0;
+    } else this.pendingHead = i;
     this.evict();
   }
 
