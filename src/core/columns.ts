@@ -19,6 +19,8 @@ export class ColumnarBatch {
     /** The source offset of each row. */
     readonly offsets: Float64Array,
     readonly timestamp: number,
+    /** Record keys (set by keyBy on columns); null means no keys. */
+    public keys: (string | null)[] | null = null,
   ) {}
 
   /** The value at row i of a column: a number, or null where the null mask says so. */
@@ -52,7 +54,7 @@ export class ColumnarBatch {
   }
 
   record(i: number): StreamRecord {
-    return { key: null, value: this.rowValue(i), timestamp: this.timestamp, headers: {}, position: this.position(i) };
+    return { key: this.keys?.[i] ?? null, value: this.rowValue(i), timestamp: this.timestamp, headers: {}, position: this.position(i) };
   }
 
   toRecords(): StreamRecord[] {
@@ -70,7 +72,7 @@ export class ColumnarBatch {
     const nulls = new Map<string, Uint8Array>();
     for (const [name, col] of this.columns) columns.set(name, pick(col, keep, n));
     for (const [name, mask] of this.nulls) nulls.set(name, pick(mask, keep, n) as Uint8Array);
-    return new ColumnarBatch(n, columns, nulls, this.source, this.partition, pick(this.offsets, keep, n) as Float64Array, this.timestamp);
+    return new ColumnarBatch(n, columns, nulls, this.source, this.partition, pick(this.offsets, keep, n) as Float64Array, this.timestamp, this.keys ? (pick(this.keys, keep, n) as (string | null)[]) : null);
   }
 }
 

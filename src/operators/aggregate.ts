@@ -35,6 +35,8 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
     return {
       id,
       kind: 'aggregate',
+      // Reads only its inputs' fields and sets its outputs, so columnar batches stay columnar.
+      columnar: { reads: [...new Set(aggs.flatMap((a) => a.expr?.fields ?? []))], writes: aggs.map((a) => a.name) },
       async process(batch, ctx) {
         const keys: string[] = [];
         for (const r of batch) if (r.key !== null) keys.push(r.key);

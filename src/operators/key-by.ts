@@ -5,6 +5,7 @@ import type { StreamRecord } from '../core/record.js';
 import { stepSchema } from '../topology/schema.js';
 import { FAILED, describeValue, evalOn } from './eval.js';
 import type { OperatorSpec } from './operator.js';
+import { allAlive, evalColumn } from './columnar.js';
 
 const schema = stepSchema({
   /** Expression for the record key (a string or number; numbers become strings). Sinks partition by it. */
@@ -24,6 +25,23 @@ export const keyByOperator: OperatorSpec<KeyByConfig> = {
       id,
       kind: 'keyBy',
       concurrent: true,
+      processColumns(batch, ctx) {
+        const alive = allAlive(batch.rows);
+        const { values } = evalColumn(expr, batch, alive, ctx);
+        const keys: (string | null)[] = new Array(batch.rows).fill(null);
+        for (let i = 0; i < batch.rows; i++) {
+          if (!alive[i]) continue;
+          const k = values[i];
+          if (typeof k === 'string') keys[i] = k;
+          else if (typeof k === 'number' && Number.isFinite(k)) keys[i] = String(k);
+          else {
+            ctx.deadLetter(batch.record(i), new SluiceError('INVALID_INPUT', `keyBy \`${expr.source}\` must give a string or number; got ${describeValue(k)}`, { operator: id }));
+            alive[i] = 0;
+          }
+        }
+        batch.keys = keys;
+        return batch.select(alive);
+      },
       process(batch, ctx) {
         const out: StreamRecord[] = [];
         for (const r of batch) {

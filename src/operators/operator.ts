@@ -25,6 +25,12 @@ export interface Operator {
   /** The same work on a columnar batch, without one object per row; operators without it get records. */
   processColumns?(batch: ColumnarBatch, ctx: OperatorContext): ColumnarBatch | Promise<ColumnarBatch>;
   /**
+   * For a step that passes each record on or drops it, and only reads `reads` and sets
+   * `writes`: the runtime may run `process` on small records holding just those fields
+   * and write the results back as columns, so a columnar batch stays columnar.
+   */
+  readonly columnar?: { reads: readonly string[]; writes: readonly string[] };
+  /**
    * Called when the task's source is idle (no records for a while) with the processing
    * time; returns records to pass on (e.g. windows closed by an idle-advanced watermark).
    */

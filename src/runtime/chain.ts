@@ -4,6 +4,7 @@ import { ColumnarBatch } from '../core/columns.js';
 import type { StreamRecord } from '../core/record.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Operator, OperatorContext } from '../operators/index.js';
+import { processAdapted } from './adapt.js';
 import { BatchOutput, chunkRows, toDeadLetter, type Chunk } from './batch.js';
 
 /** Records through one step, summed over a job's tasks. */
@@ -78,7 +79,11 @@ export class OperatorChain {
         m?.operatorBatchSize.observe({ operator: op.id }, n);
         if (n) {
           const ctx = this.context(op, out, c);
-          if (batch instanceof ColumnarBatch) batch = op.processColumns ? await op.processColumns(batch, ctx) : await op.process(batch.toRecords(), ctx);
+          if (batch instanceof ColumnarBatch) {
+            if (op.processColumns) batch = await op.processColumns(batch, ctx);
+            else if (op.columnar) batch = await processAdapted(op as Operator & { columnar: NonNullable<Operator['columnar']> }, batch, ctx);
+            else batch = await op.process(batch.toRecords(), ctx);
+          }
           else batch = await op.process(batch, ctx);
         }
         if (signal) {
