@@ -40,19 +40,21 @@ const schema = stepSchema({
    * - "close" (default): one record per window when it closes;
    * - "update": also one per record, with the window(s) it changed so far;
    * - "enrich": the input records themselves, never window results. Each record gets every
-   *   aggregate field set from its key's window that ends at the start of the record's
-   *   current slide: for event time t, E = floor(t / slide) * slide (slide = size for
-   *   tumbling windows; in general, E is the latest window end <= t), and the window
-   *   [E - size, E). The value covers the key's records in that window that arrived
-   *   before this one (while it is open it is read from the pending window; once it has
-   *   fired, from the key's kept closed windows); with no such record every field is null
-   *   (count included). A record is read first, then added to its own windows, so it
-   *   never sees itself. Windows still fire on the watermark, but only to feed later
-   *   records. With in-order event time (maxOutOfOrderness 0) the window read is always
-   *   complete, so the value is a pure function of the input: the same in a backfill, a
-   *   stream, and a training script. Late records (every window closed) go where `late`
-   *   says, not enriched; records whose aggregate inputs fail are dead-lettered. Not for
-   *   session windows; `keyFields` does not apply.
+   *   aggregate field set from ITS KEY's window [E - size, E) that ends at the start of the
+   *   record's current slide: for event time t, E = floor(t / slide) * slide (slide = size
+   *   for tumbling windows; when size is not a multiple of slide, E is the latest window
+   *   end <= t). The value covers the key's records in that window that came before this
+   *   one: read from the pending window while it has not fired, else from the key's kept
+   *   fired windows (value state "closed", pruned once no accepted record can read them);
+   *   with no such record every field is null (count included). A record is read first and
+   *   then added to its own windows, so it never sees itself. Windows still fire (and are
+   *   removed) on the watermark, but are not emitted: they only feed later records. When
+   *   records arrive in event-time order the window read is complete, so the value is a
+   *   function of the input alone: the same in a backfill, a stream (one task per key) and
+   *   a training script; with any input order it does not depend on batch boundaries or
+   *   restarts. Late records (every window closed) go where `late` says, not enriched;
+   *   records whose aggregate inputs fail are dead-lettered. Not for session windows;
+   *   `keyFields` does not apply.
    */
   emit: Type.Optional(Type.Union([Type.Literal('close'), Type.Literal('update'), Type.Literal('enrich')])),
   /** Fields copied from the first record of each window into its result (e.g. the fields the key is made of). Default: a `key` field with the record key. */
@@ -141,6 +143,17 @@ interface PendingWindow {
   fields: Record<string, unknown>;
 }
 
+/**
+ * Tumbling and sliding windows, during one batch: a key's pending windows (and kept closed
+ * windows) read from state once, the changed ones written back once at the end of the
+ * batch, instead of a state lookup per window and record.
+ */
+interface KeyWork {
+  pending: Map<string, PendingWindow>;
+  changed: Set<string>;
+  closed: ClosedWindow[] | undefined;
+}
+
 /** The task's event-time progress, stored under one fixed state key. */
 interface Progress {
   watermark: WatermarkSnapshot;
@@ -174,8 +187,11 @@ class WindowOperator implements Operator {
   private readonly enrich: boolean;
   /** The states a batch's keys need. */
   private readonly keyedStates: string[];
+  private readonly work = new Map<string, KeyWork>();
   private position: SourcePosition | null = null;
   private ready: Promise<void> | undefined;
+  /** In enrich mode records pass through with the aggregates set: columnar batches can stay columnar. */
+  readonly columnar?: { reads: readonly string[]; writes: readonly string[] };
 
   constructor(
     readonly id: string,
@@ -188,6 +204,10 @@ class WindowOperator implements Operator {
     this.enrich = o.emit === 'enrich';
     this.closed = this.enrich ? backend.value<ClosedWindow[]>('closed') : undefined;
     this.keyedStates = this.enrich ? ['windows', 'closed'] : ['windows'];
+    if (this.enrich) {
+      const reads = new Set([...(o.eventTime?.fields ?? []), ...o.aggs.flatMap((a) => a.expr?.fields ?? [])]);
+      this.columnar = { reads: [...reads], writes: o.aggs.map((a) => a.name) };
+    }
   }
 
   async process(batch: StreamRecord[], ctx: OperatorContext): Promise<StreamRecord[]> {
@@ -198,6 +218,7 @@ class WindowOperator implements Operator {
     const out: StreamRecord[] = [];
     const late: StreamRecord[] = [];
     const now = ctx.clock.now();
+    this.work.clear();
     for (const r of batch) {
       const key = r.key;
       if (key === null) {
@@ -215,6 +236,7 @@ class WindowOperator implements Operator {
       this.tracker.observe(t, now);
       this.position = r.position;
     }
+    this.writeBack();
     if (late.length) ctx.emit(this.o.late, late);
     this.saveProgress();
     await this.fireDue(out);
@@ -281,8 +303,9 @@ class WindowOperator implements Operator {
 
   /** The results of the key's window that ends at `end` so far (pending and fired parts merged), or nulls. */
   private previousWindow(key: string, end: number): Record<string, unknown> {
-    const pending = this.windows.get(key, String(end - this.o.sizeMs));
-    const kept = this.closedOf(key).find((c) => c.end === end);
+    const w = this.workOf(key);
+    const pending = w.pending.get(String(end - this.o.sizeMs));
+    const kept = (w.closed ??= this.closedOf(key)).find((c) => c.end === end);
     if (!pending && !kept) return Object.fromEntries(this.o.aggs.map((a) => [a.name, null]));
     const acc = pending && kept ? mergeStates(this.o.aggs, kept.acc, pending.acc) : (pending?.acc ?? kept!.acc);
     return results(this.o.aggs, acc);
@@ -306,14 +329,31 @@ class WindowOperator implements Operator {
   }
 
   private addInputsTo(key: string, open: TimeWindow[], inputs: unknown[], t: number, r: StreamRecord, out: StreamRecord[]): void {
+    const work = this.workOf(key);
     for (const w of open) {
       const field = String(w.start);
-      const cur = this.windows.get(key, field);
+      const cur = work.pending.get(field);
       if (!cur) this.timers.add(w.end + this.o.allowedLatenessMs, key, w.start);
       const next: PendingWindow = { end: w.end, acc: addInputs(this.o.aggs, { ...cur?.acc }, inputs, t), fields: cur?.fields ?? this.keyFields(r) };
-      this.windows.put(key, field, next);
+      work.pending.set(field, next);
+      work.changed.add(field);
       if (this.o.emit === 'update') out.push(this.result(key, w.start, next, 'update'));
     }
+  }
+
+  private workOf(key: string): KeyWork {
+    let w = this.work.get(key);
+    if (!w) {
+      w = { pending: new Map(this.windows.entries(key)), changed: new Set(), closed: undefined };
+      this.work.set(key, w);
+    }
+    return w;
+  }
+
+  /** Stores the windows the batch changed (before any fire, which reads and removes them in state). */
+  private writeBack(): void {
+    for (const [key, w] of this.work) for (const field of w.changed) this.windows.put(key, field, w.pending.get(field)!);
+    this.work.clear();
   }
 
   /** Sessions: merges the record's [t, t + gap) with the key's open sessions it overlaps. */

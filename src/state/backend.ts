@@ -46,12 +46,19 @@ interface StateDef {
   readonly prefetch: boolean;
   /** namespace + escaped name + '/' */
   readonly prefix: string;
+  /**
+   * This state's cached entries by record key (the escaping is one-to-one, so this is the
+   * same as keying by storage key, without building and hashing a storage key per access).
+   */
+  readonly cache: Map<string, Entry>;
 }
 
 const CLEAN = 0;
 const DIRTY = 1;
 /** Drained but not yet acknowledged as committed: must not be evicted (the store may not have it yet). */
 const PENDING = 2;
+/** Just made, in no list yet. */
+const NEW = 3;
 
 interface Entry {
   readonly def: StateDef;
@@ -61,8 +68,11 @@ interface Entry {
   value: unknown;
   /** Epoch ms; 0 = no expiry. */
   expiresAt: number;
-  where: typeof CLEAN | typeof DIRTY | typeof PENDING;
+  where: typeof CLEAN | typeof DIRTY | typeof PENDING | typeof NEW;
   seq: number;
+  /** Neighbours in the LRU list while clean; null otherwise. */
+  prev: Entry | null;
+  next: Entry | null;
 }
 
 export interface KeyedStateBackendOptions {
@@ -85,6 +95,10 @@ export interface KeyedStateBackendOptions {
  * `markCommitted(seq)`. Eviction runs only in drainWrites and markCommitted, so what a
  * batch loaded stays readable until the batch ends. After a failed commit, throw the
  * backend away: its cache holds changes the store never got.
+ *
+ * Bookkeeping is per access, so it is kept to one hash lookup by record key: clean
+ * entries form an intrusive LRU list, dirty entries an array, and drained entries one
+ * list per drain (no map is keyed by storage key).
  */
 export class KeyedStateBackend {
   private readonly store: StateStore;
@@ -92,14 +106,15 @@ export class KeyedStateBackend {
   private readonly clock: Clock;
   private readonly maxClean: number;
   private readonly defs = new Map<string, StateDef>();
-  private readonly cache = new Map<string, Entry>();
-  /** Clean entries, least recently loaded first. */
-  private readonly lru = new Map<string, Entry>();
-  private readonly dirty = new Map<string, Entry>();
-  private readonly pending = new Map<string, Entry>();
-  /** Drained entries in drain order, so markCommitted walks only what it releases (stale items are skipped). */
-  private pendingOrder: { e: Entry; seq: number }[] = [];
-  private pendingHead = 0;
+  /** Clean entries, least recently loaded first (a doubly linked list through Entry.prev/next). */
+  private lruHead: Entry | null = null;
+  private lruTail: Entry | null = null;
+  private lruSize = 0;
+  /** Entries written since the last drain (each once: an entry is pushed when it becomes dirty). */
+  private dirty: Entry[] = [];
+  /** What each not yet committed drain wrote, oldest first; items an entry has since left (re-dirtied, re-drained) are skipped. */
+  private readonly drained: { seq: number; entries: Entry[] }[] = [];
+  private pendingCount = 0;
   private drains = 0;
 
   constructor(store: StateStore, opts: KeyedStateBackendOptions) {
@@ -165,15 +180,11 @@ export class KeyedStateBackend {
     for (const key of keys) {
       if (seen.has(key)) continue;
       seen.add(key);
-      const ek = escapeKeyPart(key);
+      let ek: string | undefined;
       for (const def of defs) {
-        const sk = def.prefix + ek;
-        const e = this.cache.get(sk);
-        if (!e) missing.push({ def, key, sk });
-        else if (e.where === CLEAN) {
-          this.lru.delete(sk);
-          this.lru.set(sk, e);
-        }
+        const e = def.cache.get(key);
+        if (!e) missing.push({ def, key, sk: def.prefix + (ek ??= escapeKeyPart(key)) });
+        else if (e.where === CLEAN) this.lruMoveToTail(e);
       }
     }
     if (!missing.length) return;
@@ -186,38 +197,44 @@ export class KeyedStateBackend {
       throw new SluiceError('STORAGE_ERROR', `reading state of ${this.namespace} failed: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
     }
     const now = this.clock.now();
-    for (const [i, m] of missing.entries()) {
-      if (this.cache.has(m.sk)) continue; // written while the read was in flight
+    for (let i = 0; i < missing.length; i++) {
+      const m = missing[i]!;
+      const cache = m.def.cache;
+      if (cache.has(m.key)) continue; // written while the read was in flight
       const buf = bufs[i];
-      const e: Entry = { def: m.def, key: m.key, sk: m.sk, value: undefined, expiresAt: 0, where: CLEAN, seq: 0 };
+      const e = this.entry(m.def, m.key, m.sk);
+      cache.set(m.key, e);
       if (buf !== undefined) {
         const d = this.decode(m.def, m.key, buf);
         if (d.expiresAt !== 0 && now >= d.expiresAt) {
           // Expired on disk: read as absent and delete it with the next commit.
-          this.cache.set(m.sk, e);
           this.markDirty(e);
           continue;
         }
         e.value = d.value;
         e.expiresAt = d.expiresAt;
       }
-      this.cache.set(m.sk, e);
-      this.lru.set(m.sk, e);
+      e.where = CLEAN;
+      this.lruAppend(e);
     }
   }
 
   /** The writes made since the last call (the last write per storage key), then forgets them. */
   drainWrites(): StateWrite[] {
     const seq = ++this.drains;
-    const writes: StateWrite[] = [];
-    for (const e of this.dirty.values()) {
-      writes.push({ key: e.sk, value: this.encode(e) });
+    const entries = this.dirty;
+    const writes: StateWrite[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      writes[i] = { key: e.sk, value: this.encode(e) };
       e.where = PENDING;
       e.seq = seq;
-      this.pending.set(e.sk, e);
-      this.pendingOrder.push({ e, seq });
     }
-    this.dirty.clear();
+    if (entries.length) {
+      this.drained.push({ seq, entries });
+      this.pendingCount += entries.length;
+      this.dirty = [];
+    }
     this.evict();
     return writes;
   }
@@ -233,25 +250,19 @@ export class KeyedStateBackend {
    * in memory: with pipelined batches or interval checkpoints, the store lags behind.
    */
   markCommitted(upTo: number = this.drains): void {
-    const order = this.pendingOrder;
-    let i = this.pendingHead;
-    for (; i < order.length; i++) {
-      const { e, seq } = order[i]!;
-      // An entry dirtied (or drained) again since is no longer this drain's: skip the stale item.
-      if (e.where !== PENDING || e.seq !== seq) continue;
-      if (seq > upTo) break;
-      this.pending.delete(e.sk);
-      e.where = CLEAN;
-      this.lru.set(e.sk, e);
-    }
-    if (i === order.length) {
-      this.pendingOrder = [];
-      this.pendingHead = 0;
-    } else if (i > 4096 && i > order.length / 2) {
-      this.pendingOrder = order.slice(i);
-      this.pendingHead = 0;
-    } else this.pendingHead = i;
+    while (this.drained.length && this.drained[0]!.seq <= upTo) this.release(this.drained.shift()!);
     this.evict();
+  }
+
+  /** One committed drain: its entries that are still pending become clean. */
+  private release(d: { seq: number; entries: Entry[] }): void {
+    for (const e of d.entries) {
+      // An entry dirtied (or drained) again since is no longer this drain's: skip it.
+      if (e.where !== PENDING || e.seq !== d.seq) continue;
+      e.where = CLEAN;
+      this.pendingCount--;
+      this.lruAppend(e);
+    }
   }
 
   /**
@@ -262,7 +273,8 @@ export class KeyedStateBackend {
   async *entries<T>(name: string): AsyncIterable<[key: string, value: T]> {
     const def = this.def(name);
     const overlay = new Map<string, Entry>();
-    for (const m of [this.pending, this.dirty]) for (const [sk, e] of m) if (e.def === def) overlay.set(sk, e);
+    for (const d of this.drained) for (const e of d.entries) if (e.def === def && e.where === PENDING && e.seq === d.seq) overlay.set(e.sk, e);
+    for (const e of this.dirty) if (e.def === def) overlay.set(e.sk, e);
     const now = this.clock.now();
     for await (const [sk, buf] of this.store.scan(def.prefix)) {
       const o = overlay.get(sk);
@@ -285,7 +297,7 @@ export class KeyedStateBackend {
 
   /** Cache sizes, for tests and metrics. */
   cacheStats(): { clean: number; dirty: number; pending: number } {
-    return { clean: this.lru.size, dirty: this.dirty.size, pending: this.pending.size };
+    return { clean: this.lruSize, dirty: this.dirty.length, pending: this.pendingCount };
   }
 
   // ---- internals ----
@@ -299,7 +311,7 @@ export class KeyedStateBackend {
       if (old.kind !== kind) throw new SluiceError('INTERNAL', `state "${name}" of ${this.namespace} is already declared as ${old.kind} state, not ${kind}`);
       return old;
     }
-    const def: StateDef = { name, kind, ttlMs, prefetch: opts.prefetch ?? true, prefix: `${this.namespace}${escapeKeyPart(name)}/` };
+    const def: StateDef = { name, kind, ttlMs, prefetch: opts.prefetch ?? true, prefix: `${this.namespace}${escapeKeyPart(name)}/`, cache: new Map() };
     this.defs.set(name, def);
     return def;
   }
@@ -311,7 +323,7 @@ export class KeyedStateBackend {
   }
 
   private need(def: StateDef, key: string): Entry {
-    const e = this.cache.get(def.prefix + escapeKeyPart(key));
+    const e = def.cache.get(key);
     if (!e) {
       throw new SluiceError('INTERNAL', `state "${def.name}" of ${this.namespace} was read for key ${JSON.stringify(key)} before it was loaded; await load(keys) with the batch's keys before reading`);
     }
@@ -326,33 +338,60 @@ export class KeyedStateBackend {
   }
 
   private put(def: StateDef, key: string, value: unknown): void {
-    const sk = def.prefix + escapeKeyPart(key);
-    let e = this.cache.get(sk);
+    let e = def.cache.get(key);
     if (!e) {
-      e = { def, key, sk, value: undefined, expiresAt: 0, where: CLEAN, seq: 0 };
-      this.cache.set(sk, e);
+      e = this.entry(def, key, def.prefix + escapeKeyPart(key));
+      def.cache.set(key, e);
     }
     e.value = value;
     e.expiresAt = value !== undefined && def.ttlMs > 0 ? this.clock.now() + def.ttlMs : 0;
     this.markDirty(e);
   }
 
-  private markDirty(e: Entry): void {
-    if (e.where === DIRTY) return;
-    if (e.where === CLEAN) this.lru.delete(e.sk);
-    else this.pending.delete(e.sk);
-    e.where = DIRTY;
-    this.dirty.set(e.sk, e);
+  /** A new entry, not yet in any list: the caller caches it, then makes it clean (lruAppend) or dirty (markDirty). */
+  private entry(def: StateDef, key: string, sk: string): Entry {
+    return { def, key, sk, value: undefined, expiresAt: 0, where: NEW, seq: 0, prev: null, next: null };
   }
 
+  private markDirty(e: Entry): void {
+    if (e.where === DIRTY) return;
+    if (e.where === CLEAN) this.lruRemove(e);
+    else if (e.where === PENDING) this.pendingCount--; // it stays in its drain's list, where it is now skipped
+    e.where = DIRTY;
+    this.dirty.push(e);
+  }
+
+  /** Evicts the least recently loaded clean entries beyond the bound. */
   private evict(): void {
-    let over = this.lru.size - this.maxClean;
-    if (over <= 0) return;
-    for (const sk of this.lru.keys()) {
-      this.lru.delete(sk);
-      this.cache.delete(sk);
-      if (--over === 0) break;
+    for (let over = this.lruSize - this.maxClean; over > 0 && this.lruHead !== null; over--) {
+      const e = this.lruHead;
+      this.lruRemove(e);
+      e.def.cache.delete(e.key);
     }
+  }
+
+  private lruAppend(e: Entry): void {
+    e.prev = this.lruTail;
+    e.next = null;
+    if (this.lruTail) this.lruTail.next = e;
+    else this.lruHead = e;
+    this.lruTail = e;
+    this.lruSize++;
+  }
+
+  private lruRemove(e: Entry): void {
+    if (e.prev) e.prev.next = e.next;
+    else this.lruHead = e.next;
+    if (e.next) e.next.prev = e.prev;
+    else this.lruTail = e.prev;
+    e.prev = e.next = null;
+    this.lruSize--;
+  }
+
+  private lruMoveToTail(e: Entry): void {
+    if (this.lruTail === e) return;
+    this.lruRemove(e);
+    this.lruAppend(e);
   }
 
   private encode(e: Entry): Buffer | undefined {

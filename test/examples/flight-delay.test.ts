@@ -15,32 +15,68 @@ import { rocAuc } from '../../examples/flight-delay/auc.js';
 import { readParts } from '../batch/helpers.js';
 
 const TOPOLOGY = 'examples/flight-delay/topology.yaml';
+const FLIGHTS = 'node_modules/vega-datasets/data/flights-3m.parquet';
+const COLUMNS = ['date', 'delay', 'distance', 'origin', 'destination'];
 const check = JSON.parse(readFileSync('examples/flight-delay/model/check-rows.json', 'utf8')) as {
   p_delayed_tolerance: number;
+  feature_order: string[];
+  feed: { from_ms: number; to_ms: number; rows: number };
   rows: { date_ms: number; delay: number; distance: number; origin: string; destination: string; features: Record<string, number>; p_delayed: number }[];
 };
+const identity = (r: Record<string, unknown>) => `${String(r.date)}|${String(r.origin)}|${String(r.destination)}|${String(r.distance)}`;
 
-test('the topology computes the training script\'s features and the model gives its probabilities', async () => {
+/** The file's flights with from <= date < to, in file order (the file is sorted by date). */
+async function flightsBetween(from: number, to: number): Promise<Record<string, unknown>[]> {
+  // A pass over the date column alone finds the first row, so the rest is read from there.
+  let skipRows = 0;
+  for await (const b of readParquetColumns(FLIGHTS, { columns: ['date'], batchSize: 65536 })) {
+    const date = b.columns.date as Float64Array;
+    let i = 0;
+    while (i < b.rows && date[i]! < from) i++;
+    skipRows = b.firstRow + i;
+    if (i < b.rows) break;
+  }
+  const rows: Record<string, unknown>[] = [];
+  for await (const b of readParquetColumns(FLIGHTS, { columns: COLUMNS, batchSize: 65536, skipRows })) {
+    for (const r of columnBatchToRows(b)) {
+      if ((r.date as number) >= to) return rows;
+      if ((r.date as number) >= from) rows.push(r);
+    }
+  }
+  return rows;
+}
+
+test('the topology computes the training script\'s features, the window one included, and the model gives its probabilities', { timeout: 60_000 }, async () => {
   const loaded = loadTopologyFile(TOPOLOGY, operatorCatalog);
-  const input = check.rows.map((r) => ({ date: r.date_ms, delay: r.delay, distance: r.distance, origin: r.origin, destination: r.destination }));
+  // The check rows' day and the 3 hours before it: all that their origin_delay_3h reads.
+  const input = await flightsBetween(check.feed.from_ms, check.feed.to_ms);
+  assert.equal(input.length, check.feed.rows);
   // The keep step drops the features; check them on a copy of the pipeline without it.
   const def = { ...loaded.definition, pipeline: loaded.definition.pipeline.filter((s) => !('map' in s && (s.map as { keep?: unknown }).keep)) };
   const r = await runTopology({ ...loaded, definition: def }, { flights: input });
-  assert.equal(r.outputs.scored!.length, check.rows.length);
-  r.outputs.scored!.forEach((got, i) => {
-    const want = check.rows[i]!;
-    for (const [f, v] of Object.entries(want.features)) assert.equal(got[f], v, `row ${i} feature ${f}`);
+  const scored = r.outputs.scored!;
+  assert.equal(scored.length, input.length);
+  assert.deepEqual(r.deadLetters, []);
+  const byIdentity = new Map(scored.map((row) => [identity(row), row]));
+  assert.equal(check.feature_order.at(-1), 'origin_delay_3h');
+  let noHistory = 0;
+  check.rows.forEach((want, i) => {
+    const got = byIdentity.get(identity({ date: want.date_ms, origin: want.origin, destination: want.destination, distance: want.distance }));
+    assert.ok(got, `check row ${i} is in the output`);
+    for (const f of check.feature_order) assert.equal(got[f], want.features[f], `row ${i} feature ${f}`);
+    if (want.features.origin_delay_3h === -999) noHistory++;
     assert.ok(Math.abs((got.delay_probability as number) - want.p_delayed) <= check.p_delayed_tolerance, `row ${i}: ${String(got.delay_probability)} vs ${want.p_delayed}`);
   });
+  assert.ok(noHistory > 0 && noHistory < check.rows.length, 'the check rows cover both an origin with recent flights and one without');
 });
 
 test('backfill over Parquet and streaming over a topic give identical scores for the same records', { timeout: 120_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-parity-'));
   const log = await EmbeddedLog.open(join(dir, 'data'));
   try {
-    // 30,000 real flights, with some nulls and a wrong type to be dead-lettered the same way.
+    // 30,000 real flights (the first 33 hours), with some nulls to be dead-lettered the same way.
     const rows: Record<string, unknown>[] = [];
-    for await (const b of readParquetColumns('node_modules/vega-datasets/data/flights-3m.parquet', { columns: ['date', 'delay', 'distance', 'origin', 'destination'], batchSize: 30_000 })) {
+    for await (const b of readParquetColumns(FLIGHTS, { columns: COLUMNS, batchSize: 30_000 })) {
       rows.push(...columnBatchToRows(b));
       break;
     }
@@ -49,7 +85,9 @@ test('backfill over Parquet and streaming over a topic give identical scores for
     const w = await createParquetWriter(join(dir, 'flights.parquet'));
     await w.writeRows(rows);
     await w.close();
-    await log.createTopic('flights', 2);
+    // One partition, in file order: the keyed window after keyBy needs every origin in one task
+    // (sluice does not repartition), and its event time must arrive in order as in the file.
+    await log.createTopic('flights', 1);
     await log.produce('flights', rows.map((v, i) => ({ key: String(v.origin), value: JSON.stringify({ ...v, n: i }), timestamp: 0 })));
 
     const loaded = loadTopologyFile(TOPOLOGY, operatorCatalog, { env: { FLIGHTS: join(dir, 'flights.parquet'), OUT: join(dir, 'out') } });
@@ -57,26 +95,37 @@ test('backfill over Parquet and streaming over a topic give identical scores for
     assert.equal(batch.status, 'completed');
     assert.deepEqual([batch.recordsIn, batch.recordsOut, batch.deadLettered], [30_000, 29_998, 2]);
 
+    // Its own job name, so its own state: under the backfill's name the window would resume
+    // from the backfill's watermark (as `run --from-backfill-end` does) and find every
+    // replayed record late.
     const stream = {
       ...loaded.definition,
+      name: 'flight-delay-live',
       sources: { flights: { type: 'topic' as const, topic: 'flights' } },
       sinks: { scored: { type: 'topic' as const, topic: 'scored' }, dlq: { type: 'topic' as const, topic: 'dlq' } },
     };
+    await log.createTopic('flights-2p', 2);
+    const twoPartitions = { ...stream, sources: { flights: { type: 'topic' as const, topic: 'flights-2p' } } };
+    await assert.rejects(Job.start({ ...loaded, definition: twoPartitions }, { log, untilIdle: true, logger: memoryLogger() }), /keyed state after keyBy needs each key in one task/);
     const live = await (await Job.start({ ...loaded, definition: stream }, { log, untilIdle: true, logger: memoryLogger() })).done;
     assert.deepEqual([live.recordsIn, live.recordsOut, live.deadLettered], [30_000, 29_998, 2]);
 
-    const fromBatch = new Map((await readParts(join(dir, 'out/scored'))).map((r) => [`${String(r.date)}|${String(r.origin)}|${String(r.destination)}|${String(r.distance)}`, r.delay_probability]));
+    const batchRows = await readParts(join(dir, 'out/scored'));
+    const fromBatch = new Map(batchRows.map((r) => [identity(r), r]));
     let compared = 0;
     for (let p = 0; p < log.requireTopic('scored').partitions; p++) {
       for (const rec of await log.read('scored', p, 0, 100_000)) {
         const r = JSON.parse(rec.value) as Record<string, unknown>;
-        const key = `${String(r.date)}|${String(r.origin)}|${String(r.destination)}|${String(r.distance)}`;
-        if (!fromBatch.has(key)) continue;
-        assert.equal(r.delay_probability, fromBatch.get(key), key);
+        const b = fromBatch.get(identity(r));
+        if (!b) continue;
+        assert.equal(r.origin_delay_3h, b.origin_delay_3h, identity(r));
+        assert.equal(r.delay_probability, b.delay_probability, identity(r));
         compared++;
       }
     }
     assert.ok(compared > 29_000, `compared ${compared} records`);
+    const withHistory = batchRows.filter((r) => r.origin_delay_3h !== -999).length;
+    assert.ok(withHistory > 20_000, `the window feeds most records: ${withHistory}`);
     const deadBatch = (await readParts(join(dir, 'out/dead-letters'))).map((d) => (d.error as { code: string }).code).sort();
     assert.deepEqual(deadBatch, ['EXPRESSION_ERROR', 'MISSING_FEATURE']);
   } finally {
