@@ -90,7 +90,8 @@ export class EmbeddedLog {
     sync: boolean,
   ) {
     this.queue = new WriteQueue(
-      (ops) => db.batch(ops, { sync }),
+      // Passing an options object makes abstract-level copy it into every operation (~4× slower per write), so only pass it to fsync.
+      (ops) => (sync ? db.batch(ops, { sync }) : db.batch(ops)),
       `embedded log at "${dir}"`,
       () => this.rollBackToDurable(),
     );

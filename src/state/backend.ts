@@ -251,7 +251,9 @@ export class KeyedStateBackend {
    */
   markCommitted(upTo: number = this.drains): void {
     while (this.drained.length && this.drained[0]!.seq <= upTo) this.release(this.drained.shift()!);
-    this.evict();
+    // No eviction here: a commit can land while the operator is between load() and get() for
+    // its next batch, and evicting then would drop entries that batch is about to read.
+    // The next drainWrites (after that batch) trims the cache.
   }
 
   /** One committed drain: its entries that are still pending become clean. */

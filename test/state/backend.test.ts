@@ -116,6 +116,9 @@ test('LRU: clean entries stay within the bound; dirty and uncommitted ones are n
   assert.equal(v.get('k0'), 0, 'uncommitted values are still read from memory');
   store.apply([]); // (nothing reached the store yet)
   b.markCommitted();
+  assert.deepEqual(b.cacheStats(), { clean: 50, dirty: 0, pending: 0 }, 'a commit landing mid-batch evicts nothing');
+  assert.equal(v.get('k0'), 0, 'so what the running batch loaded can still be read');
+  b.drainWrites(); // the batch is done: now the cache is trimmed
   assert.deepEqual(b.cacheStats(), { clean: 10, dirty: 0, pending: 0 });
   assert.equal(v.get('k49'), 49, 'most recent stay');
   assert.throws(() => v.get('k0'), /before it was loaded/);
