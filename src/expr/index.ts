@@ -2,7 +2,7 @@ import { compileNode } from './compiler.js';
 import { parse } from './parser.js';
 import { compileVector, type VectorFn } from './vector.js';
 import type { Fn } from './values.js';
-import type { EvalScope, Expression } from './types.js';
+import type { Expression } from './types.js';
 
 export type { EvalScope, Expression } from './types.js';
 export { FUNCTIONS } from './functions.js';

@@ -1,7 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { SluiceError } from '../core/errors.js';
 import { ColumnarBatch } from '../core/columns.js';
-import type { StreamRecord } from '../core/record.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Operator, OperatorContext } from '../operators/index.js';
 import { processAdapted } from './adapt.js';

@@ -34,7 +34,7 @@ test('sliding: a record counts in every window that holds it', async () => {
 });
 
 test('session: out-of-order records merge sessions that overlap', async () => {
-  const { h, op, a } = await setup({ window: { session: { gap: '10ms' } }, maxOutOfOrderness: 100, keyFields: ['user'] });
+  const { h, op } = await setup({ window: { session: { gap: '10ms' } }, maxOutOfOrderness: 100, keyFields: ['user'] });
   const u = (key: string, t: number) => rec({ user: key, amount: 1 }, key, t);
   const out = await h.run(op, [u('a', 0), u('a', 5), u('a', 30), u('a', 22), u('a', 12), u('c', 0), u('c', 15), u('c', 8), u('c', 500)]);
   assert.deepEqual(brief(out), ['a[0,22) n=3', 'c[0,25) n=3', 'a[22,40) n=2']);
