@@ -96,9 +96,11 @@ export function decodeOffset(value: Buffer): number {
  * and consumer offsets.
  */
 const KV = 0x6b; // 'k'
+const KV_PREFIX = String.fromCharCode(KV);
 
 export function kvKey(name: string): Buffer {
-  return Buffer.concat([Buffer.from([KV]), Buffer.from(name, 'utf8')]);
+  // 'k' is ASCII, so one UTF-8 encode builds the whole key (no concat of three buffers).
+  return Buffer.from(KV_PREFIX + name, 'utf8');
 }
 
 export function nameOfKvKey(key: Buffer): string {

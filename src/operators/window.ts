@@ -214,7 +214,14 @@ class WindowOperator implements Operator {
     await this.init(ctx.clock.now());
     const keys: string[] = [];
     for (const r of batch) if (r.key !== null) keys.push(r.key);
-    await this.backend.load(keys, this.keyedStates);
+    // Every stored window has a timer (the index is rebuilt from state on first use), so a
+    // key without timers has no pending windows: skip reading them from the store.
+    const pending: string[] = [];
+    const none: string[] = [];
+    for (const k of keys) (this.timers.hasKey(k) ? pending : none).push(k);
+    this.backend.assumeAbsent(none, 'windows');
+    await this.backend.load(pending, ['windows']);
+    if (this.enrich) await this.backend.load(keys, ['closed']);
     const out: StreamRecord[] = [];
     const late: StreamRecord[] = [];
     const now = ctx.clock.now();

@@ -173,6 +173,22 @@ export class KeyedStateBackend {
    * Reads every prefetched state's entry for these keys (or only the named states) into
    * the cache, in one batched store read; keys already cached cost nothing.
    */
+  /**
+   * Declares that `state` holds nothing for these keys (the caller knows it, e.g. from an
+   * in-memory index of what it stored), so get() works on them without a store read.
+   * Keys already cached are left alone.
+   */
+  assumeAbsent(keys: Iterable<string>, state: string): void {
+    const def = this.def(state);
+    for (const key of keys) {
+      if (def.cache.has(key)) continue;
+      const e = this.entry(def, key, def.prefix + escapeKeyPart(key));
+      def.cache.set(key, e);
+      e.where = CLEAN;
+      this.lruAppend(e);
+    }
+  }
+
   async load(keys: Iterable<string>, states?: readonly string[]): Promise<void> {
     const defs = states ? states.map((n) => this.def(n)) : [...this.defs.values()].filter((d) => d.prefetch);
     const missing: { def: StateDef; key: string; sk: string }[] = [];

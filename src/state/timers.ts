@@ -14,6 +14,8 @@ export class TimerIndex {
   private readonly byTime = new Map<number, Map<string, Set<number>>>();
   private readonly heap: number[] = [];
   private count = 0;
+  /** Timers per key, so callers can tell a key with nothing pending without reading its state. */
+  private readonly perKey = new Map<string, number>();
 
   get size(): number {
     return this.count;
@@ -31,6 +33,7 @@ export class TimerIndex {
     if (!ids.has(id)) {
       ids.add(id);
       this.count++;
+      this.perKey.set(key, (this.perKey.get(key) ?? 0) + 1);
     }
   }
 
@@ -39,9 +42,21 @@ export class TimerIndex {
     const ids = keys?.get(key);
     if (!ids?.delete(id)) return;
     this.count--;
+    this.forget(key);
     if (!ids.size) keys!.delete(key);
     // An emptied time leaves the map but stays in the heap, where peek skips it.
     if (!keys!.size) this.byTime.delete(time);
+  }
+
+  /** Whether any timer is registered for `key`. */
+  hasKey(key: string): boolean {
+    return this.perKey.has(key);
+  }
+
+  private forget(key: string): void {
+    const n = (this.perKey.get(key) ?? 1) - 1;
+    if (n > 0) this.perKey.set(key, n);
+    else this.perKey.delete(key);
   }
 
   /** The earliest registered time, or undefined. */
@@ -58,7 +73,12 @@ export class TimerIndex {
       const keys = this.byTime.get(t)!;
       this.byTime.delete(t);
       const sorted = [...keys.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      for (const key of sorted) for (const id of [...keys.get(key)!].sort((a, b) => a - b)) out.push({ time: t, key, id });
+      for (const key of sorted) {
+        for (const id of [...keys.get(key)!].sort((a, b) => a - b)) {
+          out.push({ time: t, key, id });
+          this.forget(key);
+        }
+      }
     }
     this.count -= out.length;
     return out;

@@ -161,3 +161,19 @@ test('a stored value that does not parse is a STATE_CORRUPT error with a recover
   b2.list<number>('list');
   await assert.rejects(b2.load(['u1']), /list state that is not a list/);
 });
+
+test('assumeAbsent: keys read as absent without a store read, and writes to them survive cache pressure', async () => {
+  const store = new MemoryStateStore();
+  store.apply([{ key: 'x', value: Buffer.from('[1]') }]); // unrelated: assumeAbsent must not read the store
+  const b = backend(store, new ManualClock(0), 2);
+  const m = b.map<number>('m');
+  b.assumeAbsent(['a', 'b'], 'm');
+  assert.equal(m.get('a', 'f'), undefined);
+  m.put('a', 'f', 1);
+  await b.load(Array.from({ length: 20 }, (_, i) => `k${i}`)); // more than the cache bound
+  const writes = b.drainWrites();
+  assert.equal(writes.length, 1);
+  assert.match(writes[0]!.key, /a$/);
+  await b.load(['a']); // drained, not committed: it must still be read from memory, not evicted
+  assert.equal(m.get('a', 'f'), 1);
+});
