@@ -1,4 +1,4 @@
-import { DAY_MS, civil, mod } from './functions.js';
+import { DAY_MS, civil, fnv1a, mod } from './functions.js';
 import type { Node } from './parser.js';
 
 /**
@@ -10,16 +10,24 @@ import type { Node } from './parser.js';
  * the caller evaluates row by row, which raises the precise per-record errors.
  */
 export type NumberColumns = (field: string) => Float64Array | undefined;
-type Vec = number | Float64Array | Uint8Array; // number: a constant; Uint8Array: booleans (0/1)
-type Kernel = (cols: NumberColumns, n: number) => Vec | null;
 
-export type VectorFn = (cols: NumberColumns, n: number) => Float64Array | Uint8Array | null;
+/** What the vector evaluator may read besides clean number columns. */
+export interface ColumnReaders {
+  /** A column whose every value is a string, or undefined. */
+  strings?(field: string): readonly string[] | undefined;
+  /** True when the batch has no such column at all (every record reads null). */
+  absent?(field: string): boolean;
+}
+type Vec = number | Float64Array | Uint8Array; // number: a constant; Uint8Array: booleans (0/1)
+type Kernel = (cols: NumberColumns, n: number, more: ColumnReaders) => Vec | null;
+
+export type VectorFn = (cols: NumberColumns, n: number, more?: ColumnReaders) => Float64Array | Uint8Array | null;
 
 export function compileVector(node: Node): VectorFn | null {
   const k = kernel(node);
   if (!k) return null;
-  return (cols, n) => {
-    const v = k(cols, n);
+  return (cols, n, more = {}) => {
+    const v = k(cols, n, more);
     if (v === null) return null;
     if (typeof v === 'number') return new Float64Array(n).fill(v);
     return v;
@@ -108,7 +116,7 @@ function kernel(node: Node): Kernel | null {
     case 'unary': {
       if (node.op !== '-') return null;
       const a = kernel(node.operand);
-      return a && ((c, n) => map1(a(c, n), n, (x) => -x, false));
+      return a && ((c, n, x) => map1(a(c, n, x), n, (v) => -v, false));
     }
     case 'binary': {
       const l = kernel(node.left);
@@ -117,25 +125,25 @@ function kernel(node: Node): Kernel | null {
       const arith = ARITH[node.op];
       if (arith) {
         const divides = node.op === '/' || node.op === '%';
-        return (c, n) => {
-          const b = r(c, n);
+        return (c, n, x) => {
+          const b = r(c, n, x);
           if (b === null || (divides && hasZero(b))) return null;
-          return map2(l(c, n), b, n, arith);
+          return map2(l(c, n, x), b, n, arith);
         };
       }
       const cmp = COMPARE[node.op];
-      return cmp ? (c, n) => compare(l(c, n), r(c, n), n, cmp) : null;
+      return cmp ? (c, n, x) => compare(l(c, n, x), r(c, n, x), n, cmp) : null;
     }
     case 'conditional': {
       const t = kernel(node.test);
       const y = kernel(node.consequent);
       const z = kernel(node.alternate);
       if (!t || !y || !z) return null;
-      return (c, n) => {
-        const test = t(c, n);
+      return (c, n, x) => {
+        const test = t(c, n, x);
         if (!(test instanceof Uint8Array)) return null;
-        const a = y(c, n);
-        const b = z(c, n);
+        const a = y(c, n, x);
+        const b = z(c, n, x);
         if (a === null || b === null || !isNum(a) || !isNum(b)) return null;
         const out = new Float64Array(n);
         for (let i = 0; i < n; i++) out[i] = test[i] ? at(a, i) : at(b, i);
@@ -143,16 +151,34 @@ function kernel(node: Node): Kernel | null {
       };
     }
     case 'call': {
+      const first = node.args[0];
+      if (node.name === 'hash' && node.args.length === 1 && first?.type === 'field') {
+        // Strings hash the same way row by row and here (fnv1a of the string itself).
+        const name = first.name;
+        return (_c, n, x) => {
+          const strs = x.strings?.(name);
+          if (!strs) return null;
+          const out = new Float64Array(n);
+          for (let i = 0; i < n; i++) out[i] = fnv1a(strs[i]!);
+          return out;
+        };
+      }
+      if (node.name === 'coalesce' && node.args.length === 2 && first?.type === 'field') {
+        // A column the batch does not have reads null in every row: the fallback wins.
+        const name = first.name;
+        const fallback = kernel(node.args[1]!);
+        return fallback && ((c, n, x) => (x.absent?.(name) ? fallback(c, n, x) : (c(name) ?? null)));
+      }
       const fn = MATH[node.name];
       if (fn && node.args.length === 1) {
         const a = kernel(node.args[0]!);
-        return a && ((c, n) => map1(a(c, n), n, fn[0], fn[1]));
+        return a && ((c, n, x) => map1(a(c, n, x), n, fn[0], fn[1]));
       }
       if ((node.name === 'min' || node.name === 'max') && node.args.length === 2) {
         const a = kernel(node.args[0]!);
         const b = kernel(node.args[1]!);
         const f = node.name === 'min' ? Math.min : Math.max;
-        return a && b && ((c, n) => map2(a(c, n), b(c, n), n, f));
+        return a && b && ((c, n, x) => map2(a(c, n, x), b(c, n, x), n, f));
       }
       return null;
     }

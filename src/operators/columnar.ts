@@ -14,7 +14,7 @@ const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, s
 export function evalColumn(expr: Expression, batch: ColumnarBatch, alive: Uint8Array, ctx: OperatorContext): { values: Column; allNumbers: boolean } {
   if (expr.vector) {
     // Numeric expressions over clean number columns run a column at a time.
-    const v = expr.vector((name) => cleanNumbers(batch, name), batch.rows);
+    const v = expr.vector((name) => cleanNumbers(batch, name), batch.rows, { strings: (name) => cleanStrings(batch, name), absent: (name) => !batch.columns.has(name) });
     if (v instanceof Float64Array) return { values: v, allNumbers: true };
     if (v) return { values: Array.from(v, (b) => b === 1), allNumbers: false };
   }
@@ -63,4 +63,18 @@ function cleanNumbers(batch: ColumnarBatch, name: string): Float64Array | undefi
     finiteArrays.set(col, ok);
   }
   return ok ? col : undefined;
+}
+
+const stringArrays = new WeakMap<object, boolean>();
+
+/** A column of strings only (no nulls, no other types), for hashing a column at a time. */
+function cleanStrings(batch: ColumnarBatch, name: string): readonly string[] | undefined {
+  const col = batch.columns.get(name);
+  if (!Array.isArray(col)) return undefined;
+  let ok = stringArrays.get(col);
+  if (ok === undefined) {
+    ok = col.every((v) => typeof v === 'string');
+    stringArrays.set(col, ok);
+  }
+  return ok ? (col as string[]) : undefined;
 }

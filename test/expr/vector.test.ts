@@ -31,6 +31,16 @@ test('it gives up (null) where the row path would raise a per-record error, and 
   assert.equal(compileExpression('x / (y - 1)').vector!(get, N), null, 'a zero divisor somewhere');
   assert.equal(compileExpression('sqrt(x)').vector!(get, N), null, 'a negative square root');
   assert.equal(compileExpression('missing + 1').vector!(get, N), null, 'a column that is not clean numbers');
-  assert.equal(compileExpression('hash(origin) % 512').vector, undefined);
   assert.equal(compileExpression('name == "a"').vector, undefined);
+});
+
+test('hash over a string column and coalesce over a missing column match the row path', () => {
+  const origin = Array.from({ length: N }, (_, i) => ['SFO', 'JFK', 'ORD', 'Zürich'][i % 4]!);
+  const h = compileExpression('hash(origin) % 512');
+  const v = h.vector!(get, N, { strings: (f) => (f === 'origin' ? origin : undefined), absent: () => false })!;
+  assert.deepEqual(Array.from(v), origin.map((o) => h.evaluate({ value: { origin: o }, key: null, timestamp: 0, headers: {} })));
+  const c = compileExpression('coalesce(gone, -999)');
+  assert.deepEqual(Array.from(c.vector!(get, 3, { absent: (f) => f === 'gone' })!), [-999, -999, -999]);
+  assert.equal(c.vector!(get, 3, { absent: () => false }), null, 'a present but unclean column goes row by row');
+  assert.equal(h.vector!(get, N, { strings: () => undefined }), null);
 });
