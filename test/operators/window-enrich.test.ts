@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { windowOperator } from '../../src/operators/window.js';
 import type { StreamRecord } from '../../src/core/record.js';
-import { Harness, rec } from '../state/helpers.js';
+import { Harness, rec, runWindowWithRestart } from '../state/helpers.js';
 
 type Config = Parameters<typeof windowOperator.create>[0];
 const aggregates = { n: { count: {} }, total: { sum: 'amount' }, top: { max: 'amount' }, mean: { avg: 'amount' } };
@@ -135,19 +135,8 @@ function model(records: StreamRecord[], size: number, slide: number, ooo: number
 }
 
 async function runAll(config: Config, records: StreamRecord[], size: number, restartAt?: number, cacheEntries?: number) {
-  let h = new Harness(undefined, undefined, cacheEntries);
-  let op = await h.create(windowOperator, config, 'win');
-  const out: StreamRecord[] = [];
-  let late = 0;
   const batches = Array.from({ length: Math.ceil(records.length / size) }, (_, i) => records.slice(i * size, i * size + size));
-  for (const [i, b] of batches.entries()) {
-    if (i === restartAt) {
-      late += h.dead.length;
-      h = h.restart(); // caches gone: everything comes back from the store
-      op = await h.create(windowOperator, config, 'win');
-    }
-    out.push(...(await h.run(op, b.map((r) => ({ ...r, value: { ...r.value } })))));
-  }
+  const { out, late, h, op } = await runWindowWithRestart(windowOperator, config, batches, restartAt, cacheEntries);
   out.push(...((await op.onEnd!(h.ctx(op))) ?? []));
   return { out: out.map((r) => JSON.stringify([r.key, r.timestamp, r.value])), late: late + h.dead.length };
 }

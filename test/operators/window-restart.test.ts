@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { windowOperator } from '../../src/operators/window.js';
 import type { StreamRecord } from '../../src/core/record.js';
-import { Harness, rec, summarize } from '../state/helpers.js';
+import { rec, runWindowWithRestart, summarize } from '../state/helpers.js';
 
 type Config = Parameters<typeof windowOperator.create>[0];
 
@@ -14,18 +14,7 @@ function input(): StreamRecord[] {
 }
 
 async function runAll(config: Config, batches: StreamRecord[][], restartAt?: number, cacheEntries?: number) {
-  let h = new Harness(undefined, undefined, cacheEntries);
-  let op = await h.create(windowOperator, config, 'win');
-  const out: StreamRecord[] = [];
-  let late = 0;
-  for (const [i, b] of batches.entries()) {
-    if (i === restartAt) {
-      late += h.dead.length;
-      h = h.restart(); // caches gone: everything comes back from the store
-      op = await h.create(windowOperator, config, 'win');
-    }
-    out.push(...(await h.run(op, b.map((r) => ({ ...r, value: { ...r.value } })))));
-  }
+  const { out, late, h, op } = await runWindowWithRestart(windowOperator, config, batches, restartAt, cacheEntries);
   h.clock.advance(10_000);
   out.push(...(await h.tick(op)));
   return { out: summarize(out), late: late + h.dead.length };

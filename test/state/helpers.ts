@@ -82,3 +82,24 @@ export class Harness {
 export function summarize(records: StreamRecord[]): string[] {
   return records.map((r) => JSON.stringify([r.key, r.value])).sort();
 }
+
+/**
+ * Runs a window step over batches, restarting it (fresh caches, same store) before batch
+ * `restartAt`; returns what it emitted, the late count so far, and the live harness and
+ * operator so the caller can end the run its own way (a tick or the end of input).
+ */
+export async function runWindowWithRestart<C>(spec: OperatorSpec<C>, config: C, batches: StreamRecord[][], restartAt?: number, cacheEntries?: number) {
+  let h = new Harness(undefined, undefined, cacheEntries);
+  let op = await h.create(spec, config, 'win');
+  const out: StreamRecord[] = [];
+  let late = 0;
+  for (const [i, b] of batches.entries()) {
+    if (i === restartAt) {
+      late += h.dead.length;
+      h = h.restart(); // caches gone: everything comes back from the store
+      op = await h.create(spec, config, 'win');
+    }
+    out.push(...(await h.run(op, b.map((r) => ({ ...r, value: { ...r.value } })))));
+  }
+  return { out, late, h, op };
+}
