@@ -96,7 +96,7 @@ export function decodeOffset(value: Buffer): number {
  * and consumer offsets.
  */
 const KV = 0x6b; // 'k'
-const KV_PREFIX = String.fromCharCode(KV);
+export const KV_PREFIX = String.fromCharCode(KV);
 
 export function kvKey(name: string): Buffer {
   // 'k' is ASCII, so one UTF-8 encode builds the whole key (no concat of three buffers).

@@ -40,7 +40,7 @@ import type { LogRecord, StoredLogRecord } from '../../src/core/record.js';
 import { batchCount, batchCursor, decodeFrom, encodeBatch, firstAtOrAfter, type BatchCursor } from './codec.js';
 import { newPartition, wake, wakeAll, waitFor, type PartitionState } from './partition.js';
 import {
-  baseOfBatchKey, batchKey, decodeOffset, encodeOffset, kvKey, kvRange, metaKey, metaRange, nameOfKvKey, offsetKey,
+  baseOfBatchKey, batchKey, decodeOffset, encodeOffset, KV_PREFIX, kvKey, kvRange, metaKey, metaRange, nameOfKvKey, offsetKey,
   partitionRange, topicBatchRange, topicFromMetaKey, topicOffsetRange,
 } from './keys.js';
 import { partitionOfKey } from './partitioner.js';
@@ -55,13 +55,19 @@ export interface OffsetCommit {
   /** The next offset the group will read. */
   offset: number;
 }
-/** A kv write in the same atomic commit: `value` undefined deletes the key. */
-export interface KvWrite { key: string; value: Buffer | undefined }
+/** A kv write in the same atomic commit: `value` undefined deletes the key; a string is stored as UTF-8. */
+export interface KvWrite { key: string; value: Buffer | string | undefined }
 export interface LogCommit { appends?: LogAppend[]; offsets?: OffsetCommit[]; kv?: KvWrite[] }
 
 export interface EmbeddedLogOptions {
   /** fsync every group commit, so that writes also survive a power loss. @defaultValue false */
   sync?: boolean;
+  /**
+   * LevelDB's block cache in bytes (native memory, not the JS heap): uncompressed table
+   * blocks, so reads of keyed state larger than the JS-side cache mostly skip the disk and
+   * snappy. @defaultValue 64 MiB
+   */
+  blockCacheBytes?: number;
 }
 
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
@@ -70,6 +76,8 @@ const MAX_GROUP_BYTES = 1024;
 // An iterator stops filling its buffer past this many bytes; the default (16 KiB)
 // would make every nextv() return a single batch.
 const READ_HIGH_WATER_BYTES = 8 << 20;
+const DEFAULT_BLOCK_CACHE_BYTES = 64 << 20;
+const TEXT = { keyEncoding: 'utf8', valueEncoding: 'utf8' } as const;
 
 /** Real paths of the logs open in this process (see open()). */
 const openDirs = new Set<string>();
@@ -77,6 +85,7 @@ const openDirs = new Set<string>();
 interface TopicState { info: TopicInfo; parts: PartitionState[]; roundRobin: number }
 
 type Db = ClassicLevel<Buffer, Buffer>;
+type BufferOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
 export class EmbeddedLog {
   private readonly topics = new Map<string, TopicState>();
@@ -91,7 +100,8 @@ export class EmbeddedLog {
   ) {
     this.queue = new WriteQueue(
       // Passing an options object makes abstract-level copy it into every operation (~4× slower per write), so only pass it to fsync.
-      (ops) => (sync ? db.batch(ops, { sync }) : db.batch(ops)),
+      // (Typed as Buffer ops: the kv ops' per-operation utf8 encodings are outside the Db's declared types.)
+      (ops) => (sync ? db.batch(ops as BufferOp[], { sync }) : db.batch(ops as BufferOp[])),
       `embedded log at "${dir}"`,
       () => this.rollBackToDurable(),
     );
@@ -122,7 +132,7 @@ export class EmbeddedLog {
   }
 
   private static async openDb(dir: string, real: string, options: EmbeddedLogOptions): Promise<EmbeddedLog> {
-    const db: Db = new ClassicLevel<Buffer, Buffer>(real, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const db: Db = new ClassicLevel<Buffer, Buffer>(real, { keyEncoding: 'buffer', valueEncoding: 'buffer', cacheSize: options.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES });
     try {
       await db.open();
     } catch (err) {
@@ -199,7 +209,7 @@ export class EmbeddedLog {
     this.topics.delete(name);
     for (const part of state.parts) wakeAll(part, false);
     await this.queue.barrier(async () => {
-      const ops: WriteOp[] = [{ type: 'del', key: metaKey(name) }];
+      const ops: BufferOp[] = [{ type: 'del', key: metaKey(name) }];
       for (const range of [topicBatchRange(name), topicOffsetRange(name)]) {
         for (const key of await this.db.keys(range).all()) ops.push({ type: 'del', key });
       }
@@ -269,7 +279,11 @@ export class EmbeddedLog {
     });
     const ops: WriteOp[] = [];
     for (const o of tx.offsets ?? []) ops.push(this.offsetOp(o));
-    for (const w of tx.kv ?? []) ops.push(w.value === undefined ? { type: 'del', key: kvKey(w.key) } : { type: 'put', key: kvKey(w.key), value: w.value });
+    for (const w of tx.kv ?? []) {
+      const key = KV_PREFIX + w.key;
+      if (w.value === undefined) ops.push({ type: 'del', key, keyEncoding: 'utf8' });
+      else ops.push({ type: 'put', key, value: w.value, keyEncoding: 'utf8', valueEncoding: typeof w.value === 'string' ? 'utf8' : 'buffer' });
+    }
 
     const baseOffsets: number[] = [];
     const published: { part: PartitionState; end: number }[] = [];
@@ -317,6 +331,14 @@ export class EmbeddedLog {
     this.checkOpen();
     const values = (await this.db.getMany(keys.map(kvKey))) as (Buffer | Uint8Array | undefined)[];
     return values.map((v) => (v === undefined ? undefined : Buffer.from(v.buffer, v.byteOffset, v.byteLength)));
+  }
+
+  /** Like getManyKv, as UTF-8 text (LevelDB decodes natively: no Buffer per value). */
+  async getManyKvText(keys: string[]): Promise<(string | undefined)[]> {
+    this.checkOpen();
+    const names = new Array<string>(keys.length);
+    for (let i = 0; i < keys.length; i++) names[i] = KV_PREFIX + keys[i]!;
+    return (await this.db.getMany(names as unknown as Buffer[], TEXT)) as unknown as (string | undefined)[];
   }
 
   /** Deletes every kv entry whose key starts with `prefix` (in atomic chunks); returns how many. */

@@ -16,7 +16,16 @@
  */
 import { SluiceError } from '../../src/core/errors.js';
 
-export type WriteOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+/**
+ * One LevelDB operation. Kv entries pass their key (and text values) as strings with
+ * per-operation utf8 encodings: LevelDB's binding converts them natively, which is
+ * cheaper than building a Buffer per key in JS.
+ */
+export type WriteOp =
+  | { type: 'put'; key: Buffer; value: Buffer }
+  | { type: 'del'; key: Buffer }
+  | { type: 'put'; key: string; value: string | Buffer; keyEncoding: 'utf8'; valueEncoding: 'utf8' | 'buffer' }
+  | { type: 'del'; key: string; keyEncoding: 'utf8' };
 
 interface WriteEntry {
   ops: WriteOp[];

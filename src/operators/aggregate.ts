@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SluiceError, ensureError } from '../core/errors.js';
 import type { StreamRecord } from '../core/record.js';
-import { AggregatesSchema, addInputs, compileAggregates, results, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
+import { AggregatesSchema, addInputs, compileAggregates, resultOf, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
 import { DURATION_HELP, DurationSchema, parseDuration } from '../state/duration.js';
 import { stepSchema } from '../topology/schema.js';
 import type { CheckContext } from '../topology/catalog.js';
@@ -49,9 +49,11 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
           }
           const inputs = readInputs(aggs, r, ctx, `aggregate "${id}"`);
           if (inputs === FAILED) continue;
-          const s = addInputs(aggs, { ...state.get(r.key) }, inputs, r.timestamp);
+          // Changed in place: the cached value is the backend's to hand out and ours to change, as long as set() follows.
+          const s = addInputs(aggs, state.get(r.key) ?? {}, inputs, r.timestamp);
           state.set(r.key, s);
-          Object.assign(r.value, results(aggs, s));
+          const v = r.value;
+          for (const a of aggs) v[a.name] = resultOf(a, s);
           out.push(r);
         }
         return out;

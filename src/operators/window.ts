@@ -2,8 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SluiceError, ensureError } from '../core/errors.js';
 import type { SourcePosition, StreamRecord } from '../core/record.js';
 import { compileExpression, type Expression } from '../expr/index.js';
-import { AggregatesSchema, addInputs, compileAggregates, mergeStates, results, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
-import type { KeyedStateBackend, MapState, ValueState } from '../state/backend.js';
+import { AggregatesSchema, addInputs, compileAggregates, mergeStates, resultOf, results, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
+import type { KeyedStateBackend, ValueState } from '../state/backend.js';
 import { DURATION_HELP, DurationSchema, parseDuration } from '../state/duration.js';
 import { TimerIndex } from '../state/timers.js';
 import { WatermarkTracker, type WatermarkSnapshot } from '../state/watermark.js';
@@ -143,16 +143,11 @@ interface PendingWindow {
   fields: Record<string, unknown>;
 }
 
-/**
- * Tumbling and sliding windows, during one batch: a key's pending windows (and kept closed
- * windows) read from state once, the changed ones written back once at the end of the
- * batch, instead of a state lookup per window and record.
- */
-interface KeyWork {
-  pending: Map<string, PendingWindow>;
-  changed: Set<string>;
-  closed: ClosedWindow[] | undefined;
-}
+/** A key's pending windows by start (as text). Stored as one value per key, changed in place and then set again. */
+type Pending = Record<string, PendingWindow>;
+
+/** Window results carry one of two shared (never mutated) headers. */
+const HEADERS = { update: Object.freeze({ 'sluice-window': 'update' }), final: Object.freeze({ 'sluice-window': 'final' }) };
 
 /** The task's event-time progress, stored under one fixed state key. */
 interface Progress {
@@ -164,7 +159,7 @@ const ISO_PREFIX = /^\d{4}-\d{2}-\d{2}/;
 
 /**
  * Event-time windows per record key. Pending windows and their accumulators are keyed
- * state (map state "windows": key → window start → {end, acc, fields}); the watermark
+ * state (value state "windows": key → {window start: {end, acc, fields}}); the watermark
  * is state "progress" under one task-wide key. Which windows are due comes from an
  * in-memory timer index, rebuilt on first use from a scan of "windows" (pending windows
  * only), so firing never scans keys. Per record: lateness is judged against the
@@ -181,13 +176,12 @@ class WindowOperator implements Operator {
   readonly kind = 'window';
   private readonly tracker: WatermarkTracker;
   private readonly timers = new TimerIndex();
-  private readonly windows: MapState<PendingWindow>;
+  private readonly windows: ValueState<Pending>;
   private readonly progress: ValueState<Progress>;
   private readonly closed: ValueState<ClosedWindow[]> | undefined;
   private readonly enrich: boolean;
   /** The states a batch's keys need. */
   private readonly keyedStates: string[];
-  private readonly work = new Map<string, KeyWork>();
   private position: SourcePosition | null = null;
   private ready: Promise<void> | undefined;
   /** In enrich mode records pass through with the aggregates set: columnar batches can stay columnar. */
@@ -199,7 +193,7 @@ class WindowOperator implements Operator {
     private readonly o: WindowOptions,
   ) {
     this.tracker = new WatermarkTracker({ maxOutOfOrdernessMs: o.maxOutOfOrdernessMs, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }) });
-    this.windows = backend.map<PendingWindow>('windows');
+    this.windows = backend.value<Pending>('windows');
     this.progress = backend.value<Progress>('progress', { prefetch: false });
     this.enrich = o.emit === 'enrich';
     this.closed = this.enrich ? backend.value<ClosedWindow[]>('closed') : undefined;
@@ -225,7 +219,6 @@ class WindowOperator implements Operator {
     const out: StreamRecord[] = [];
     const late: StreamRecord[] = [];
     const now = ctx.clock.now();
-    this.work.clear();
     for (const r of batch) {
       const key = r.key;
       if (key === null) {
@@ -243,7 +236,6 @@ class WindowOperator implements Operator {
       this.tracker.observe(t, now);
       this.position = r.position;
     }
-    this.writeBack();
     if (late.length) ctx.emit(this.o.late, late);
     this.saveProgress();
     await this.fireDue(out);
@@ -285,8 +277,8 @@ class WindowOperator implements Operator {
         this.tracker.restore(p.watermark, now);
         this.position = p.position;
       }
-      for await (const [key, fields] of this.backend.entries<[string, PendingWindow][]>('windows')) {
-        for (const [start, w] of fields) this.timers.add(w.end + this.o.allowedLatenessMs, key, Number(start));
+      for await (const [key, pending] of this.backend.entries<Pending>('windows')) {
+        for (const start in pending) this.timers.add(pending[start]!.end + this.o.allowedLatenessMs, key, Number(start));
       }
     })();
     return this.ready;
@@ -310,9 +302,8 @@ class WindowOperator implements Operator {
 
   /** The results of the key's window that ends at `end` so far (pending and fired parts merged), or nulls. */
   private previousWindow(key: string, end: number): Record<string, unknown> {
-    const w = this.workOf(key);
-    const pending = w.pending.get(String(end - this.o.sizeMs));
-    const kept = (w.closed ??= this.closedOf(key)).find((c) => c.end === end);
+    const pending = this.windows.get(key)?.[String(end - this.o.sizeMs)];
+    const kept = this.closedOf(key).find((c) => c.end === end);
     if (!pending && !kept) return Object.fromEntries(this.o.aggs.map((a) => [a.name, null]));
     const acc = pending && kept ? mergeStates(this.o.aggs, kept.acc, pending.acc) : (pending?.acc ?? kept!.acc);
     return results(this.o.aggs, acc);
@@ -335,38 +326,41 @@ class WindowOperator implements Operator {
     return 'ok';
   }
 
+  /** Adds the inputs to each window in place (the cached value is ours to change), then sets the key's windows again so they are written. */
   private addInputsTo(key: string, open: TimeWindow[], inputs: unknown[], t: number, r: StreamRecord, out: StreamRecord[]): void {
-    const work = this.workOf(key);
+    const pending = this.windows.get(key) ?? {};
     for (const w of open) {
       const field = String(w.start);
-      const cur = work.pending.get(field);
-      if (!cur) this.timers.add(w.end + this.o.allowedLatenessMs, key, w.start);
-      const next: PendingWindow = { end: w.end, acc: addInputs(this.o.aggs, { ...cur?.acc }, inputs, t), fields: cur?.fields ?? this.keyFields(r) };
-      work.pending.set(field, next);
-      work.changed.add(field);
-      if (this.o.emit === 'update') out.push(this.result(key, w.start, next, 'update'));
+      let cur = pending[field];
+      if (!cur) {
+        this.timers.add(w.end + this.o.allowedLatenessMs, key, w.start);
+        cur = pending[field] = { end: w.end, acc: {}, fields: this.keyFields(r) };
+      }
+      addInputs(this.o.aggs, cur.acc, inputs, t);
+      if (this.o.emit === 'update') out.push(this.result(key, w.start, cur, 'update'));
     }
+    this.windows.set(key, pending);
   }
 
-  private workOf(key: string): KeyWork {
-    let w = this.work.get(key);
-    if (!w) {
-      w = { pending: new Map(this.windows.entries(key)), changed: new Set(), closed: undefined };
-      this.work.set(key, w);
+  /** Removes one pending window of a key. */
+  private removeWindow(key: string, start: number): void {
+    const pending = this.windows.get(key);
+    if (!pending) return;
+    delete pending[String(start)];
+    let empty = true;
+    for (const _ in pending) {
+      empty = false;
+      break;
     }
-    return w;
-  }
-
-  /** Stores the windows the batch changed (before any fire, which reads and removes them in state). */
-  private writeBack(): void {
-    for (const [key, w] of this.work) for (const field of w.changed) this.windows.put(key, field, w.pending.get(field)!);
-    this.work.clear();
+    this.windows.set(key, empty ? undefined : pending);
   }
 
   /** Sessions: merges the record's [t, t + gap) with the key's open sessions it overlaps. */
   private addToSession(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
     const open: (TimeWindow & { w: PendingWindow })[] = [];
-    for (const [field, w] of this.windows.entries(key)) {
+    const stored = this.windows.get(key) ?? {};
+    for (const field of Object.keys(stored)) {
+      const w = stored[field]!;
       const start = Number(field);
       // Closed but not yet emitted (the watermark passed it earlier in this batch): emit it
       // now, so a new session can never absorb it or take its start.
@@ -382,11 +376,11 @@ class WindowOperator implements Operator {
     for (const a of absorbed) {
       acc = mergeStates(this.o.aggs, acc, a.w.acc);
       fields ??= a.w.fields;
-      this.windows.remove(key, String(a.start));
+      this.removeWindow(key, a.start);
       this.timers.remove(a.end + this.o.allowedLatenessMs, key, a.start);
     }
     const next: PendingWindow = { end: merged.end, acc: addInputs(this.o.aggs, acc, inputs, t), fields: fields ?? this.keyFields(r) };
-    this.windows.put(key, String(merged.start), next);
+    this.windows.set(key, { ...this.windows.get(key), [String(merged.start)]: next });
     this.timers.add(merged.end + this.o.allowedLatenessMs, key, merged.start);
     if (this.o.emit === 'update') out.push(this.result(key, merged.start, next, 'update'));
     return 'ok';
@@ -398,7 +392,7 @@ class WindowOperator implements Operator {
     if (!due.length) return;
     await this.backend.load(due.map((d) => d.key), this.keyedStates);
     for (const d of due) {
-      const w = this.windows.get(d.key, String(d.id));
+      const w = this.windows.get(d.key)?.[String(d.id)];
       // A timer whose window was merged away or re-formed with another end is stale.
       if (w && w.end + this.o.allowedLatenessMs === d.time) this.emit(d.key, d.id, w, out);
     }
@@ -409,17 +403,23 @@ class WindowOperator implements Operator {
       const horizon = closedHorizon(this.tracker.watermark, this.o.sizeMs, this.o.slideMs, this.o.allowedLatenessMs);
       this.closed!.set(key, keepClosed(this.o.aggs, this.closedOf(key), { end: w.end, acc: w.acc }, horizon));
     } else out.push(this.result(key, start, w, 'final'));
-    this.windows.remove(key, String(start));
+    this.removeWindow(key, start);
     this.timers.remove(w.end + this.o.allowedLatenessMs, key, start);
   }
 
   private result(key: string, start: number, w: PendingWindow, kind: 'update' | 'final'): StreamRecord {
+    const value: Record<string, unknown> = {};
+    for (const f in w.fields) value[f] = w.fields[f];
+    value['window_start'] = start;
+    value['window_end'] = w.end;
+    for (const a of this.o.aggs) value[a.name] = resultOf(a, w.acc);
     return {
       key,
-      value: { ...w.fields, window_start: start, window_end: w.end, ...results(this.o.aggs, w.acc) },
+      value,
       timestamp: w.end - 1,
-      headers: { 'sluice-window': kind },
-      position: this.position ? { ...this.position } : { source: this.id, partition: 0, offset: 0 },
+      headers: HEADERS[kind],
+      // Positions are never changed once made, so results share the last record's.
+      position: this.position ?? { source: this.id, partition: 0, offset: 0 },
     };
   }
 

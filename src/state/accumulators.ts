@@ -119,6 +119,11 @@ export function mergeStates(aggs: readonly CompiledAggregate[], x: AggregateStat
   return out;
 }
 
+/** One aggregate's result from a state. */
+export function resultOf(a: CompiledAggregate, state: AggregateState): unknown {
+  return a.acc.result(slotOf(a, state));
+}
+
 /** Output field → result. */
 export function results(aggs: readonly CompiledAggregate[], state: AggregateState): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { SluiceError } from '../core/errors.js';
 import { escapeKeyPart, unescapeKeyPart } from './keys.js';
-import type { StateStore, StateWrite } from './store.js';
+import type { StateStore, StateWrite, StoredValue } from './store.js';
 
 /** Options of one declared state. */
 export interface StateOptions {
@@ -12,7 +12,11 @@ export interface StateOptions {
 }
 
 export interface ValueState<T> {
-  /** The value, or undefined when absent or expired. Throws if the key was not load()ed. Treat the result as read-only: change it with set. */
+  /**
+   * The value, or undefined when absent or expired. Throws if the key was not load()ed.
+   * The value is the cached one, not a copy: it may be changed in place (saving a copy per
+   * record) only if set(key, value) follows before the batch ends, so the change is written.
+   */
   get(key: string): T | undefined;
   /** Stores a value (undefined clears); refreshes the TTL. Needs no load. */
   set(key: string, value: T | undefined): void;
@@ -69,6 +73,12 @@ interface Entry {
   /** Epoch ms; 0 = no expiry. */
   expiresAt: number;
   where: typeof CLEAN | typeof DIRTY | typeof PENDING | typeof NEW;
+  /**
+   * Whether the store may hold a value for this key once the drains so far commit. While
+   * false, clearing the entry needs no write: a value that lived and died between two
+   * drains (a window opened and fired within one checkpoint) never reaches the store.
+   */
+  stored: boolean;
   seq: number;
   /** Neighbours in the LRU list while clean; null otherwise. */
   prev: Entry | null;
@@ -205,7 +215,7 @@ export class KeyedStateBackend {
     }
     if (!missing.length) return;
     const sks = missing.map((m) => m.sk);
-    let bufs: (Buffer | undefined)[];
+    let bufs: (StoredValue | undefined)[];
     try {
       bufs = this.store.getMany ? await this.store.getMany(sks) : await Promise.all(sks.map((k) => this.store.get(k)));
     } catch (err) {
@@ -224,11 +234,13 @@ export class KeyedStateBackend {
         const d = this.decode(m.def, m.key, buf);
         if (d.expiresAt !== 0 && now >= d.expiresAt) {
           // Expired on disk: read as absent and delete it with the next commit.
+          e.stored = true;
           this.markDirty(e);
           continue;
         }
         e.value = d.value;
         e.expiresAt = d.expiresAt;
+        e.stored = true;
       }
       e.where = CLEAN;
       this.lruAppend(e);
@@ -239,17 +251,27 @@ export class KeyedStateBackend {
   drainWrites(): StateWrite[] {
     const seq = ++this.drains;
     const entries = this.dirty;
-    const writes: StateWrite[] = new Array(entries.length);
+    const writes: StateWrite[] = [];
+    const pending: Entry[] = [];
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
-      writes[i] = { key: e.sk, value: this.encode(e) };
+      const value = this.encode(e);
+      if (value === undefined && !e.stored) {
+        // Absent before and after: nothing to write, and nothing the store could lag behind on.
+        e.where = CLEAN;
+        this.lruAppend(e);
+        continue;
+      }
+      writes.push({ key: e.sk, value });
+      e.stored = value !== undefined;
       e.where = PENDING;
       e.seq = seq;
+      pending.push(e);
     }
-    if (entries.length) {
-      this.drained.push({ seq, entries });
-      this.pendingCount += entries.length;
-      this.dirty = [];
+    this.dirty = [];
+    if (pending.length) {
+      this.drained.push({ seq, entries: pending });
+      this.pendingCount += pending.length;
     }
     this.evict();
     return writes;
@@ -359,6 +381,7 @@ export class KeyedStateBackend {
     let e = def.cache.get(key);
     if (!e) {
       e = this.entry(def, key, def.prefix + escapeKeyPart(key));
+      e.stored = true; // not read: the store may hold a value, so a clear must be written
       def.cache.set(key, e);
     }
     e.value = value;
@@ -368,7 +391,7 @@ export class KeyedStateBackend {
 
   /** A new entry, not yet in any list: the caller caches it, then makes it clean (lruAppend) or dirty (markDirty). */
   private entry(def: StateDef, key: string, sk: string): Entry {
-    return { def, key, sk, value: undefined, expiresAt: 0, where: NEW, seq: 0, prev: null, next: null };
+    return { def, key, sk, value: undefined, expiresAt: 0, where: NEW, stored: false, seq: 0, prev: null, next: null };
   }
 
   private markDirty(e: Entry): void {
@@ -412,7 +435,7 @@ export class KeyedStateBackend {
     this.lruAppend(e);
   }
 
-  private encode(e: Entry): Buffer | undefined {
+  private encode(e: Entry): string | undefined {
     const v = e.value;
     if (v === undefined) return undefined;
     const plain = e.def.kind === 'map' ? Object.fromEntries(v as Map<string, unknown>) : v;
@@ -422,14 +445,14 @@ export class KeyedStateBackend {
     } catch (err) {
       throw new SluiceError('INTERNAL', `state "${e.def.name}" of ${this.namespace}, key ${JSON.stringify(e.key)}: the value cannot be stored as JSON (${err instanceof Error ? err.message : String(err)})`);
     }
-    return Buffer.from(text, 'utf8');
+    return text;
   }
 
   /** Stored form: JSON `[value]` or `[value, expiresAt]`; maps as objects. */
-  private decode(def: StateDef, key: string, buf: Buffer): { value: unknown; expiresAt: number } {
+  private decode(def: StateDef, key: string, stored: StoredValue): { value: unknown; expiresAt: number } {
     let x: unknown;
     try {
-      x = JSON.parse(buf.toString('utf8'));
+      x = JSON.parse(typeof stored === 'string' ? stored : stored.toString('utf8'));
     } catch (err) {
       throw this.corrupt(def, key, `not JSON (${err instanceof Error ? err.message : String(err)})`);
     }

@@ -1,8 +1,11 @@
-/** One change to a state store: `value` undefined deletes the key. */
+/** One change to a state store: `value` undefined deletes the key; text is stored as UTF-8. */
 export interface StateWrite {
   key: string;
-  value: Buffer | undefined;
+  value: string | Buffer | undefined;
 }
+
+/** A stored value as read back: the store may hand out text or bytes (both UTF-8 JSON for keyed state). */
+export type StoredValue = string | Buffer;
 
 /**
  * What a keyed state backend reads from. The runtime hands one to each task; the
@@ -12,7 +15,7 @@ export interface StateWrite {
 export interface StateStore {
   get(key: string): Promise<Buffer | undefined>;
   /** Many keys in one round trip, in order (classic-level's getMany is ~4× faster than awaited gets). */
-  getMany?(keys: string[]): Promise<(Buffer | undefined)[]>;
+  getMany?(keys: string[]): Promise<(StoredValue | undefined)[]>;
   /** Every entry whose key starts with `prefix`, in key order. */
   scan(prefix: string): AsyncIterable<[string, Buffer]>;
 }
@@ -21,12 +24,13 @@ export interface StateStore {
 export interface KvLog {
   getKv(key: string): Promise<Buffer | undefined>;
   getManyKv?(keys: string[]): Promise<(Buffer | undefined)[]>;
+  getManyKvText?(keys: string[]): Promise<(string | undefined)[]>;
   scanKv(prefix: string): AsyncIterable<[string, Buffer]>;
 }
 
 /** Adapts the embedded log's kv space (or anything with getKv/scanKv) to a StateStore. */
 export function kvStateStore(log: KvLog): StateStore {
-  const many = log.getManyKv?.bind(log);
+  const many = log.getManyKvText?.bind(log) ?? log.getManyKv?.bind(log);
   return {
     get: (key) => log.getKv(key),
     ...(many ? { getMany: (keys: string[]) => many(keys) } : {}),
@@ -43,7 +47,7 @@ export class MemoryStateStore implements StateStore {
   apply(writes: readonly StateWrite[]): void {
     for (const w of writes) {
       if (w.value === undefined) this.data.delete(w.key);
-      else this.data.set(w.key, Buffer.from(w.value));
+      else this.data.set(w.key, typeof w.value === 'string' ? Buffer.from(w.value, 'utf8') : Buffer.from(w.value));
     }
   }
 

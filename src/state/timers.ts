@@ -10,8 +10,11 @@ export interface Timer {
  * same window cost one heap entry. Removal is exact; firing takes everything due, sorted
  * by (time, key, id) so the order does not depend on insertion (or on a restart).
  */
+/** A key's ids at one time: one id (the common case: one window per key and end) or several. */
+type Ids = number | number[];
+
 export class TimerIndex {
-  private readonly byTime = new Map<number, Map<string, Set<number>>>();
+  private readonly byTime = new Map<number, Map<string, Ids>>();
   private readonly heap: number[] = [];
   private count = 0;
   /** Timers per key, so callers can tell a key with nothing pending without reading its state. */
@@ -28,22 +31,30 @@ export class TimerIndex {
       this.byTime.set(time, keys);
       this.push(time);
     }
-    let ids = keys.get(key);
-    if (!ids) keys.set(key, (ids = new Set()));
-    if (!ids.has(id)) {
-      ids.add(id);
-      this.count++;
-      this.perKey.set(key, (this.perKey.get(key) ?? 0) + 1);
-    }
+    const ids = keys.get(key);
+    if (ids === undefined) keys.set(key, id);
+    else if (ids === id || (typeof ids !== 'number' && ids.includes(id))) return;
+    else if (typeof ids === 'number') keys.set(key, [ids, id]);
+    else ids.push(id);
+    this.count++;
+    this.perKey.set(key, (this.perKey.get(key) ?? 0) + 1);
   }
 
   remove(time: number, key: string, id: number): void {
     const keys = this.byTime.get(time);
     const ids = keys?.get(key);
-    if (!ids?.delete(id)) return;
+    if (ids === undefined) return;
+    if (typeof ids === 'number') {
+      if (ids !== id) return;
+      keys!.delete(key);
+    } else {
+      const i = ids.indexOf(id);
+      if (i < 0) return;
+      ids.splice(i, 1);
+      if (!ids.length) keys!.delete(key);
+    }
     this.count--;
     this.forget(key);
-    if (!ids.size) keys!.delete(key);
     // An emptied time leaves the map but stays in the heap, where peek skips it.
     if (!keys!.size) this.byTime.delete(time);
   }
@@ -74,7 +85,13 @@ export class TimerIndex {
       this.byTime.delete(t);
       const sorted = [...keys.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       for (const key of sorted) {
-        for (const id of [...keys.get(key)!].sort((a, b) => a - b)) {
+        const ids = keys.get(key)!;
+        if (typeof ids === 'number') {
+          out.push({ time: t, key, id: ids });
+          this.forget(key);
+          continue;
+        }
+        for (const id of [...ids].sort((a, b) => a - b)) {
           out.push({ time: t, key, id });
           this.forget(key);
         }
