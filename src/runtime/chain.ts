@@ -55,8 +55,13 @@ export class OperatorChain {
    * Runs a batch through every step. With `signal`, steps with `onTick` (processing
    * time, the source is idle) or `onEnd` (a bounded input is exhausted) are called after
    * their batch work, and what they return flows on through the later steps.
+   *
+   * `drain` (default true): this batch ends a checkpoint, so stateful steps hand over
+   * their state changes after it. Otherwise changes stay in the steps' caches, where a
+   * key written by several batches is written once, and a window that opens and fires
+   * in between never at all.
    */
-  async run(records: Chunk, out: BatchOutput = new BatchOutput(), signal?: { tick: number } | { end: true }): Promise<BatchOutput> {
+  async run(records: Chunk, out: BatchOutput = new BatchOutput(), signal?: { tick: number } | { end: true }, drain = true): Promise<BatchOutput> {
     const turns = this.ops.map((op, k) => {
       if (isConcurrent(op)) return null;
       const prev = this.tails[k]!;
@@ -92,18 +97,31 @@ export class OperatorChain {
         }
         c.out += chunkRows(batch);
         m?.recordsOut.inc({ operator: op.id }, chunkRows(batch));
-        // Drained in batch order (stateful steps are never concurrent), so these are exactly this batch's changes.
-        if (op.drainState) {
-          out.state.push(...op.drainState());
-          const done = this.opts.stateCommitted?.(op.id);
-          if (done) out.afterCommit.push(done);
-        }
+        // Drained in batch order (stateful steps are never concurrent), so these are exactly
+        // the changes of the batches up to this one since the last drain.
+        if (drain) this.drainInto(op, out);
         turn?.mine.resolve();
       }
     } finally {
       for (const t of turns) t?.mine.resolve();
     }
     return out;
+  }
+
+  /**
+   * Hands over every stateful step's changes not drained yet. Only when no batch is in
+   * the chain (the task has finished its batches), so the changes match what was read.
+   */
+  drainAll(out: BatchOutput): void {
+    for (const op of this.ops) this.drainInto(op, out);
+  }
+
+  private drainInto(op: Operator, out: BatchOutput): void {
+    if (!op.drainState) return;
+    const writes = op.drainState();
+    for (const w of writes) out.state.push(w);
+    const done = this.opts.stateCommitted?.(op.id);
+    if (done) out.afterCommit.push(done);
   }
 
   /** True when some step wants idle ticks or the end-of-input signal. */

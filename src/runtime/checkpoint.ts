@@ -5,7 +5,8 @@ import { SluiceError } from '../core/errors.js';
 import { publishParts, stageDeadLetters, Transaction, type Sink } from '../sinks/index.js';
 import { chunkRows, type BatchOutput } from './batch.js';
 import type { SourcePartition } from './sources/source.js';
-import type { MemoryStateStore } from '../state/index.js';
+import { NO_POSITION } from './task.js';
+import type { MemoryStateStore, StateWrite } from '../state/index.js';
 
 /** What a job counts once a checkpoint has committed (acknowledged records). */
 export interface CommitCounts {
@@ -30,9 +31,12 @@ export function sealedPartsKey(job: string, task: string): string {
 export class TaskCheckpointer {
   private tx: Transaction;
   private next: number | undefined;
-  private dueAt: number;
+  /** When the next batch to start ends a checkpoint (see endsCheckpoint). */
+  private boundaryAt: number;
   private pendingCounts: CommitCounts = { out: 0, dead: 0, bySink: {} };
   private afterCommit: (() => void)[] = [];
+  /** Keyed-state writes drained since the last checkpoint. */
+  private stateWrites: StateWrite[] = [];
 
   constructor(
     private readonly o: {
@@ -51,10 +55,25 @@ export class TaskCheckpointer {
     },
   ) {
     this.tx = new Transaction(o.task);
-    this.dueAt = o.clock.now() + o.intervalMs;
+    this.boundaryAt = o.clock.now() + o.intervalMs;
   }
 
-  async add(out: BatchOutput, next: number): Promise<void> {
+  /**
+   * Asked as each batch enters the chain: whether it ends a checkpoint (every batch when
+   * `intervalMs` is 0, else the first batch to start once the interval has passed).
+   * Deciding at the start, not when the batch is added, lets stateful steps drain their
+   * state once per checkpoint instead of once per batch.
+   */
+  endsCheckpoint(): boolean {
+    if (this.o.intervalMs === 0) return true;
+    const now = this.o.clock.now();
+    if (now < this.boundaryAt) return false;
+    this.boundaryAt = now + this.o.intervalMs;
+    return true;
+  }
+
+  /** Stages one batch's outputs (`next`: the source position after it, or NO_POSITION); commits when `ends`. */
+  async add(out: BatchOutput, next: number, ends = true): Promise<void> {
     for (const [name, chunks] of out.bySink) {
       const sink = this.o.sinks.get(name)!;
       for (const chunk of chunks) {
@@ -72,10 +91,15 @@ export class TaskCheckpointer {
       stageDeadLetters(this.o.sinks.get(dl)!, out.dead, this.tx);
       this.pendingCounts.dead += out.dead.length;
     }
-    for (const w of out.state) this.tx.kv.push(w);
+    for (const w of out.state) this.stateWrites.push(w);
     this.afterCommit.push(...out.afterCommit);
-    this.next = next;
-    if (this.o.intervalMs === 0 || this.o.clock.now() >= this.dueAt) await this.flush();
+    if (next !== NO_POSITION) this.next = next;
+    if (ends) await this.flush();
+  }
+
+  /** Whether anything is staged that the next checkpoint would commit. */
+  hasPending(): boolean {
+    return this.next !== undefined || !this.tx.isEmpty() || this.stateWrites.length > 0;
   }
 
   /** Commits whatever has been collected since the last checkpoint. */
@@ -83,12 +107,13 @@ export class TaskCheckpointer {
     const tx = this.tx;
     const next = this.next;
     const after = this.afterCommit;
-    if (next === undefined && tx.isEmpty()) return;
+    if (next === undefined && tx.isEmpty() && !this.stateWrites.length) return;
     this.tx = new Transaction(this.o.task);
     this.afterCommit = [];
+    for (const w of this.stateWrites) tx.kv.push(w);
+    this.stateWrites = [];
     const started = performance.now();
     this.next = undefined;
-    this.dueAt = this.o.clock.now() + this.o.intervalMs;
     await Promise.all(tx.pending);
     const sealed = await Promise.all([...tx.parts].map((p) => p.seal()));
     if (next !== undefined) {

@@ -5,6 +5,9 @@ import { JobFailure, type OperatorChain } from './chain.js';
 import { BoundedQueue } from './queue.js';
 import type { SourcePartition } from './sources/source.js';
 
+/** A checkpoint addition that moves no source position (see TaskCheckpointer.add). */
+export const NO_POSITION = -1;
+
 export interface TaskOptions {
   batchSize: number;
   clock: Clock;
@@ -12,8 +15,12 @@ export interface TaskOptions {
   onError: 'deadLetter' | 'fail';
   signal: AbortSignal;
   metrics?: Metrics | undefined;
-  /** Takes each batch's outputs and source position, in order, and commits them in checkpoints. */
-  checkpointer: { add(out: BatchOutput, next: number): Promise<void>; flush(): Promise<void> };
+  /**
+   * Takes each batch's outputs and source position, in order, and commits them in
+   * checkpoints. `endsCheckpoint()` is asked as each batch starts; a batch it says yes to
+   * is committed (with the state drained after it) as soon as it is added.
+   */
+  checkpointer: { endsCheckpoint(): boolean; hasPending(): boolean; add(out: BatchOutput, next: number, ends: boolean): Promise<void> };
 }
 
 /**
@@ -30,7 +37,7 @@ export class Task {
   }
 
   async run(): Promise<void> {
-    const queue = new BoundedQueue<{ work: Promise<BatchOutput>; next: number }>(this.o.maxInFlight);
+    const queue = new BoundedQueue<{ work: Promise<BatchOutput>; next: number; ends: boolean }>(this.o.maxInFlight);
     const gauge = this.o.metrics?.taskQueueDepth;
     let failure: unknown;
     const committer = (async () => {
@@ -40,7 +47,7 @@ export class Task {
           if (!item) return;
           gauge?.set({ task: this.name }, queue.size);
           const out = await item.work;
-          await this.o.checkpointer.add(out, item.next);
+          await this.o.checkpointer.add(out, item.next, item.ends);
         }
       } catch (err) {
         failure = err;
@@ -58,13 +65,16 @@ export class Task {
         const idle = !chunkRows(polled.records) && !polled.dead.length;
         // Stateful steps hear about idle time and about the end of a bounded input as a batch of their own, in order.
         const signal = !this.chain.wantsTicks ? undefined : polled.end ? (polled.bounded ? { end: true as const } : undefined) : idle ? { tick: this.o.clock.now() } : undefined;
-        if (!idle || signal) {
+        // While idle, an empty batch ends a checkpoint that is due, so what was staged does not wait for more input.
+        const run = !idle || signal !== undefined;
+        const ends = (run || this.o.checkpointer.hasPending()) && this.o.checkpointer.endsCheckpoint();
+        if (run || ends) {
           const out = new BatchOutput();
           out.dead.push(...polled.dead);
-          const work = this.chain.run(polled.records, out, signal);
+          const work = this.chain.run(polled.records, out, signal, ends);
           work.catch(() => undefined); // the committer reports it, in order
           try {
-            await queue.push({ work, next: polled.next });
+            await queue.push({ work, next: polled.next, ends });
           } catch {
             break; // the committer failed and closed the queue
           }
@@ -79,7 +89,10 @@ export class Task {
     }
     await committer;
     if (failure !== undefined) throw failure;
-    // Everything read has been processed: the last checkpoint acknowledges it.
-    await this.o.checkpointer.flush();
+    // Everything read has been processed: the last checkpoint acknowledges it, with the
+    // state changes of the batches since the last drain.
+    const rest = new BatchOutput();
+    this.chain.drainAll(rest);
+    await this.o.checkpointer.add(rest, NO_POSITION, true);
   }
 }

@@ -132,7 +132,7 @@ export class KeyedStateBackend {
     this.store = store;
     this.namespace = opts.namespace;
     this.clock = opts.clock;
-    this.maxClean = opts.cacheEntries ?? 100_000;
+    this.maxClean = opts.cacheEntries ?? Number(process.env.SLUICE_CACHE ?? 100_000);
   }
 
   value<T>(name: string, opts: StateOptions = {}): ValueState<T> {
