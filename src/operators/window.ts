@@ -139,8 +139,8 @@ interface WindowOptions {
 interface PendingWindow {
   end: number;
   acc: AggregateState;
-  /** Key fields from the window's first record. */
-  fields: Record<string, unknown>;
+  /** Key fields from the window's first record; absent without `keyFields` (the result then gets `key`). */
+  fields?: Record<string, unknown>;
 }
 
 /** A key's pending windows by start (as text). Stored as one value per key, changed in place and then set again. */
@@ -334,7 +334,7 @@ class WindowOperator implements Operator {
       let cur = pending[field];
       if (!cur) {
         this.timers.add(w.end + this.o.allowedLatenessMs, key, w.start);
-        cur = pending[field] = { end: w.end, acc: {}, fields: this.keyFields(r) };
+        cur = pending[field] = this.o.keyFields ? { end: w.end, acc: {}, fields: this.keyFields(r) } : { end: w.end, acc: {} };
       }
       addInputs(this.o.aggs, cur.acc, inputs, t);
       if (this.o.emit === 'update') out.push(this.result(key, w.start, cur, 'update'));
@@ -373,13 +373,19 @@ class WindowOperator implements Operator {
     if (inputs === FAILED) return 'failed';
     let acc: AggregateState = {};
     let fields: Record<string, unknown> | undefined;
+    let fieldsFound = false;
     for (const a of absorbed) {
       acc = mergeStates(this.o.aggs, acc, a.w.acc);
-      fields ??= a.w.fields;
+      if (!fieldsFound) {
+        fields = a.w.fields;
+        fieldsFound = true;
+      }
       this.removeWindow(key, a.start);
       this.timers.remove(a.end + this.o.allowedLatenessMs, key, a.start);
     }
-    const next: PendingWindow = { end: merged.end, acc: addInputs(this.o.aggs, acc, inputs, t), fields: fields ?? this.keyFields(r) };
+    const next: PendingWindow = { end: merged.end, acc: addInputs(this.o.aggs, acc, inputs, t) };
+    const f = fieldsFound ? fields : this.o.keyFields ? this.keyFields(r) : undefined;
+    if (f) next.fields = f;
     this.windows.set(key, { ...this.windows.get(key), [String(merged.start)]: next });
     this.timers.add(merged.end + this.o.allowedLatenessMs, key, merged.start);
     if (this.o.emit === 'update') out.push(this.result(key, merged.start, next, 'update'));
@@ -409,7 +415,9 @@ class WindowOperator implements Operator {
 
   private result(key: string, start: number, w: PendingWindow, kind: 'update' | 'final'): StreamRecord {
     const value: Record<string, unknown> = {};
-    for (const f in w.fields) value[f] = w.fields[f];
+    // Windows stored before fields became optional carry {key} themselves.
+    if (w.fields) for (const f in w.fields) value[f] = w.fields[f];
+    else value['key'] = key;
     value['window_start'] = start;
     value['window_end'] = w.end;
     for (const a of this.o.aggs) value[a.name] = resultOf(a, w.acc);

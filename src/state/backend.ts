@@ -132,7 +132,7 @@ export class KeyedStateBackend {
     this.store = store;
     this.namespace = opts.namespace;
     this.clock = opts.clock;
-    this.maxClean = opts.cacheEntries ?? Number(process.env.SLUICE_CACHE ?? 100_000);
+    this.maxClean = opts.cacheEntries ?? 100_000;
   }
 
   value<T>(name: string, opts: StateOptions = {}): ValueState<T> {
@@ -257,9 +257,10 @@ export class KeyedStateBackend {
       const e = entries[i]!;
       const value = this.encode(e);
       if (value === undefined && !e.stored) {
-        // Absent before and after: nothing to write, and nothing the store could lag behind on.
-        e.where = CLEAN;
-        this.lruAppend(e);
+        // Absent before and after: nothing to write. Forgotten rather than cached (a fired
+        // window's key would only crowd out live entries; a later read finds it absent).
+        e.where = NEW;
+        e.def.cache.delete(e.key);
         continue;
       }
       writes.push({ key: e.sk, value });
