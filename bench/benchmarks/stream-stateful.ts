@@ -13,6 +13,7 @@ import { topology } from '../../src/topology/builder.js';
 import type { TopologyDefinition } from '../../src/topology/schema.js';
 import type { Benchmark } from '../lib/benchmark.js';
 import { median, result, round } from '../lib/result.js';
+import { cpuPerRecord, threadCpuMs } from '../lib/threads.js';
 
 const USERS = Number(process.env.BENCH_STATEFUL_USERS ?? 1_000_000);
 /** Records per measured segment; every record is a different user. */
@@ -108,6 +109,9 @@ interface Run {
   recordsPerSecond: number;
   /** heapUsed after a full GC once the run is over, with the finished job (and its state caches) still referenced. */
   liveHeapMb: number;
+  /** CPU per record: the main thread's, and every thread's (LevelDB's, the GC's, the model workers'). */
+  mainUs: number;
+  allUs: number;
 }
 
 /**
@@ -119,9 +123,11 @@ async function runSegment(log: EmbeddedLog, def: TopologyDefinition, n: number):
   const output = (def.sinks['out'] as { topic: string }).topic;
   const before = total(log, output);
   const job = await Job.start(def, { log, untilIdle: true, logger: createLogger('bench', 'warn') });
+  const cpu0 = threadCpuMs();
   const start = performance.now();
   const summary = await job.done;
   const seconds = (performance.now() - start) / 1000;
+  const cpu = cpuPerRecord(cpu0, threadCpuMs(), n);
   if (summary.status !== 'completed') throw new Error(`${def.name}: job ${summary.status}: ${summary.error ?? ''}`);
   if (summary.recordsIn !== n || summary.deadLettered) throw new Error(`${def.name}: read ${summary.recordsIn} of ${n} records, dead-lettered ${summary.deadLettered}`);
   // No user repeats within a window, so both variants write exactly one record per input record.
@@ -131,7 +137,7 @@ async function runSegment(log: EmbeddedLog, def: TopologyDefinition, n: number):
   const liveHeapMb = process.memoryUsage().heapUsed / 2 ** 20;
   // (job is used after the GC, so it and its state caches were still live during it)
   if (job.definition !== def) throw new Error('unreachable');
-  return { recordsPerSecond: n / seconds, liveHeapMb };
+  return { recordsPerSecond: n / seconds, liveHeapMb, ...cpu };
 }
 
 async function countKv(log: EmbeddedLog, prefix: string): Promise<number> {
@@ -173,7 +179,10 @@ export const streamStateful: Benchmark = {
         if (r < 0) continue;
         plain.push(a);
         keyed.push(b);
-        process.stderr.write(`stream-stateful: segment ${r + 1}: stateless ${Math.round(a.recordsPerSecond)} records/s, stateful ${Math.round(b.recordsPerSecond)} records/s\n`);
+        process.stderr.write(
+          `stream-stateful: segment ${r + 1}: stateless ${Math.round(a.recordsPerSecond)} records/s (CPU µs/record: main ${a.mainUs.toFixed(1)}, all ${a.allUs.toFixed(1)}), ` +
+            `stateful ${Math.round(b.recordsPerSecond)} records/s (main ${b.mainUs.toFixed(1)}, all ${b.allUs.toFixed(1)})\n`,
+        );
       }
       gc();
       const heapEndMb = process.memoryUsage().heapUsed / 2 ** 20;
@@ -190,6 +199,11 @@ export const streamStateful: Benchmark = {
       return [
         result({ ...base, metric: 'records_per_s', value: round(median(keyed.map((x) => x.recordsPerSecond))), unit: 'records/s', ceiling: { name: 'the same input and method without state (topic → score → topic)', value: round(statelessRate) } }),
         result({ ...base, metric: 'stateless_records_per_s', value: round(statelessRate), unit: 'records/s', ceiling: null }),
+        // Thread CPU per record (Linux /proc): where the stateful variant's extra time goes, steadier than wall time on a shared machine.
+        result({ ...base, metric: 'stateful_cpu_us_per_record_main_thread', value: round(median(keyed.map((x) => x.mainUs)), 1), unit: 'µs', ceiling: null }),
+        result({ ...base, metric: 'stateful_cpu_us_per_record_all_threads', value: round(median(keyed.map((x) => x.allUs)), 1), unit: 'µs', ceiling: null }),
+        result({ ...base, metric: 'stateless_cpu_us_per_record_main_thread', value: round(median(plain.map((x) => x.mainUs)), 1), unit: 'µs', ceiling: null }),
+        result({ ...base, metric: 'stateless_cpu_us_per_record_all_threads', value: round(median(plain.map((x) => x.allUs)), 1), unit: 'µs', ceiling: null }),
         result({ ...base, metric: 'live_heap_mb_after_stateful_run', value: round(median(keyed.map((x) => x.liveHeapMb)), 1), unit: 'MiB', ceiling: null }),
         result({ ...base, metric: 'live_heap_mb_after_stateless_run', value: round(median(plain.map((x) => x.liveHeapMb)), 1), unit: 'MiB', ceiling: null }),
         result({ ...base, metric: 'heap_used_mb_end', value: round(heapEndMb, 1), unit: 'MiB', ceiling: null }),
