@@ -85,3 +85,33 @@ test('file sources and sinks: JSONL and CSV in, JSONL and CSV out, bad lines dea
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('with a checkpoint interval, a live job commits what it staged once the interval passes, even with no more input', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-run-'));
+  const log = await EmbeddedLog.open(dir);
+  try {
+    await log.createTopic('in', 1);
+    await log.produce('in', [1, 2, 3].map((x) => ({ key: 'k', value: JSON.stringify({ x }), timestamp: x })));
+    const def = topology('idle-commit')
+      .source('in', { type: 'topic', topic: 'in' })
+      .step('aggregate', { id: 'agg', aggregates: { total: { sum: 'x' } } })
+      .to('out')
+      .sink('out', { type: 'topic', topic: 'out' })
+      .sink('dlq', { type: 'topic', topic: 'dlq' })
+      .deadLetter('dlq')
+      .runtime({ checkpointIntervalMs: 300 })
+      .build();
+    const job = await Job.start(def, { log, logger: memoryLogger() });
+    try {
+      const deadline = Date.now() + 5000;
+      while (log.endOffset('out', 0) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual((await values(log, 'out')).map((v) => v.total), [1, 3, 6], 'outputs committed while the source is idle');
+      assert.ok(await log.getKv('state/idle-commit/in-0/agg/aggregates/k'), 'the state change committed with them');
+    } finally {
+      await job.stop();
+    }
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
