@@ -71,8 +71,7 @@ interface Values {
 /** Appends one column chunk (dictionary page, data pages) and returns its metadata. */
 export function writeChunk(out: Writer, src: ChunkSource, codec: Codec, compress: ((b: Uint8Array) => Uint8Array) | undefined): ColumnChunk {
   const { count, isNull } = src;
-  let nulls = 0;
-  for (let i = 0; i < count; i++) nulls += isNull[i]!;
+  const nulls = countNulls(isNull, 0, count);
   const values = encodeValues(src, count - nulls);
   const start = out.offset;
   let uncompressed = 0;
@@ -95,8 +94,7 @@ export function writeChunk(out: Writer, src: ChunkSource, codec: Codec, compress
   let pages = 0;
   for (let r0 = 0, v0 = 0; r0 < count; pages++) {
     const r1 = pageEnd(values, isNull, r0, v0, count);
-    let pageNulls = 0;
-    for (let i = r0; i < r1; i++) pageNulls += isNull[i]!;
+    const pageNulls = nulls === 0 ? 0 : countNulls(isNull, r0, r1);
     const v1 = v0 + (r1 - r0 - pageNulls);
     const levels = definitionLevels(isNull, r0, r1, pageNulls);
     const raw = pageValues(values, v0, v1);
@@ -136,6 +134,15 @@ export function writeChunk(out: Writer, src: ChunkSource, codec: Codec, compress
       ...(noStats ? {} : { statistics }),
     },
   };
+}
+
+/** Nulls among rows [r0, r1); indexOf (a native scan) settles the common no-null case. */
+function countNulls(isNull: Uint8Array, r0: number, r1: number): number {
+  const first = isNull.subarray(r0, r1).indexOf(1);
+  if (first === -1) return 0;
+  let n = 0;
+  for (let i = r0 + first; i < r1; i++) n += isNull[i]!;
+  return n;
 }
 
 /** The end (exclusive row) of the page starting at row r0, value v0: about PAGE_BYTES of values. */
