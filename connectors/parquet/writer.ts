@@ -1,8 +1,8 @@
 /**
- * Streaming Parquet writer on hyparquet-writer's ParquetWriter: rows (or column
- * batches) are buffered per column until a row group is full, then that group is
- * encoded and appended to the file; close() writes the last group and the footer. So
- * memory is one row group, whatever the file's size.
+ * Streaming Parquet writer: rows (or column batches) are buffered per column until a
+ * row group is full, then that group is encoded (encode.ts) and appended to the file;
+ * close() writes the last group and the footer (hyparquet-writer's). So memory is one
+ * row group, whatever the file's size.
  *
  * A batch is taken whole or not at all: a value of the wrong type throws INVALID_INPUT
  * naming the row (its index in the batch) and the column, and nothing of that batch is
@@ -12,13 +12,11 @@ import { mkdir, open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as zlib from 'node:zlib';
-import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { ByteWriter } from 'hyparquet-writer';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { snappyCompressor } from 'hysnappy';
 import { SluiceError } from '../../src/core/errors.js';
-
-// hyparquet-writer carries its own hyparquet; take its types from its signatures.
-type SchemaElement = ConstructorParameters<typeof ParquetWriter>[0]['schema'][number];
-type DecodedArray = Parameters<ParquetWriter['write']>[0]['columnData'][number]['data'];
+import { writeChunk, type RowGroup, type SchemaElement } from './encode.js';
 
 /** What writeColumns takes: a ColumnBatch, or any batch of columns of the same shape (Float32Array too). */
 export interface WritableColumns {
@@ -89,10 +87,10 @@ function mismatch(type: ParquetWriteType, v: unknown, why?: string): string {
  */
 class ColumnBuffer {
   length = 0;
-  private num: Float64Array;
-  private big: BigInt64Array | undefined;
-  private arr: unknown[] | undefined;
-  private isNull: Uint8Array;
+  num: Float64Array;
+  big: BigInt64Array | undefined;
+  arr: unknown[] | undefined;
+  isNull: Uint8Array;
 
   constructor(readonly spec: ParquetWriterColumn, capacity: number) {
     const t = spec.type;
@@ -182,24 +180,6 @@ class ColumnBuffer {
     return true;
   }
 
-  /** The first `count` values as hyparquet-writer wants them: a typed array when there is no null. */
-  data(count: number): DecodedArray {
-    const hasNull = this.isNull.subarray(0, count).indexOf(1) !== -1;
-    const t = this.spec.type;
-    if (this.arr) return this.arr.slice(0, count);
-    if (t === 'INT64') {
-      const big = this.big!.subarray(0, count);
-      return hasNull ? Array.from(big, (b, i) => (this.isNull[i] ? null : b)) : big.slice();
-    }
-    const num = this.num.subarray(0, count);
-    if (!hasNull) {
-      if (t === 'INT32') return Int32Array.from(num);
-      if (t === 'TIMESTAMP_MILLIS') return Array.from(num);
-      return num.slice();
-    }
-    return Array.from(num, (x, i) => (this.isNull[i] ? null : x));
-  }
-
   /** Drops the first `count` values (written out). */
   shift(count: number): void {
     const rest = this.length - count;
@@ -250,23 +230,25 @@ class FileByteWriter extends ByteWriter {
   }
 }
 
-const FLOATING = new Set(['DOUBLE', 'FLOAT']);
+const MAGIC = 0x31524150; // 'PAR1'
 
-function compressorFor(codec: ParquetCodec): Record<string, (input: Uint8Array) => Uint8Array> {
-  if (codec === 'GZIP') return { GZIP: (b) => zlib.gzipSync(b) };
+function compressorFor(codec: ParquetCodec): ((input: Uint8Array) => Uint8Array) | undefined {
+  if (codec === 'GZIP') return (b) => zlib.gzipSync(b);
   if (codec === 'ZSTD') {
     const z = (zlib as unknown as { zstdCompressSync?: (b: Uint8Array) => Uint8Array }).zstdCompressSync;
     if (!z) throw new SluiceError('INVALID_INPUT', `codec ZSTD needs Node ≥ 22.15 (zlib zstd); this is ${process.version}. Use SNAPPY or GZIP`);
-    return { ZSTD: (b) => z(b) };
+    return (b) => z(b);
   }
   // hyparquet-writer's own snappy is plain JS; hysnappy's WebAssembly one is ~3× faster.
-  if (codec === 'SNAPPY') return { SNAPPY: snappyCompressor() };
-  return {};
+  if (codec === 'SNAPPY') return snappyCompressor();
+  return undefined;
 }
 
 class Writer implements ParquetRowWriter {
   private cols: ColumnBuffer[] | undefined;
-  private pq: ParquetWriter | undefined;
+  private schema: SchemaElement[] | undefined;
+  private readonly groups: RowGroup[] = [];
+  private readonly compress: ((input: Uint8Array) => Uint8Array) | undefined;
   private readonly sink: FileByteWriter;
   private accepted = 0;
   private closed = false;
@@ -281,6 +263,7 @@ class Writer implements ParquetRowWriter {
     private readonly codec: ParquetCodec,
   ) {
     this.sink = new FileByteWriter(fh);
+    this.compress = compressorFor(codec);
     if (columns) this.start(columns);
   }
 
@@ -290,11 +273,11 @@ class Writer implements ParquetRowWriter {
 
   private start(columns: ParquetWriterColumn[]): ColumnBuffer[] {
     this.cols = columns.map((c) => new ColumnBuffer(c, Math.min(this.rowGroupSize, 1 << 16)));
-    const schema: SchemaElement[] = [
+    this.schema = [
       { name: 'root', num_children: columns.length },
       ...columns.map((c) => ({ name: c.name, ...SCHEMA[c.type], repetition_type: 'OPTIONAL' as const })),
     ];
-    this.pq = new ParquetWriter({ writer: this.sink, schema, codec: this.codec, compressors: compressorFor(this.codec), createdBy: 'sluice (hyparquet-writer)' });
+    this.sink.appendUint32(MAGIC);
     return this.cols;
   }
 
@@ -408,11 +391,13 @@ class Writer implements ParquetRowWriter {
 
   private async writeGroup(count: number): Promise<void> {
     const cols = this.cols!;
-    // Floating-point columns rarely repeat (scores, measurements): skip the dictionary trial and
-    // the min/max statistics pass for them; both cost more than they save on such data.
-    const columnData = cols.map((c) => (FLOATING.has(c.spec.type) ? { name: c.spec.name, data: c.data(count), encoding: 'PLAIN' as const, statistics: false } : { name: c.spec.name, data: c.data(count) }));
+    const start = this.sink.offset;
     try {
-      await this.pq!.write({ columnData, rowGroupSize: count });
+      const columns = cols.map((c) => writeChunk(this.sink, { name: c.spec.name, type: c.spec.type, count, isNull: c.isNull, num: c.num, big: c.big, arr: c.arr }, this.codec, this.compress));
+      let bytes = 0n;
+      for (const c of columns) bytes += c.meta_data!.total_uncompressed_size;
+      this.groups.push({ columns, num_rows: BigInt(count), total_byte_size: bytes, total_compressed_size: BigInt(this.sink.offset - start) });
+      await this.sink.flush();
     } catch (err) {
       throw this.failed(err);
     }
@@ -432,11 +417,14 @@ class Writer implements ParquetRowWriter {
       this.closed = true;
       try {
         // No rows and no declared columns: a valid file with an empty schema.
-        if (!this.pq) this.start([]);
+        if (!this.schema) this.start([]);
         const rest = this.cols?.[0]?.length ?? 0;
         if (rest > 0) await this.writeGroup(rest);
         try {
-          await this.pq!.finish();
+          const rows = this.groups.reduce((n, g) => n + g.num_rows, 0n);
+          writeMetadata(this.sink, { version: 2, created_by: 'sluice', schema: this.schema!, num_rows: rows, row_groups: this.groups, metadata_length: 0 }); // metadata_length is not written
+          this.sink.appendUint32(MAGIC);
+          await this.sink.flush();
         } catch (err) {
           throw this.failed(err);
         }

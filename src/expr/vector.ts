@@ -1,4 +1,4 @@
-import { DAY_MS, civil, fnv1a, mod } from './functions.js';
+import { DAY_MS, civil, fnv1a } from './functions.js';
 import type { Node } from './parser.js';
 
 /**
@@ -35,35 +35,128 @@ export function compileVector(node: Node): VectorFn | null {
 }
 
 const isNum = (v: Vec): v is number | Float64Array => typeof v === 'number' || v instanceof Float64Array;
-const at = (v: number | Float64Array, i: number): number => (typeof v === 'number' ? v : v[i]!);
 
-function map1(a: Vec | null, n: number, f: (x: number) => number, checkFinite: boolean): Vec | null {
+// Each operation has its own loop (no callback per element): a loop shared by all
+// operations would call through a megamorphic function and cost several times more.
+
+type Unary = (a: Float64Array, out: Float64Array) => boolean; // false: a non-finite result
+
+/** Results for the same UTC day are reused: dates in a batch usually share a few days. */
+function perDay(f: (t: number) => number): Unary {
+  return (a, out) => {
+    let day = NaN;
+    let value = 0;
+    for (let i = 0; i < a.length; i++) {
+      const t = a[i]!;
+      const d = Math.floor(t / DAY_MS);
+      if (d !== day) {
+        day = d;
+        value = f(t);
+      }
+      out[i] = value;
+    }
+    return true;
+  };
+}
+
+/**
+ * x % y exactly as JS computes it, without V8's slow fmod call when both are integers
+ * and |x| ≤ 2^53: then x / y is within half an ulp of the true quotient, which is
+ * closer than that to an integer only if it is one, so the truncated quotient is exact.
+ */
+function rem(x: number, y: number): number {
+  if (x === Math.floor(x) && y === Math.floor(y) && y !== 0 && Math.abs(x) <= 2 ** 53 && Math.abs(y) <= 2 ** 53) {
+    const r = x - y * Math.trunc(x / y);
+    return r !== 0 ? r : x < 0 || 1 / x < 0 ? -0 : 0; // a zero takes the dividend's sign
+  }
+  return x % y;
+}
+
+/** functions.ts's mod, on rem. */
+const modulo = (a: number, b: number): number => rem(rem(a, b) + b, b);
+
+function finiteAll(out: Float64Array): boolean {
+  for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i]!)) return false;
+  return true;
+}
+
+const MATH: Record<string, Unary> = {
+  abs: (a, o) => { for (let i = 0; i < a.length; i++) o[i] = Math.abs(a[i]!); return true; },
+  ceil: (a, o) => { for (let i = 0; i < a.length; i++) o[i] = Math.ceil(a[i]!); return true; },
+  floor: (a, o) => { for (let i = 0; i < a.length; i++) o[i] = Math.floor(a[i]!); return true; },
+  sqrt: (a, o) => { for (let i = 0; i < a.length; i++) o[i] = Math.sqrt(a[i]!); return finiteAll(o); },
+  exp: (a, o) => { for (let i = 0; i < a.length; i++) o[i] = Math.exp(a[i]!); return finiteAll(o); },
+  log: (a, o) => { for (let i = 0; i < a.length; i++) o[i] = Math.log(a[i]!); return finiteAll(o); },
+  log1p: (a, o) => { for (let i = 0; i < a.length; i++) o[i] = Math.log1p(a[i]!); return finiteAll(o); },
+  hour: (a, o) => { for (let i = 0; i < a.length; i++) o[i] = Math.floor(modulo(a[i]!, DAY_MS) / 3_600_000); return true; },
+  dayOfWeek: (a, o) => { for (let i = 0; i < a.length; i++) o[i] = modulo(Math.floor(a[i]! / DAY_MS) + 4, 7); return true; },
+  month: perDay((t) => civil(t, 'm')),
+  dayOfMonth: perDay((t) => civil(t, 'd')),
+  year: perDay((t) => civil(t, 'y')),
+};
+
+function unary(a: Vec | null, n: number, column: Unary): Vec | null {
   if (a === null || !isNum(a)) return null;
   if (typeof a === 'number') {
-    const r = f(a);
-    return checkFinite && !Number.isFinite(r) ? null : r;
+    const out = new Float64Array(1);
+    return column(new Float64Array([a]), out) ? out[0]! : null;
   }
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const r = f(a[i]!);
-    if (checkFinite && !Number.isFinite(r)) return null;
-    out[i] = r;
+  return column(a.length === n ? a : a.subarray(0, n), out) ? out : null;
+}
+
+function negate(a: Vec | null, n: number): Vec | null {
+  if (a === null || !isNum(a)) return null;
+  if (typeof a === 'number') return -a;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = -a[i]!;
+  return out;
+}
+
+/** a op b, element by element; a number stands for a column of that value. */
+function arith(op: string, a: Vec | null, b: Vec | null, n: number): Float64Array | number | null {
+  if (a === null || b === null || !isNum(a) || !isNum(b)) return null;
+  if (typeof a === 'number' && typeof b === 'number') return ARITH[op]!(a, b);
+  const out = new Float64Array(n);
+  if (typeof a === 'number') a = new Float64Array(n).fill(a);
+  if (typeof b === 'number') {
+    const y = b;
+    switch (op) {
+      case '+': for (let i = 0; i < n; i++) out[i] = a[i]! + y; break;
+      case '-': for (let i = 0; i < n; i++) out[i] = a[i]! - y; break;
+      case '*': for (let i = 0; i < n; i++) out[i] = a[i]! * y; break;
+      case '/': for (let i = 0; i < n; i++) out[i] = a[i]! / y; break;
+      case '%': for (let i = 0; i < n; i++) out[i] = rem(a[i]!, y); break;
+      case 'min': for (let i = 0; i < n; i++) out[i] = Math.min(a[i]!, y); break;
+      case 'max': for (let i = 0; i < n; i++) out[i] = Math.max(a[i]!, y); break;
+    }
+    return out;
+  }
+  switch (op) {
+    case '+': for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!; break;
+    case '-': for (let i = 0; i < n; i++) out[i] = a[i]! - b[i]!; break;
+    case '*': for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!; break;
+    case '/': for (let i = 0; i < n; i++) out[i] = a[i]! / b[i]!; break;
+    case '%': for (let i = 0; i < n; i++) out[i] = rem(a[i]!, b[i]!); break;
+    case 'min': for (let i = 0; i < n; i++) out[i] = Math.min(a[i]!, b[i]!); break;
+    case 'max': for (let i = 0; i < n; i++) out[i] = Math.max(a[i]!, b[i]!); break;
   }
   return out;
 }
 
-function map2(a: Vec | null, b: Vec | null, n: number, f: (x: number, y: number) => number): Float64Array | number | null {
+function compare(op: string, a: Vec | null, b: Vec | null, n: number): Uint8Array | null {
   if (a === null || b === null || !isNum(a) || !isNum(b)) return null;
-  if (typeof a === 'number' && typeof b === 'number') return f(a, b);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = f(at(a, i), at(b, i));
-  return out;
-}
-
-function compare(a: Vec | null, b: Vec | null, n: number, f: (x: number, y: number) => boolean): Uint8Array | null {
-  if (a === null || b === null || !isNum(a) || !isNum(b)) return null;
+  const x = typeof a === 'number' ? new Float64Array(n).fill(a) : a;
+  const y = typeof b === 'number' ? new Float64Array(n).fill(b) : b;
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = f(at(a, i), at(b, i)) ? 1 : 0;
+  switch (op) {
+    case '<': for (let i = 0; i < n; i++) out[i] = x[i]! < y[i]! ? 1 : 0; break;
+    case '<=': for (let i = 0; i < n; i++) out[i] = x[i]! <= y[i]! ? 1 : 0; break;
+    case '>': for (let i = 0; i < n; i++) out[i] = x[i]! > y[i]! ? 1 : 0; break;
+    case '>=': for (let i = 0; i < n; i++) out[i] = x[i]! >= y[i]! ? 1 : 0; break;
+    case '==': for (let i = 0; i < n; i++) out[i] = x[i]! === y[i]! ? 1 : 0; break;
+    case '!=': for (let i = 0; i < n; i++) out[i] = x[i]! !== y[i]! ? 1 : 0; break;
+  }
   return out;
 }
 
@@ -73,37 +166,30 @@ function hasZero(v: Vec): boolean {
   return false;
 }
 
-const MATH: Record<string, [(x: number) => number, boolean]> = {
-  abs: [Math.abs, false],
-  ceil: [Math.ceil, false],
-  floor: [Math.floor, false],
-  sqrt: [Math.sqrt, true],
-  exp: [Math.exp, true],
-  log: [Math.log, true],
-  log1p: [Math.log1p, true],
-  hour: [(t) => Math.floor(mod(t, DAY_MS) / 3_600_000), false],
-  dayOfWeek: [(t) => mod(Math.floor(t / DAY_MS) + 4, 7), false],
-  month: [(t) => civil(t, 'm'), false],
-  dayOfMonth: [(t) => civil(t, 'd'), false],
-  year: [(t) => civil(t, 'y'), false],
-};
-
 const ARITH: Record<string, (x: number, y: number) => number> = {
   '+': (x, y) => x + y,
   '-': (x, y) => x - y,
   '*': (x, y) => x * y,
   '/': (x, y) => x / y,
   '%': (x, y) => x % y,
+  min: Math.min,
+  max: Math.max,
 };
 
-const COMPARE: Record<string, (x: number, y: number) => boolean> = {
-  '<': (x, y) => x < y,
-  '<=': (x, y) => x <= y,
-  '>': (x, y) => x > y,
-  '>=': (x, y) => x >= y,
-  '==': (x, y) => x === y,
-  '!=': (x, y) => x !== y,
-};
+const COMPARE = new Set(['<', '<=', '>', '>=', '==', '!=']);
+
+/** fnv1a of a string column; a column holds few distinct strings (airports, categories), so each is hashed once per batch. */
+function hashStrings(strs: readonly string[], n: number): Float64Array {
+  const out = new Float64Array(n);
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const s = strs[i]!;
+    let h = seen.get(s);
+    if (h === undefined) seen.set(s, (h = fnv1a(s)));
+    out[i] = h;
+  }
+  return out;
+}
 
 function kernel(node: Node): Kernel | null {
   switch (node.type) {
@@ -116,23 +202,22 @@ function kernel(node: Node): Kernel | null {
     case 'unary': {
       if (node.op !== '-') return null;
       const a = kernel(node.operand);
-      return a && ((c, n, x) => map1(a(c, n, x), n, (v) => -v, false));
+      return a && ((c, n, x) => negate(a(c, n, x), n));
     }
     case 'binary': {
       const l = kernel(node.left);
       const r = kernel(node.right);
       if (!l || !r) return null;
-      const arith = ARITH[node.op];
-      if (arith) {
-        const divides = node.op === '/' || node.op === '%';
+      const op = node.op;
+      if (ARITH[op]) {
+        const divides = op === '/' || op === '%';
         return (c, n, x) => {
           const b = r(c, n, x);
           if (b === null || (divides && hasZero(b))) return null;
-          return map2(l(c, n, x), b, n, arith);
+          return arith(op, l(c, n, x), b, n);
         };
       }
-      const cmp = COMPARE[node.op];
-      return cmp ? (c, n, x) => compare(l(c, n, x), r(c, n, x), n, cmp) : null;
+      return COMPARE.has(op) ? (c, n, x) => compare(op, l(c, n, x), r(c, n, x), n) : null;
     }
     case 'conditional': {
       const t = kernel(node.test);
@@ -146,7 +231,9 @@ function kernel(node: Node): Kernel | null {
         const b = z(c, n, x);
         if (a === null || b === null || !isNum(a) || !isNum(b)) return null;
         const out = new Float64Array(n);
-        for (let i = 0; i < n; i++) out[i] = test[i] ? at(a, i) : at(b, i);
+        const ya = typeof a === 'number' ? new Float64Array(n).fill(a) : a;
+        const za = typeof b === 'number' ? new Float64Array(n).fill(b) : b;
+        for (let i = 0; i < n; i++) out[i] = test[i] ? ya[i]! : za[i]!;
         return out;
       };
     }
@@ -157,10 +244,7 @@ function kernel(node: Node): Kernel | null {
         const name = first.name;
         return (_c, n, x) => {
           const strs = x.strings?.(name);
-          if (!strs) return null;
-          const out = new Float64Array(n);
-          for (let i = 0; i < n; i++) out[i] = fnv1a(strs[i]!);
-          return out;
+          return strs ? hashStrings(strs, n) : null;
         };
       }
       if (node.name === 'coalesce' && node.args.length === 2 && first?.type === 'field') {
@@ -172,13 +256,13 @@ function kernel(node: Node): Kernel | null {
       const fn = MATH[node.name];
       if (fn && node.args.length === 1) {
         const a = kernel(node.args[0]!);
-        return a && ((c, n, x) => map1(a(c, n, x), n, fn[0], fn[1]));
+        return a && ((c, n, x) => unary(a(c, n, x), n, fn));
       }
       if ((node.name === 'min' || node.name === 'max') && node.args.length === 2) {
         const a = kernel(node.args[0]!);
         const b = kernel(node.args[1]!);
-        const f = node.name === 'min' ? Math.min : Math.max;
-        return a && b && ((c, n, x) => map2(a(c, n, x), b(c, n, x), n, f));
+        const op = node.name;
+        return a && b && ((c, n, x) => arith(op, a(c, n, x), b(c, n, x), n));
       }
       return null;
     }

@@ -29,6 +29,8 @@ export interface ModelOptions {
   maxQueueRows?: number;
   /** Run zero batches of 1 and maxBatchSize rows in each worker before load() resolves; default true. */
   warmup?: boolean;
+  /** The outputs to return (ORT fetches only these); default every output. */
+  fetch?: string[];
   clock?: Clock;
   logger?: Logger;
   metrics?: Metrics;
@@ -81,6 +83,7 @@ export function resolveOptions(o: ModelOptions): ResolvedOptions {
     maxQueueDelayMs,
     maxQueueRows: positiveInt(o.name, o.maxQueueRows ?? maxBatchSize * workers * 8, 'maxQueueRows'),
     warmup: o.warmup ?? true,
+    fetch: o.fetch ?? [],
     clock: o.clock ?? systemClock,
     logger: o.logger ?? createLogger('sluice:model'),
     metrics: o.metrics,

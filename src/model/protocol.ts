@@ -10,6 +10,8 @@ export interface WorkerInit {
   intraOpNumThreads: number;
   /** Batch sizes (rows) to run on zeros before reporting ready; [] for none. */
   warmupRows: number[];
+  /** Outputs to fetch; [] for all. */
+  fetch: string[];
 }
 
 export type ToWorker =

@@ -109,6 +109,7 @@ export class ModelRunner {
       fallbackToCpu: true,
       intraOpNumThreads: o.intraOpNumThreads,
       warmupRows: o.warmup ? [...new Set([1, o.maxBatchSize])] : [],
+      fetch: o.fetch,
     };
     // The first worker checks the model and finds which provider works, so a bad file
     // or missing GPU libraries cost one thread and one log line, not one per worker.

@@ -116,6 +116,16 @@ export const scoreOperator: OperatorSpec<ScoreConfig> = {
           const name = features[j]!;
           const col = batch.columns.get(name);
           const mask = batch.nulls.get(name);
+          if (col instanceof Float64Array && !mask) {
+            // The usual case, a number column without nulls: one tight loop; anything not finite takes the general path below.
+            let clean = true;
+            for (let i = 0, k = j; i < n; i++, k += F) {
+              const v = col[i]!;
+              if (v - v === 0) data[k] = v; // finite
+              else clean = false;
+            }
+            if (clean) continue;
+          }
           for (let i = 0; i < n; i++) {
             if (!alive[i]) continue;
             const v = col === undefined ? null : mask && mask[i] ? null : (col[i] ?? null);

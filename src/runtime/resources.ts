@@ -25,16 +25,23 @@ export async function ensureTopics(def: TopologyDefinition, log: EmbeddedLog): P
 /** Loads every model the pipeline's score steps use, one runner per model. */
 export async function loadModels(def: TopologyDefinition, baseDir: string, deps: { clock: Clock; logger: Logger; metrics: Metrics }): Promise<Map<string, ModelRunner>> {
   const used = new Set<string>();
+  // The outputs each model's steps read; null once a step takes them all (no `outputs:`).
+  const fetch = new Map<string, Set<string> | null>();
   for (const step of def.pipeline) {
-    const cfg = step.score as { model?: string } | undefined;
-    if (cfg?.model) used.add(cfg.model);
+    const cfg = step.score as { model?: string; outputs?: Record<string, string> } | undefined;
+    if (!cfg?.model) continue;
+    used.add(cfg.model);
+    const names = cfg.outputs ? Object.values(cfg.outputs).map((ref) => ref.replace(/\[\d+\]$/, '')) : null;
+    const had = fetch.has(cfg.model) ? fetch.get(cfg.model)! : new Set<string>();
+    fetch.set(cfg.model, had && names ? new Set([...had, ...names]) : null);
   }
   const runners = new Map<string, ModelRunner>();
   try {
     for (const name of used) {
       const cfg = def.models?.[name];
       if (!cfg) continue;
-      runners.set(name, await ModelRunner.load({ name, ...cfg, path: resolve(baseDir, cfg.path), clock: deps.clock, logger: deps.logger, metrics: deps.metrics }));
+      const outputs = fetch.get(name);
+      runners.set(name, await ModelRunner.load({ name, ...cfg, path: resolve(baseDir, cfg.path), ...(outputs ? { fetch: [...outputs] } : {}), clock: deps.clock, logger: deps.logger, metrics: deps.metrics }));
     }
   } catch (err) {
     await Promise.all([...runners.values()].map((r) => r.close()));

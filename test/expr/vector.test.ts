@@ -44,3 +44,22 @@ test('hash over a string column and coalesce over a missing column match the row
   assert.equal(c.vector!(get, 3, { absent: () => false }), null, 'a present but unclean column goes row by row');
   assert.equal(h.vector!(get, N, { strings: () => undefined }), null);
 });
+
+test('date kernels reuse results per UTC day; still exact for unsorted, pre-1970 and repeated days', () => {
+  const days = [0, -1, 59, 60, 365 * 30 + 7, -719_468, 11_000, 11_000, 0];
+  const date = Float64Array.from({ length: N }, (_, i) => days[i % days.length]! * 86_400_000 + ((i * 7_919_333) % 86_400_000) - (i % 3 === 0 ? 86_400_000 * 400 : 0));
+  const e = (src: string) => compileExpression(src);
+  for (const src of ['month(date)', 'dayOfMonth(date)', 'year(date)', 'hour(date)', 'dayOfWeek(date)', 'min(date, 0) + max(3, date)', '2 - date', '-date', 'date >= 0 ? 1 : 2', 'date % 86400000', '(0 - date) % 7', 'date % -3600000', 'floor((date % 86400000) / 60000)']) {
+    const v = e(src).vector!((f) => (f === 'date' ? date : undefined), N)!;
+    assert.deepEqual(Array.from(v as Float64Array), Array.from(date, (d) => e(src).evaluate({ value: { date: d }, key: null, timestamp: 0, headers: {} })), src);
+  }
+});
+
+test('integer remainders take the fast path and still equal JS % (signs, zeros, large and fractional values)', () => {
+  const xs = [0, -0, 7, -7, 86_400_000, -86_400_000, 2 ** 53, -(2 ** 53), 2 ** 53 + 2, 1e300, 5.5, -5.5, 978307260000, -978307260000, 3];
+  const ys = [1, -1, 3, -3, 7, 86_400_000, 2 ** 52, 0.5, 1e-300];
+  const x = Float64Array.from(xs.flatMap((a) => ys.map(() => a)));
+  const y = Float64Array.from(xs.flatMap(() => ys));
+  const v = compileExpression('x % y').vector!((f) => (f === 'x' ? x : f === 'y' ? y : undefined), x.length) as Float64Array;
+  for (let i = 0; i < x.length; i++) assert.ok(Object.is(v[i], x[i]! % y[i]!), `${x[i]} % ${y[i]}: ${v[i]} vs ${x[i]! % y[i]!}`);
+});

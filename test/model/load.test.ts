@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { memoryLogger } from '../../src/core/logger.js';
 import type { SluiceError } from '../../src/core/errors.js';
@@ -74,4 +75,20 @@ test('a worker thread that dies is replaced', async () => {
   } finally {
     await r.close();
   }
+});
+
+test('fetch: only the named outputs come back; an unknown name fails the load', async () => {
+  const model = fileURLToPath(new URL('../../../examples/flight-delay/model/flight-delay.onnx', import.meta.url));
+  const all = await ModelRunner.load({ name: 'all', path: model, workers: 1 });
+  const some = await ModelRunner.load({ name: 'some', path: model, workers: 1, fetch: ['probabilities'] });
+  try {
+    const rows = randomRows(5, 9);
+    const [a, b] = await Promise.all([all.infer(rows, 5), some.infer(rows, 5)]);
+    assert.deepEqual(Object.keys(a).sort(), ['label', 'probabilities']);
+    assert.deepEqual(Object.keys(b), ['probabilities']);
+    assert.deepEqual(b.probabilities, a.probabilities);
+  } finally {
+    await Promise.all([all.close(), some.close()]);
+  }
+  await assert.rejects(ModelRunner.load({ name: 'bad', path: model, workers: 1, fetch: ['nope'] }), (e: SluiceError) => e.code === 'MODEL_LOAD_FAILED' && /no output nope/.test(e.message));
 });
