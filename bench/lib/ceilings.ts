@@ -4,10 +4,13 @@ import type { LogRecord } from '../../src/core/record.js';
 
 /**
  * Raw onnxruntime throughput (rows/s) of a model at a batch size, in the same
- * layout as the ModelRunner: `workers` worker threads, one session each.
+ * layout as the ModelRunner: `workers` worker threads, one session each. `rows`: real
+ * input rows to score (row-major, `features` each; default a synthetic batch);
+ * `fetches`: the outputs to return, as the job fetches them (default all).
  */
-export async function rawOnnxRowsPerSecond(o: { path: string; batch: number; features: number; workers: number; threads?: number; seconds?: number }): Promise<number> {
-  const workers = Array.from({ length: o.workers }, () => new Worker(new URL('./onnx-raw-worker.js', import.meta.url), { workerData: { path: o.path, batch: o.batch, features: o.features, threads: o.threads ?? 1, seconds: o.seconds ?? 3 } }));
+export async function rawOnnxRowsPerSecond(o: { path: string; batch: number; features: number; workers: number; threads?: number; seconds?: number; rows?: Float32Array; fetches?: string[] }): Promise<number> {
+  const data = { path: o.path, batch: o.batch, features: o.features, threads: o.threads ?? 1, seconds: o.seconds ?? 3, ...(o.rows ? { rows: o.rows } : {}), ...(o.fetches ? { fetches: o.fetches } : {}) };
+  const workers = Array.from({ length: o.workers }, () => new Worker(new URL('./onnx-raw-worker.js', import.meta.url), { workerData: data }));
   try {
     await Promise.all(workers.map((w) => once(w)));
     const done = workers.map((w) => once(w) as Promise<{ rows: number; elapsed: number }>);
