@@ -109,7 +109,7 @@ function fmtK(x: number): string {
 export const batchFlights: Benchmark = {
   name: 'batch-flights',
   mode: 'batch',
-  description: '`sluice backfill` of flights-3m.parquet (3 M rows) → features → flight-delay GBDT → Parquet parts, vs raw Parquet decode of the same columns and raw onnxruntime at the job\'s batch size; the pure scoring path (example without its window) and the example as shipped; peak memory on 1× and 2× the rows',
+  description: '`sluice backfill` of flights-3m.parquet (3 M rows) → features → flight-delay GBDT → Parquet parts, vs raw Parquet decode of the same columns and raw onnxruntime at the job\'s batch size on the job\'s own feature rows (and, for comparison, on one synthetic batch); the pure scoring path (example without its window) and the example as shipped; peak memory on 1× and 2× the rows',
   async run() {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-batch-'));
     try {
