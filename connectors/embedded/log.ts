@@ -326,14 +326,7 @@ export class EmbeddedLog {
     return v === undefined ? undefined : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   }
 
-  /** Many kv values in one LevelDB round trip, in the order asked. */
-  async getManyKv(keys: string[]): Promise<(Buffer | undefined)[]> {
-    this.checkOpen();
-    const values = (await this.db.getMany(keys.map(kvKey))) as (Buffer | Uint8Array | undefined)[];
-    return values.map((v) => (v === undefined ? undefined : Buffer.from(v.buffer, v.byteOffset, v.byteLength)));
-  }
-
-  /** Like getManyKv, as UTF-8 text (LevelDB decodes natively: no Buffer per value). */
+  /** Many kv values in one LevelDB round trip, in the order asked, as UTF-8 text (decoded natively: no Buffer per value). */
   async getManyKvText(keys: string[]): Promise<(string | undefined)[]> {
     this.checkOpen();
     const names = new Array<string>(keys.length);

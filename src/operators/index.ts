@@ -20,4 +20,5 @@ export const operatorCatalog: StepCatalog = {
   get: (kind) => OPERATORS.get(kind),
 };
 
+export { outputTensorName } from './score.js';
 export type { Operator, OperatorContext, OperatorDeps, OperatorSpec, ScoringModel } from './operator.js';

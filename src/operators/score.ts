@@ -7,6 +7,11 @@ import type { OperatorSpec, ScoringModel } from './operator.js';
 
 const OUTPUT_REF = /^([^[\]]+)(?:\[(\d+)\])?$/;
 
+/** The tensor an `outputs:` reference reads: "probabilities[1]" → "probabilities". */
+export function outputTensorName(ref: string): string {
+  return OUTPUT_REF.exec(ref)?.[1] ?? ref;
+}
+
 const schema = stepSchema({
   /** A model defined under `models:`. */
   model: Type.String({ minLength: 1 }),

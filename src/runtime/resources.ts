@@ -6,6 +6,7 @@ import { SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../metrics/registry.js';
 import { ModelRunner } from '../model/index.js';
+import { outputTensorName } from '../operators/index.js';
 import type { TopologyDefinition } from '../topology/schema.js';
 
 /** Where the embedded log lives: flag, then topology, then SLUICE_DATA_DIR, then ./.sluice. */
@@ -31,7 +32,7 @@ export async function loadModels(def: TopologyDefinition, baseDir: string, deps:
     const cfg = step.score as { model?: string; outputs?: Record<string, string> } | undefined;
     if (!cfg?.model) continue;
     used.add(cfg.model);
-    const names = cfg.outputs ? Object.values(cfg.outputs).map((ref) => ref.replace(/\[\d+\]$/, '')) : null;
+    const names = cfg.outputs ? Object.values(cfg.outputs).map(outputTensorName) : null;
     const had = fetch.has(cfg.model) ? fetch.get(cfg.model)! : new Set<string>();
     fetch.set(cfg.model, had && names ? new Set([...had, ...names]) : null);
   }

@@ -23,14 +23,13 @@ export interface StateStore {
 /** The kv part of the embedded log, typed structurally so state does not import connectors. */
 export interface KvLog {
   getKv(key: string): Promise<Buffer | undefined>;
-  getManyKv?(keys: string[]): Promise<(Buffer | undefined)[]>;
   getManyKvText?(keys: string[]): Promise<(string | undefined)[]>;
   scanKv(prefix: string): AsyncIterable<[string, Buffer]>;
 }
 
 /** Adapts the embedded log's kv space (or anything with getKv/scanKv) to a StateStore. */
 export function kvStateStore(log: KvLog): StateStore {
-  const many = log.getManyKvText?.bind(log) ?? log.getManyKv?.bind(log);
+  const many = log.getManyKvText?.bind(log);
   return {
     get: (key) => log.getKv(key),
     ...(many ? { getMany: (keys: string[]) => many(keys) } : {}),
