@@ -61,6 +61,8 @@ export function printSummary(s: JobSummary): void {
     ['records out', String(s.recordsOut)],
     ['dead-lettered', String(s.deadLettered)],
     ...Object.entries(s.bySink).map(([k, v]): [string, string] => [`  → ${k}`, String(v)]),
+    // Internal hops, not outputs: written by the steps before a keyBy, read by the stateful steps after it.
+    ...Object.entries(s.repartitioned ?? {}).map(([k, v]): [string, string] => [`  ⇄ ${k}`, `${v.written} written / ${v.read} read (repartition)`]),
     ['wall time', `${(s.durationMs / 1000).toFixed(2)} s`],
     ['records/s', String(s.recordsPerSecond)],
     ['peak memory', `${s.peakRssMb} MiB`],

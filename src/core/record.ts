@@ -18,6 +18,11 @@ export interface StreamRecord {
   position: SourcePosition;
   /** The original bytes/text, kept for dead letters. */
   raw?: string;
+  /**
+   * After a repartition hop: the upstream task that wrote the record (event-time steps keep
+   * one watermark per upstream task and take the minimum). Absent otherwise.
+   */
+  origin?: string;
 }
 
 /** A record as stored in a log (embedded or Kafka): bytes-level, no parsed value. */

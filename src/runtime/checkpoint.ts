@@ -13,6 +13,8 @@ export interface CommitCounts {
   out: number;
   dead: number;
   bySink: Record<string, number>;
+  /** Records committed to internal sinks (repartition topics), which are not outputs. */
+  internal?: Record<string, number>;
 }
 
 /** The kv key holding a task's sealed-but-maybe-not-renamed parts, for roll-forward after a crash. */
@@ -33,7 +35,7 @@ export class TaskCheckpointer {
   private next: number | undefined;
   /** When the next batch to start ends a checkpoint (see endsCheckpoint). */
   private boundaryAt: number;
-  private pendingCounts: CommitCounts = { out: 0, dead: 0, bySink: {} };
+  private pendingCounts: Required<CommitCounts> = { out: 0, dead: 0, bySink: {}, internal: {} };
   private afterCommit: (() => void)[] = [];
   /** Keyed-state writes drained since the last checkpoint. */
   private stateWrites: StateWrite[] = [];
@@ -52,6 +54,8 @@ export class TaskCheckpointer {
       clock: Clock;
       metrics?: Metrics | undefined;
       counts: CommitCounts;
+      /** Sinks whose records stay inside the job (repartition topics): counted apart from outputs. */
+      internalSinks?: ReadonlySet<string>;
     },
   ) {
     this.tx = new Transaction(o.task);
@@ -81,8 +85,12 @@ export class TaskCheckpointer {
         else if (sink.stageColumns) sink.stageColumns(chunk, this.tx);
         else sink.stage(chunk.toRecords(), this.tx);
         const n = chunkRows(chunk);
-        this.pendingCounts.out += n;
-        this.pendingCounts.bySink[name] = (this.pendingCounts.bySink[name] ?? 0) + n;
+        const p = this.pendingCounts;
+        if (this.o.internalSinks?.has(name)) p.internal[name] = (p.internal[name] ?? 0) + n;
+        else {
+          p.out += n;
+          p.bySink[name] = (p.bySink[name] ?? 0) + n;
+        }
       }
     }
     if (out.dead.length) {
@@ -150,6 +158,7 @@ export class TaskCheckpointer {
     c.out += p.out;
     c.dead += p.dead;
     for (const [k, v] of Object.entries(p.bySink)) c.bySink[k] = (c.bySink[k] ?? 0) + v;
-    this.pendingCounts = { out: 0, dead: 0, bySink: {} };
+    if (c.internal) for (const [k, v] of Object.entries(p.internal)) c.internal[k] = (c.internal[k] ?? 0) + v;
+    this.pendingCounts = { out: 0, dead: 0, bySink: {}, internal: {} };
   }
 }

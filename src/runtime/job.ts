@@ -5,10 +5,11 @@ import { SluiceError, ensureError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { OPERATORS, operatorCatalog, type Operator, type ScoringModel } from '../operators/index.js';
-import { createFileSink, createStdoutSink, createTopicSink, type Sink } from '../sinks/index.js';
+import { createFileSink, createRepartitionSink, createStdoutSink, createTopicSink, type Sink } from '../sinks/index.js';
 import type { LoadedTopology } from '../topology/load.js';
 import type { SinkConfig, TopologyDefinition } from '../topology/schema.js';
 import { validateTopology } from '../topology/validate.js';
+import { planStages } from '../topology/plan.js';
 import { OperatorChain, type OperatorCounts } from './chain.js';
 import { TaskCheckpointer, type CommitCounts } from './checkpoint.js';
 import { KeyedStateBackend, MemoryStateStore, kvStateStore, type StateStore } from '../state/index.js';
@@ -17,6 +18,8 @@ import { ensureTopics, loadModels, loadUdf, resolveDataDir } from './resources.j
 import { openFileSource } from './sources/file.js';
 import type { SourcePartition } from './sources/source.js';
 import { openTopicSource } from './sources/topic.js';
+import { openRepartitionSource, UpstreamGate } from './sources/repartition.js';
+import { maxSourcePartitions, prepareHops, refuseHopsWithoutLog } from './stages.js';
 import { Task } from './task.js';
 
 export interface JobOptions {
@@ -57,6 +60,12 @@ export interface JobSummary {
   recordsPerSecond: number;
   /** The process's peak resident memory so far, in MiB. */
   peakRssMb: number;
+  /**
+   * Repartition hops (keyBy before keyed state over several partitions): records committed
+   * to each internal topic and read back from it. They are internal: neither is counted in
+   * recordsIn, recordsOut or bySink.
+   */
+  repartitioned?: Record<string, { written: number; read: number }>;
 }
 
 /** Accepts a loaded file or a definition built in code (validated here either way). */
@@ -76,7 +85,11 @@ export class Job {
   readonly done: Promise<JobSummary>;
   private readonly tasks: Task[] = [];
   private readonly controller = new AbortController();
-  private readonly counts: CommitCounts = { out: 0, dead: 0, bySink: {} };
+  private readonly counts: CommitCounts = { out: 0, dead: 0, bySink: {}, internal: {} };
+  /** Tasks that read a repartition topic (not a source): their reads are not records in. */
+  private readonly hopReaders = new Map<Task, string>();
+  /** Tasks that write a repartition topic, and the gate its readers wait on. */
+  private readonly hopWriters = new Map<Task, UpstreamGate>();
   private readonly opCounts = new Map<string, OperatorCounts>();
   private failure: SluiceError | undefined;
   private stopRequested = false;
@@ -134,42 +147,56 @@ export class Job {
       if (log && opts.fresh) {
         for (const prefix of [`state/${def.name}/`, `pos/${def.name}/`, `parts/${def.name}/`]) await log.deleteKvPrefix(prefix);
       }
-      checkStateOwnership(def, partitions.length);
+      // Keyed state after a keyBy over several partitions reads through a repartition topic (topology/plan.ts).
+      const stages = planStages(def.name, def.pipeline, partitions.length, maxSourcePartitions(partitions));
+      if (!log) refuseHopsWithoutLog(stages, partitions.length);
+      else await prepareHops(log, stages, opts.fresh ?? false);
+      for (const st of stages) if (st.output) sinks.set(st.output.sink, createRepartitionSink(st.output.sink, log!, st.output.topic));
+      const hopSinks = new Set(stages.flatMap((st) => (st.output ? [st.output.sink] : [])));
       // Keyed state lives in the embedded log's kv space and commits with each checkpoint; without a log (the test harness), in memory.
       const memoryState = log ? undefined : new MemoryStateStore();
       const stateStore: StateStore = log ? kvStateStore(log) : memoryState!;
       const job = new Job(def, sinks, res, logger, clock.now());
       const onError = def.onError ?? 'deadLetter';
       const intervalMs = def.runtime?.checkpointIntervalMs ?? (fileDirs.length ? 10_000 : 0);
-      for (const part of partitions) {
-        const task = `${part.source}-${part.partition}`;
-        const backends = new Map<string, KeyedStateBackend>();
-        const deps = {
-          models,
-          loadUdf: (m: string, e: string) => loadUdf(baseDir, m, e),
-          state: (opId: string) => {
-            const b = new KeyedStateBackend(stateStore, { namespace: `state/${def.name}/${task}/${opId}/`, clock });
-            backends.set(opId, b);
-            return b;
-          },
-        };
-        const ops: Operator[] = [];
-        for (const [i, step] of def.pipeline.entries()) {
-          const [kind, config] = Object.entries(step)[0] as [string, unknown];
-          const id = (config as { id?: string } | null)?.id ?? `${kind}-${i}`;
-          ops.push(await OPERATORS.get(kind)!.create(config as never, deps, id));
+      let stageInput = partitions;
+      let upstreams: string[] = [];
+      for (const stage of stages) {
+        const gate = stage.output ? new UpstreamGate(stageInput.map((p) => `${p.source}-${p.partition}`)) : undefined;
+        for (const part of stageInput) {
+          const task = `${part.source}-${part.partition}`;
+          const backends = new Map<string, KeyedStateBackend>();
+          const deps = {
+            models,
+            loadUdf: (m: string, e: string) => loadUdf(baseDir, m, e),
+            ...(stage.input ? { upstreams } : {}),
+            state: (opId: string) => {
+              const b = new KeyedStateBackend(stateStore, { namespace: `state/${def.name}/${task}/${opId}/`, clock });
+              backends.set(opId, b);
+              return b;
+            },
+          };
+          const ops: Operator[] = [];
+          for (const step of stage.steps) ops.push(await OPERATORS.get(step.kind)!.create(step.config as never, deps, step.id));
+          // After a batch's state writes commit, its backend may let go of them (see KeyedStateBackend.markCommitted).
+          const stateCommitted = (opId: string): (() => void) | undefined => {
+            const b = backends.get(opId);
+            if (!b) return undefined;
+            const seq = b.lastDrain;
+            return () => b.markCommitted(seq);
+          };
+          const chain = new OperatorChain(ops, { onError, clock, metrics, counts: job.opCounts, stateCommitted });
+          await chain.open();
+          const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, log, memoryState, intervalMs, clock, metrics, counts: job.counts, internalSinks: hopSinks });
+          const t = new Task(part, chain, { batchSize, clock, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal: job.controller.signal, metrics, checkpointer });
+          job.tasks.push(t);
+          if (stage.input) job.hopReaders.set(t, stage.input.topic);
+          if (gate) job.hopWriters.set(t, gate);
         }
-        // After a batch's state writes commit, its backend may let go of them (see KeyedStateBackend.markCommitted).
-        const stateCommitted = (opId: string): (() => void) | undefined => {
-          const b = backends.get(opId);
-          if (!b) return undefined;
-          const seq = b.lastDrain;
-          return () => b.markCommitted(seq);
-        };
-        const chain = new OperatorChain(ops, { onError, clock, metrics, counts: job.opCounts, stateCommitted });
-        await chain.open();
-        const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, log, memoryState, intervalMs, clock, metrics, counts: job.counts });
-        job.tasks.push(new Task(part, chain, { batchSize, clock, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal: job.controller.signal, metrics, checkpointer }));
+        if (stage.output && gate) {
+          upstreams = gate.upstreams.slice();
+          stageInput = await openRepartitionSource({ log: log!, topic: stage.output.topic, group: def.name, gate });
+        }
       }
       job.begin();
       return job;
@@ -200,6 +227,7 @@ export class Job {
   progress(): { done: number; total: number; unit: string }[] {
     const byUnit = new Map<string, { done: number; total: number; unit: string }>();
     for (const t of this.tasks) {
+      if (this.hopReaders.has(t)) continue;
       const p = t.source.progress?.();
       if (!p) continue;
       const acc = byUnit.get(p.unit) ?? { done: 0, total: 0, unit: p.unit };
@@ -212,14 +240,14 @@ export class Job {
 
   /** Records read so far (for progress lines). */
   recordsRead(): number {
-    return this.tasks.reduce((n, t) => n + t.recordsRead, 0);
+    return this.tasks.reduce((n, t) => n + (this.hopReaders.has(t) ? 0 : t.recordsRead), 0);
   }
 
   private async runAll(): Promise<JobSummary> {
     await new Promise<void>((r) => (this.begin = r));
     const results = await Promise.allSettled(
       this.tasks.map((t) =>
-        t.run().catch((err: unknown) => {
+        t.run().then(() => this.hopWriters.get(t)?.taskFinished(), (err: unknown) => {
           // One failed task stops the others: a job fails as a whole.
           this.failure ??= ensureError(err);
           this.controller.abort();
@@ -251,26 +279,18 @@ export class Job {
       recordsPerSecond: durationMs > 0 ? Math.round((recordsIn / durationMs) * 1000) : 0,
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
+    if (this.hopReaders.size) {
+      const hops: Record<string, { written: number; read: number }> = {};
+      for (const topic of new Set(this.hopReaders.values())) hops[topic] = { written: 0, read: 0 };
+      for (const [sink, n] of Object.entries(this.counts.internal ?? {})) {
+        const h = hops[sink.slice(sink.indexOf(':') + 1)];
+        if (h) h.written += n;
+      }
+      for (const [t, topic] of this.hopReaders) hops[topic]!.read += t.recordsRead;
+      s.repartitioned = hops;
+    }
     if (this.failure) s.error = `${this.failure.code}: ${this.failure.message}`;
     return s;
-  }
-}
-
-/** The kinds whose state is keyed by the record key. */
-const STATEFUL = new Set(['aggregate', 'window']);
-
-/**
- * Keyed state is owned by the task that reads a key's partition. A keyBy changes the key
- * without moving records between tasks (there is no repartition yet), so with several
- * partitions a key could be counted in two places: refuse that at start.
- */
-function checkStateOwnership(def: TopologyDefinition, partitions: number): void {
-  if (partitions <= 1) return;
-  const kinds = def.pipeline.map((s) => Object.keys(s)[0]!);
-  const firstKeyBy = kinds.indexOf('keyBy');
-  const stateful = kinds.findIndex((k, i) => STATEFUL.has(k) && firstKeyBy !== -1 && firstKeyBy < i);
-  if (stateful !== -1) {
-    throw new SluiceError('INVALID_TOPOLOGY', `pipeline[${stateful}].${kinds[stateful]}: keyed state after keyBy needs each key in one task, but the sources have ${partitions} partitions and sluice does not repartition yet; produce the input keyed by this key (records keep their producer key, and each key lives in one partition) and drop the keyBy, or read a single partition`);
   }
 }
 

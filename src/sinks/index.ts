@@ -8,3 +8,4 @@ export { createFileSink } from './file.js';
 export { createStdoutSink } from './stdout.js';
 export { MemorySink } from './memory.js';
 export { stageDeadLetters } from './dead-letter.js';
+export { createRepartitionSink, UPSTREAM_HEADER } from './repartition.js';

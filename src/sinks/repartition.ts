@@ -1,0 +1,32 @@
+import type { EmbeddedLog } from '../../connectors/embedded/index.js';
+import type { LogRecord, StreamRecord } from '../core/record.js';
+import type { Sink } from './sink.js';
+import type { Transaction } from './transaction.js';
+
+/** The header naming the upstream task that wrote a record to a repartition topic (stripped when read back). */
+export const UPSTREAM_HEADER = 'sluice-upstream';
+
+/**
+ * Writes keyed records to an internal repartition topic, partitioned by key with the
+ * log's partitioner, inside the writing task's checkpoint (one atomic commit with that
+ * task's source positions). Key, timestamp, value and headers travel as they are; the
+ * writing task's name is added as a header so the reading side can keep one watermark
+ * per upstream task.
+ */
+export function createRepartitionSink(name: string, log: EmbeddedLog, topic: string): Sink {
+  const partitions = log.requireTopic(topic).partitions;
+  return {
+    name,
+    stage(records: StreamRecord[], tx: Transaction) {
+      const parts: LogRecord[][] = Array.from({ length: partitions }, () => []);
+      for (const r of records) {
+        const rec: LogRecord = { key: r.key, value: JSON.stringify(r.value), timestamp: r.timestamp, headers: { ...r.headers, [UPSTREAM_HEADER]: tx.task } };
+        parts[partitions === 1 ? 0 : log.partitionFor(topic, r.key)]!.push(rec);
+      }
+      parts.forEach((recs, partition) => {
+        if (recs.length) tx.appends.push({ topic, partition, records: recs });
+      });
+    },
+    async close() {},
+  };
+}
