@@ -19,8 +19,9 @@ export interface StreamRecord {
   /** The original bytes/text, kept for dead letters. */
   raw?: string;
   /**
-   * After a repartition hop: the upstream task that wrote the record (event-time steps keep
-   * one watermark per upstream task and take the minimum). Absent otherwise.
+   * After a repartition hop: the path the record came by, the tasks that wrote it to each hop
+   * ("in-0", or "in-0>t-a-repartition-2" after two). Records on one path keep their order, so
+   * event-time steps keep one watermark per path and take the minimum. Absent otherwise.
    */
   origin?: string;
 }

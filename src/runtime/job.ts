@@ -194,7 +194,8 @@ export class Job {
           if (gate) job.hopWriters.set(t, gate);
         }
         if (stage.output && gate) {
-          upstreams = gate.upstreams.slice();
+          // A record's upstream is its path through the hops (see createRepartitionSink).
+          upstreams = stage.input ? upstreams.flatMap((path) => gate.upstreams.map((t) => `${path}>${t}`)) : gate.upstreams.slice();
           stageInput = await openRepartitionSource({ log: log!, topic: stage.output.topic, group: def.name, gate });
         }
       }

@@ -12,9 +12,10 @@ export interface WatermarkOptions {
   /** Processing-time silence after which the watermark moves on by itself. Default: never. */
   idleTimeoutMs?: number;
   /**
-   * The tasks that write the input (after a repartition hop, one input partition mixes the
-   * records of several upstream tasks, each in its own order). The watermark then follows
-   * the slowest of them (Flink's rule for a task with several input channels).
+   * The upstreams of the input: after a repartition hop, one input partition mixes the
+   * records of several upstream tasks (after several hops, of several paths through them),
+   * each in its own order. The watermark then follows the slowest of them (Flink's rule
+   * for a task with several input channels).
    */
   upstreams?: readonly string[];
 }

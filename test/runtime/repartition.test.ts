@@ -138,6 +138,33 @@ test('event-time windows after the hop: the watermark follows the slowest upstre
   assert.equal(c, N, 'every record is in exactly one window');
 });
 
+test('two hops in a row: each stage waits for the one before it, a bounded run ends, and results equal a 1-partition run', { timeout: 60_000 }, async () => {
+  const def = topology('r2')
+    .source('in', { type: 'topic', topic: 'in' })
+    .keyBy({ id: 'by-user', key: 'user' })
+    .step('aggregate', { id: 'running', aggregates: { n: { count: {} } } })
+    .step('map', { set: { region: 'concat("r", string(amount % 3))' } })
+    .keyBy({ id: 'by-region', key: 'region', partitions: 2 } as never)
+    .step('window', { id: 'per-minute', window: { tumbling: '1m' }, aggregates: { c: { count: {} }, spend: { sum: 'amount' } }, keyFields: ['region'] })
+    .to('out')
+    .sink('out', { type: 'topic', topic: 'out' })
+    .sink('dlq', { type: 'topic', topic: 'dlq' })
+    .deadLetter('dlq')
+    .runtime({ batchSize: 97 })
+    .build();
+  const three = await run(def, 3);
+  const one = await run(def, 1);
+  assert.equal(three.summary.status, 'completed', three.summary.error);
+  assert.deepEqual(three.summary.repartitioned, { 'r2-by-user-repartition': { written: N, read: N }, 'r2-by-region-repartition': { written: N, read: N } });
+  assert.deepEqual(one.summary.repartitioned, { 'r2-by-region-repartition': { written: N, read: N } }, 'one input partition: only the hop that asks for partitions');
+  assert.equal(three.dead.length, 0);
+  const rows = (out: { value: string }[]) => out.map((r) => r.value).sort();
+  let c = 0;
+  for (const r of three.out) c += (JSON.parse(r.value) as { c: number }).c;
+  assert.equal(c, N);
+  assert.deepEqual(rows(three.out), rows(one.out));
+});
+
 test('keyBy partitions: sets the hop\'s partitions (even over one input partition); a changed count is refused until --fresh', { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-repartition-'));
   const log = await EmbeddedLog.open(dir);
