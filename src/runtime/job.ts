@@ -5,7 +5,7 @@ import { SluiceError, ensureError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { OPERATORS, operatorCatalog, type Operator, type ScoringModel } from '../operators/index.js';
-import { createFileSink, createRepartitionSink, createStdoutSink, createTopicSink, type Sink } from '../sinks/index.js';
+import { createFileSink, createStdoutSink, createTopicSink, type Sink } from '../sinks/index.js';
 import type { LoadedTopology } from '../topology/load.js';
 import type { SinkConfig, TopologyDefinition } from '../topology/schema.js';
 import { validateTopology } from '../topology/validate.js';
@@ -18,8 +18,8 @@ import { ensureTopics, loadModels, loadUdf, resolveDataDir } from './resources.j
 import { openFileSource } from './sources/file.js';
 import type { SourcePartition } from './sources/source.js';
 import { openTopicSource } from './sources/topic.js';
-import { openRepartitionSource, UpstreamGate } from './sources/repartition.js';
-import { maxSourcePartitions, prepareHops, refuseHopsWithoutLog } from './stages.js';
+import { UpstreamGate } from './sources/repartition.js';
+import { embeddedHops, maxSourcePartitions, refuseHopsWithoutLog } from './stages.js';
 import { Task } from './task.js';
 
 export interface JobOptions {
@@ -150,8 +150,9 @@ export class Job {
       // Keyed state after a keyBy over several partitions reads through a repartition topic (topology/plan.ts).
       const stages = planStages(def.name, def.pipeline, partitions.length, maxSourcePartitions(partitions));
       if (!log) refuseHopsWithoutLog(stages, partitions.length);
-      else await prepareHops(log, stages, opts.fresh ?? false);
-      for (const st of stages) if (st.output) sinks.set(st.output.sink, createRepartitionSink(st.output.sink, log!, st.output.topic));
+      const hops = log ? embeddedHops(log) : undefined;
+      await hops?.prepare(stages, opts.fresh ?? false);
+      for (const st of stages) if (st.output) sinks.set(st.output.sink, hops!.sink(st.output));
       const hopSinks = new Set(stages.flatMap((st) => (st.output ? [st.output.sink] : [])));
       // Keyed state lives in the embedded log's kv space and commits with each checkpoint; without a log (the test harness), in memory.
       const memoryState = log ? undefined : new MemoryStateStore();
@@ -196,7 +197,7 @@ export class Job {
         if (stage.output && gate) {
           // A record's upstream is its path through the hops (see createRepartitionSink).
           upstreams = stage.input ? upstreams.flatMap((path) => gate.upstreams.map((t) => `${path}>${t}`)) : gate.upstreams.slice();
-          stageInput = await openRepartitionSource({ log: log!, topic: stage.output.topic, group: def.name, gate });
+          stageInput = await hops!.open(stage.output, def.name, gate);
         }
       }
       job.begin();

@@ -1,7 +1,26 @@
 import type { EmbeddedLog } from '../../connectors/embedded/index.js';
 import { SluiceError } from '../core/errors.js';
-import type { Stage } from '../topology/plan.js';
+import { createRepartitionSink, type Sink } from '../sinks/index.js';
+import type { RepartitionHop, Stage } from '../topology/plan.js';
+import { openRepartitionSource, type UpstreamGate } from './sources/repartition.js';
 import type { SourcePartition } from './sources/source.js';
+
+/**
+ * Where a job's repartition hops live. The job plans stages (topology/plan.ts) and wires
+ * their tasks; a transport owns the hop topics: creating them, the internal sink that
+ * writes one inside a stage-1 task's checkpoint, and the partitions stage 2 reads. The
+ * embedded log is the one transport today; a Kafka one implements the same three calls
+ * (a topic of the same name, the transactional producer as sink, a consumer in the job's
+ * group as source).
+ */
+export interface HopTransport {
+  /** Creates each hop's topic, or checks the one a previous run left; `fresh` deletes it first. */
+  prepare(stages: readonly Stage[], fresh: boolean): Promise<void>;
+  /** The internal sink that writes a hop, partitioned by key, in the writing task's checkpoint. */
+  sink(hop: RepartitionHop): Sink;
+  /** The partitions of a hop for stage 2, at the positions committed under `group`; bounded by `gate`. */
+  open(hop: RepartitionHop, group: string, gate: UpstreamGate): Promise<SourcePartition[]>;
+}
 
 /** The most partitions of any one source (a hop gets as many by default). */
 export function maxSourcePartitions(parts: readonly SourcePartition[]): number {
@@ -10,23 +29,33 @@ export function maxSourcePartitions(parts: readonly SourcePartition[]): number {
   return Math.max(1, ...bySource.values());
 }
 
+/** Hops as internal topics of the embedded log. */
+export function embeddedHops(log: EmbeddedLog): HopTransport {
+  return {
+    prepare: (stages, fresh) => prepareEmbeddedHops(log, stages, fresh),
+    sink: (hop) => createRepartitionSink(hop.sink, log, hop.topic),
+    open: (hop, group, gate) => openRepartitionSource({ log, topic: hop.topic, group, gate }),
+  };
+}
+
 /**
- * Creates each hop's internal topic. `--fresh` deletes it first (its records and the
- * positions read on it), since the stages before it start over too. A topic left by an
- * earlier run with another partition count cannot be reused: keys would move between
- * tasks while their state stays behind.
+ * `--fresh` deletes a hop topic (its records and the positions read on it), since the
+ * stages before it start over too. A topic left by an earlier run with another partition
+ * count cannot be reused: keys would move between tasks while their state stays behind.
  */
-export async function prepareHops(log: EmbeddedLog, stages: readonly Stage[], fresh: boolean): Promise<void> {
+async function prepareEmbeddedHops(log: EmbeddedLog, stages: readonly Stage[], fresh: boolean): Promise<void> {
   for (const s of stages) {
     const hop = s.output;
     if (!hop) continue;
     const existing = log.topic(hop.topic);
     if (existing && fresh) await log.deleteTopic(hop.topic);
-    else if (existing && existing.partitions !== hop.partitions) {
-      throw new SluiceError('INVALID_TOPOLOGY', `keyBy "${hop.keyBy}": its repartition topic "${hop.topic}" has ${existing.partitions} partitions from an earlier run, but this run needs ${hop.partitions} (the input's partitions or the keyBy's \`partitions\` changed); keyed state would be split wrongly. Rerun with --fresh to start the job's state over, or keep the old partition count (keyBy partitions: ${existing.partitions})`);
-    }
+    else if (existing && existing.partitions !== hop.partitions) throw partitionsChanged(hop, existing.partitions);
     await log.createTopic(hop.topic, hop.partitions);
   }
+}
+
+export function partitionsChanged(hop: RepartitionHop, had: number): SluiceError {
+  return new SluiceError('INVALID_TOPOLOGY', `keyBy "${hop.keyBy}": its repartition topic "${hop.topic}" has ${had} partitions from an earlier run, but this run needs ${hop.partitions} (the input's partitions or the keyBy's \`partitions\` changed); keyed state would be split wrongly. Rerun with --fresh to start the job's state over, or keep the old partition count (keyBy partitions: ${had})`);
 }
 
 /**

@@ -212,6 +212,33 @@ test('a restart resumes both stages where they committed: new input is counted o
   }
 });
 
+test('a live repartitioned job processes new records as they come and stops cleanly', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-repartition-'));
+  const log = await EmbeddedLog.open(dir);
+  try {
+    await log.createTopic('in', 3);
+    const job = await Job.start(counting(), { log, logger: memoryLogger() });
+    await log.produce('in', input().slice(0, 500));
+    const outputs = async (n: number) => {
+      for (let i = 0; i < 200; i++) {
+        if ((await readAll(log, 'out')).length >= n) return;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    await outputs(500);
+    await log.produce('in', input().slice(500, 800));
+    await outputs(800);
+    const s = await job.stop();
+    assert.equal(s.status, 'stopped', s.error);
+    assert.equal(s.recordsIn, 800);
+    assert.equal(s.recordsOut, 800);
+    assert.deepEqual(s.repartitioned, { 'rp-by-user-repartition': { written: 800, read: 800 } });
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('the in-memory harness has no log for a hop: keyBy before state over several inputs is refused with the reason', async () => {
   const def = topology('h')
     .source('a', { type: 'topic', topic: 'a' })
