@@ -11,7 +11,8 @@ import { KafkaCheckpointCommitter } from './kafka-commit.js';
 import type { LoadedTopology } from '../topology/load.js';
 import type { SinkConfig, TopicSourceConfig, TopologyDefinition } from '../topology/schema.js';
 import { validateTopology } from '../topology/validate.js';
-import { planStages, type Stage } from '../topology/plan.js';
+import { STATEFUL_KINDS, planStages, type Stage } from '../topology/plan.js';
+import { hopGroup, hopReader, kafkaHopSink, prepareKafkaHops } from './kafka-hops.js';
 import { OperatorChain, type OperatorCounts } from './chain.js';
 import { TaskCheckpointer, embeddedCommitter, type CheckpointCommitter, type CommitCounts } from './checkpoint.js';
 import { KafkaTasks } from './kafka-tasks.js';
@@ -94,6 +95,8 @@ export class Job {
   /** The first `staticTasks` tasks are fixed at start (files, embedded topics); Kafka tasks come and go with assignments. */
   private staticTasks = 0;
   private kafka: KafkaTasks | undefined;
+  /** On Kafka, the group-consumer tasks of each stage after a repartition hop. */
+  private readonly kafkaHops: KafkaTasks[] = [];
   private readonly controller = new AbortController();
   private readonly counts: CommitCounts = { out: 0, dead: 0, bySink: {}, internal: {} };
   /** Tasks that read a repartition topic (not a source): their reads are not records in. */
@@ -176,11 +179,14 @@ export class Job {
       // Keyed state after a keyBy over several partitions reads through a repartition topic (topology/plan.ts).
       const kafkaPartitions = kafka?.sources.reduce((n, s) => n + s.partitions, 0) ?? 0;
       const stages = planStages(def.name, def.pipeline, partitions.length + kafkaPartitions, Math.max(maxSourcePartitions(partitions), ...(kafka?.sources.map((s) => s.partitions) ?? [])));
-      if (kafka) refuseHopsOnKafka(stages);
-      else if (!log) refuseHopsWithoutLog(stages, partitions.length);
+      if (kafka && stages.length > 1) {
+        if (partitions.length) refuseHopsOnKafka(stages);
+        const bounded = (opts.untilIdle ?? false) || (!opts.fromBackfillEnd && kafka.sources.every((s) => s.config.bounded));
+        await prepareKafkaHops(kafka.admin, def.name, stages, { bounded, fresh: opts.fresh ?? false });
+      } else if (!log) refuseHopsWithoutLog(stages, partitions.length);
       const hops = log && !kafka ? embeddedHops(log) : undefined;
       await hops?.prepare(stages, opts.fresh ?? false);
-      for (const st of stages) if (st.output) sinks.set(st.output.sink, hops!.sink(st.output));
+      for (const st of stages) if (st.output) sinks.set(st.output.sink, kafka ? kafkaHopSink(st.output) : hops!.sink(st.output));
       const hopSinks = new Set(stages.flatMap((st) => (st.output ? [st.output.sink] : [])));
       // Keyed state lives in the embedded log's kv space and commits with each checkpoint; without a log (the test harness), in memory.
       const memoryState = log ? undefined : new MemoryStateStore();
@@ -240,6 +246,7 @@ export class Job {
         if (stage.output && gate) {
           // A record's upstream is its path through the hops (see createRepartitionSink).
           upstreams = upstreams ? upstreams.flatMap((path) => gate.upstreams.map((t) => `${path}>${t}`)) : gate.upstreams.slice();
+          if (!hops) break; // on Kafka, the stages after a hop are group-consumer tasks (below)
           stageInput = await hops!.open(stage.output, def.name, gate);
         }
       }
@@ -254,7 +261,7 @@ export class Job {
           group: groupOf(def, k.sources.map((s) => s.config)),
           sources: k.sources,
           guarantee: def.runtime?.guarantee ?? 'atLeastOnce',
-          statefulSteps: k.statefulSteps,
+          statefulSteps: stages.length > 1 ? statefulIds(stages[0]!) : k.statefulSteps,
           log: log!,
           untilIdle: opts.untilIdle ?? false,
           fromBackfillEnd: opts.fromBackfillEnd ?? false,
@@ -271,6 +278,43 @@ export class Job {
           await job.kafka.close();
           throw kafkaError(err);
         }
+        // Each stage after a hop: tasks per assigned partition of the hop topic, in a group of its own (kafka-hops.ts).
+        const conn = (connection as Extract<ResolvedConnection, { kind: 'kafka' }>).kafka;
+        let paths = k.sources.flatMap((s) => Array.from({ length: s.partitions }, (_, p) => `${s.name}-${p}`));
+        for (const stage of stages.slice(1)) {
+          const hop = stage.input!;
+          const upstreamPaths = paths;
+          const tasks = new KafkaTasks({
+            kafka: k.kafka,
+            conn,
+            admin: k.admin,
+            topology: def.name,
+            group: hopGroup(groupOf(def, k.sources.map((s) => s.config)), hop),
+            sources: [{ name: hop.topic, config: { type: 'topic', topic: hop.topic }, partitions: hop.partitions }],
+            guarantee: def.runtime?.guarantee ?? 'atLeastOnce',
+            statefulSteps: statefulIds(stage),
+            log: log!,
+            untilIdle: false,
+            fromBackfillEnd: false,
+            fresh: false,
+            logger,
+            metrics,
+            buildTask: (part, committer, signal) => buildTask(hopReader(part), committer, signal, stage, upstreamPaths),
+            onTask: (t) => {
+              job.tasks.push(t);
+              job.hopReaders.set(t, hop.topic);
+            },
+          });
+          job.kafkaHops.push(tasks);
+          job.controller.signal.addEventListener('abort', () => tasks.stop(), { once: true });
+          try {
+            await tasks.start();
+          } catch (err) {
+            await tasks.close();
+            throw kafkaError(err);
+          }
+          paths = paths.flatMap((path) => Array.from({ length: hop.partitions }, (_, p) => `${path}>${hop.topic}-${p}`));
+        }
       }
       job.begin();
       return job;
@@ -286,6 +330,7 @@ export class Job {
     this.stopRequested = true;
     this.controller.abort();
     this.kafka?.stop();
+    for (const k of this.kafkaHops) k.stop();
     const timeoutMs = this.definition.runtime?.shutdownTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
@@ -328,8 +373,9 @@ export class Job {
       throw err;
     };
     // A task that writes a repartition topic tells its readers when it has finished (bounded runs).
-    const results = await Promise.allSettled([...staticTasks.map((t) => t.run().then(() => this.hopWriters.get(t)?.taskFinished(), onFailure)), ...(this.kafka ? [this.kafka.done.catch(onFailure)] : [])]);
+    const results = await Promise.allSettled([...staticTasks.map((t) => t.run().then(() => this.hopWriters.get(t)?.taskFinished(), onFailure)), ...(this.kafka ? [this.kafka.done.catch(onFailure)] : []), ...this.kafkaHops.map((k) => k.done.catch(onFailure))]);
     await this.kafka?.close();
+    for (const k of this.kafkaHops) await k.close();
     await Promise.allSettled(staticTasks.map((t) => t.chain.close()));
     await Promise.allSettled(staticTasks.map((t) => t.source.close()));
     await Promise.allSettled([...this.sinks.values()].map((s) => s.close()));
@@ -367,6 +413,11 @@ export class Job {
     if (this.failure) s.error = `${this.failure.code}: ${this.failure.message}`;
     return s;
   }
+}
+
+/** The ids of a stage's stateful steps (their changelogs are restored by the stage's tasks). */
+function statefulIds(stage: Stage): string[] {
+  return stage.steps.filter((s) => STATEFUL_KINDS.has(s.kind)).map((s) => s.id);
 }
 
 /** The consumer group of a topology's Kafka sources: one per topology (the sources' `group`, else the topology name). */

@@ -69,12 +69,12 @@ export function refuseHopsWithoutLog(stages: readonly Stage[], inputTasks: numbe
 }
 
 /**
- * Hops on Kafka are not wired yet (the seam is HopTransport: a Kafka topic of the same
- * name, written in the stage-1 task's transaction and read by a consumer in the job's
- * group). Until then a topology that needs one is refused at start, with what to do.
+ * On Kafka, hops are group-consumer stages (kafka-hops.ts) fed by Kafka sources. Inputs that
+ * are not Kafka topics (files) would write a Kafka hop outside any consumer group's
+ * transaction, so that combination is refused at start, with what to do.
  */
 export function refuseHopsOnKafka(stages: readonly Stage[]): void {
   const hop = stages[0]?.output;
   if (!hop) return;
-  throw new SluiceError('INVALID_TOPOLOGY', `keyBy "${hop.keyBy}": keyed state after it needs each key in one task, which over several partitions means a repartition topic ("${hop.topic}"); on Kafka sluice does not write one yet. Produce the input keyed by this key and drop the keyBy (records keep their producer key, so each key is in one partition), read a single-partition topic, or run on the embedded log`);
+  throw new SluiceError('INVALID_TOPOLOGY', `keyBy "${hop.keyBy}": keyed state after it needs a repartition topic ("${hop.topic}"), and on Kafka only Kafka topic sources may feed one; read the files on the embedded log (no Kafka connection), or produce them to a Kafka topic first`);
 }

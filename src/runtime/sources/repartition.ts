@@ -81,15 +81,8 @@ class RepartitionPartition implements SourcePartition {
             dead.push(decodeError(this.source, this.partition, s.offset, s.key, s.timestamp, s.value, `not valid JSON: ${(err as Error).message}`));
             continue;
           }
-          const r: StreamRecord = { key: s.key, value: value as Record<string, unknown>, timestamp: s.timestamp, headers: EMPTY_HEADERS, position: { source: this.source, partition: this.partition, offset: s.offset } };
-          if (s.headers) {
-            const { [UPSTREAM_HEADER]: origin, ...rest } = s.headers;
-            if (origin !== undefined) r.origin = origin;
-            for (const _ in rest) {
-              r.headers = rest;
-              break;
-            }
-          }
+          const r: StreamRecord = { key: s.key, value: value as Record<string, unknown>, timestamp: s.timestamp, headers: s.headers ?? EMPTY_HEADERS, position: { source: this.source, partition: this.partition, offset: s.offset } };
+          takeOrigin(r);
           records.push(r);
         }
         this.pos = stored[stored.length - 1]!.offset + 1;
@@ -106,4 +99,34 @@ class RepartitionPartition implements SourcePartition {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Moves the upstream header of a record read from a hop into `origin`, leaving the user's headers as they were. */
+export function takeOrigin(r: StreamRecord): void {
+  const origin = r.headers[UPSTREAM_HEADER];
+  if (origin === undefined) return;
+  r.origin = origin;
+  const { [UPSTREAM_HEADER]: _, ...rest } = r.headers;
+  let any = false;
+  for (const _k in rest) {
+    any = true;
+    break;
+  }
+  r.headers = any ? rest : EMPTY_HEADERS;
+}
+
+/** A source whose records come from a hop written by another reader (Kafka): takes each record's origin from its header. */
+export function withOrigins(part: SourcePartition): SourcePartition {
+  return {
+    source: part.source,
+    partition: part.partition,
+    async poll(max, signal) {
+      const polled = await part.poll(max, signal);
+      if (Array.isArray(polled.records)) for (const r of polled.records) takeOrigin(r);
+      return polled;
+    },
+    commitFor: (next) => part.commitFor(next),
+    ...(part.progress ? { progress: () => part.progress!() } : {}),
+    close: () => part.close(),
+  };
 }
