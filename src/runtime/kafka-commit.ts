@@ -36,7 +36,9 @@ export async function withRetries<T>(what: string, policy: RetryPolicy, deps: { 
   let delay = policy.initialMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fn(attempt);
+      const result = await fn(attempt);
+      if (attempt > 1) deps.logger.info(`${what} succeeded on attempt ${attempt}`);
+      return result;
     } catch (err) {
       if (isFenced(err) || err instanceof PartitionLostError || attempt >= policy.attempts) throw err;
       deps.metrics?.kafkaRetries.inc({ operation: deps.operation });
@@ -112,8 +114,9 @@ export class KafkaCheckpointCommitter implements CheckpointCommitter {
     const t = this.o.transactional!;
     try {
       return await withRetries(`checkpoint of task ${this.o.task} (transaction)`, this.o.retry, { logger: this.o.logger, metrics: this.o.metrics, operation: 'transaction' }, async (attempt) => {
-        // After a failure the producer's state is unknown: a new one with the same id (initTransactions) aborts what was open.
-        if (attempt > 1) t.current = await t.renew();
+        // A failed transaction was aborted and the producer can go on (e.g. CONCURRENT_TRANSACTIONS while the last
+        // commit's markers are written); when the abort failed too, a new producer with the same id settles it.
+        if (attempt > 1 && t.current.broken) t.current = await t.renew();
         return t.current.commit(records, { group: this.o.group, offsets });
       });
     } catch (err) {
