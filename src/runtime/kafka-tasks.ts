@@ -1,4 +1,4 @@
-import { GroupConsumer, IdempotentWriter, KafkaTopicAdmin, TransactionalWriter, errorText, jsonCodec, readRanges, type KafkaConnection, type TopicPartition } from '../../connectors/kafka/index.js';
+import { GroupConsumer, IdempotentWriter, KafkaTopicAdmin, TransactionalWriter, errorText, jsonCodec, readRanges, type KafkaConnection, type TopicPartition, type ValueCodec } from '../../connectors/kafka/index.js';
 import type { EmbeddedLog, KvWrite } from '../../connectors/embedded/index.js';
 import type { Kafka } from 'kafkajs';
 import { SluiceError, ensureError } from '../core/errors.js';
@@ -14,6 +14,8 @@ export interface KafkaSourceSpec {
   name: string;
   config: TopicSourceConfig;
   partitions: number;
+  /** How this source's values decode. Default JSON. */
+  codec?: ValueCodec;
 }
 
 export interface KafkaTasksOptions {
@@ -206,7 +208,7 @@ export class KafkaTasks {
     }
     this.consumer.seek(tp.topic, tp.partition, start);
     await this.restore(task, tp.partition);
-    const source = new KafkaPartitionSource({ name: spec.name, topic: tp.topic, partition: tp.partition, group: o.group, consumer: this.consumer, codec: jsonCodec, start, end: range?.end ?? Infinity, metrics: o.metrics });
+    const source = new KafkaPartitionSource({ name: spec.name, topic: tp.topic, partition: tp.partition, group: o.group, consumer: this.consumer, codec: spec.codec ?? jsonCodec, start, end: range?.end ?? Infinity, metrics: o.metrics });
     const controller = new AbortController();
     const onStop = () => controller.abort();
     this.stopping.signal.addEventListener('abort', onStop, { once: true });
