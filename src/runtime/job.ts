@@ -78,6 +78,8 @@ export class Job {
   private readonly controller = new AbortController();
   private readonly counts: CommitCounts = { out: 0, dead: 0, bySink: {} };
   private readonly opCounts = new Map<string, OperatorCounts>();
+  /** Each task's stateful steps' backends (task → step id → backend), read by online requests. */
+  private readonly liveState = new Map<string, Map<string, KeyedStateBackend>>();
   private failure: SluiceError | undefined;
   private stopRequested = false;
   private begin!: () => void;
@@ -144,6 +146,7 @@ export class Job {
       for (const part of partitions) {
         const task = `${part.source}-${part.partition}`;
         const backends = new Map<string, KeyedStateBackend>();
+        job.liveState.set(task, backends);
         const deps = {
           models,
           loadUdf: (m: string, e: string) => loadUdf(baseDir, m, e),
@@ -208,6 +211,14 @@ export class Job {
       byUnit.set(p.unit, acc);
     }
     return [...byUnit.values()];
+  }
+
+  /**
+   * The live state backend of step `opId` in task `task` (`<source>-<partition>`), for
+   * read-only views that must see changes not committed yet (online requests).
+   */
+  stateBackend(task: string, opId: string): KeyedStateBackend | undefined {
+    return this.liveState.get(task)?.get(opId);
   }
 
   /** Records read so far (for progress lines). */
