@@ -4,6 +4,8 @@ import { createLogger } from '../core/logger.js';
 import { createMetrics } from '../metrics/registry.js';
 import { serveMetrics } from '../metrics/server.js';
 import { operatorCatalog } from '../operators/index.js';
+import { connectionFor } from './connection.js';
+import { describeConnection } from '../runtime/connection.js';
 import { Job, type JobSummary } from '../runtime/job.js';
 import { loadTopologyFile } from '../topology/load.js';
 import { intOption, parse, requirePositional } from './args.js';
@@ -17,6 +19,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const args = parse('run', argv, {
     'until-idle': { type: 'boolean' },
     'data-dir': { type: 'string' },
+    connection: { type: 'string' },
     'metrics-port': { type: 'string' },
     'summary-json': { type: 'string' },
     'from-backfill-end': { type: 'boolean' },
@@ -36,13 +39,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     logger.info(`metrics on http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : port}/metrics`);
   }
   const dataDir = args.str('data-dir');
+  const connection = connectionFor(loaded, args.str('connection'));
+  logger.info(`topics on ${describeConnection(connection)}`);
   const servePort = intOption('run', 'serve', args.str('serve'));
   // --serve: the job and the online server share the embedded log (its state) and the models (one ModelRunner each).
   let log: EmbeddedLog | undefined;
   let runners: Map<string, ModelRunner> | undefined;
   let online: OnlineService | undefined;
   if (servePort !== undefined) {
-    log = await EmbeddedLog.open(resolveDataDir(loaded.definition, loaded.baseDir, dataDir));
+    log = await EmbeddedLog.open(resolveDataDir(loaded.definition, loaded.baseDir, dataDir, connection.dir));
     try {
       runners = await loadAllModels(loaded, { metrics, logger });
     } catch (err) {
@@ -56,7 +61,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   };
   let job: Job;
   try {
-    job = await Job.start(loaded, { untilIdle: args.flag('until-idle'), fromBackfillEnd: args.flag('from-backfill-end'), fresh: args.flag('fresh'), metrics, logger, ...(dataDir ? { dataDir } : {}), ...(log ? { log } : {}), ...(runners ? { models: runners } : {}) });
+    job = await Job.start(loaded, { connection, untilIdle: args.flag('until-idle'), fromBackfillEnd: args.flag('from-backfill-end'), fresh: args.flag('fresh'), metrics, logger, ...(dataDir ? { dataDir } : {}), ...(log ? { log } : {}), ...(runners ? { models: runners } : {}) });
     if (servePort !== undefined) {
       online = await createOnlineService(loaded, { metrics, logger, job, log: log!, runners: runners!, flags: onlineFlags('run', args, servePort) });
       await online.listen();
