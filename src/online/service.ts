@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EmbeddedLog } from '../../connectors/embedded/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { SluiceError } from '../core/errors.js';
 import type { Metrics } from '../metrics/registry.js';
 import { ModelRunner } from '../model/index.js';
 import type { Job } from '../runtime/job.js';
@@ -17,6 +18,11 @@ import type { LoadedTopology } from '../topology/load.js';
 import { resolveOnlineConfig, type OnlineFlags, type ResolvedOnlineConfig } from './config.js';
 import type { RecordAnswerer } from './plugins/topology.js';
 import { buildServer } from './server.js';
+import { BridgeClient } from './bridge/client.js';
+import { BridgeResponder } from './bridge/responder.js';
+import type { BridgeTransport } from './bridge/transport.js';
+import { onlineMetrics } from './metrics.js';
+import type { TopologyDefinition } from '../topology/schema.js';
 
 /** Loads every model of the topology (all outputs, so /v2 can offer each), closing the loaded ones on failure. */
 export async function loadAllModels(loaded: LoadedTopology, deps: { metrics: Metrics; logger: Logger }): Promise<Map<string, ModelRunner>> {
@@ -42,8 +48,48 @@ export interface OnlineServiceOptions {
   /** Models already loaded (shared with the job); the server does not close them. Default: the server loads and owns them. */
   runners?: ReadonlyMap<string, ModelRunner>;
   answerer?: RecordAnswerer;
+  /** The request-reply bridge's transport (online.mode: bridge): the embedded log or Kafka. */
+  transport?: BridgeTransport;
+  /** Also answer the bridge's requests here (this process runs the job that owns the state). */
+  responder?: boolean;
   clock?: Clock;
   logger?: Logger;
+}
+
+/** Partitions of the request topic: those of the topology's first topic source. */
+function requestPartitions(def: TopologyDefinition, log: EmbeddedLog | undefined): number {
+  const src = Object.values(def.sources).find((c) => c.type === 'topic');
+  if (!src || src.type !== 'topic') return 1;
+  return log?.topic(src.topic)?.partitions ?? src.partitions ?? 1;
+}
+
+/** The request path over this process's state (the store, and a running job's live state over it). */
+function requestPath(loaded: LoadedTopology, o: { runners: ReadonlyMap<string, ModelRunner>; priority: number; clock: Clock; log?: EmbeddedLog | undefined; job?: Job | undefined }): Promise<RequestPath> {
+  const { log, job } = o;
+  return RequestPath.create(loaded.definition, {
+    models: onlineModels(o.runners, o.priority),
+    baseDir: loaded.baseDir,
+    clock: o.clock,
+    ...(log ? { state: { store: kvStateStore(log), partitions: (t: string) => log.topic(t)?.partitions, ...(job ? { live: (task: string, op: string) => job.stateBackend(task, op) } : {}) } } : {}),
+  });
+}
+
+/**
+ * The bridge's owner side alone, for a process that runs the job but serves no HTTP
+ * (`sluice run FILE` with online.mode: bridge, the other process serving HTTP over Kafka).
+ */
+export async function startResponder(loaded: LoadedTopology, o: { transport: BridgeTransport; runners: ReadonlyMap<string, ModelRunner>; log?: EmbeddedLog; job?: Job; clock?: Clock; logger: Logger }): Promise<{ responder: BridgeResponder; close(): Promise<void> }> {
+  const config = resolveOnlineConfig(loaded.definition.online, Object.keys(loaded.definition.models ?? {}));
+  const clock = o.clock ?? systemClock;
+  const path = await requestPath(loaded, { runners: o.runners, priority: config.priority, clock, log: o.log, job: o.job });
+  const responder = await BridgeResponder.start({ transport: o.transport, path, clock, logger: o.logger, partitions: requestPartitions(loaded.definition, o.log) });
+  return {
+    responder,
+    async close() {
+      await responder.close();
+      await path.close();
+    },
+  };
 }
 
 export interface OnlineService {
@@ -65,21 +111,27 @@ export async function createOnlineService(loaded: LoadedTopology, o: OnlineServi
   const clock = o.clock ?? systemClock;
   let path: RequestPath | undefined;
   try {
-    const log = o.log;
-    const job = o.job;
-    path = await RequestPath.create(def, {
-      models: onlineModels(runners, config.priority),
-      baseDir: loaded.baseDir,
-      clock,
-      ...(log ? { state: { store: kvStateStore(log), partitions: (t: string) => log.topic(t)?.partitions, ...(job ? { live: (task: string, op: string) => job.stateBackend(task, op) } : {}) } } : {}),
-    });
+    path = await requestPath(loaded, { runners, priority: config.priority, clock, log: o.log, job: o.job });
     const p = path;
     const firstModel = def.pipeline.map((s) => (s.score as { model?: string } | undefined)?.model).find((m) => m !== undefined) ?? '';
-    const answerer: RecordAnswerer = o.answerer ?? { topology: def.name, model: firstModel, answer: (values, call) => p.answer(values, call) };
+    const closers: { close(): Promise<void> }[] = [];
+    let answerer: RecordAnswerer = o.answerer ?? { topology: def.name, model: firstModel, answer: (values, call) => p.answer(values, call) };
+    const partitions = requestPartitions(def, o.log);
+    if (o.responder) {
+      if (!o.transport) throw new SluiceError('INVALID_INPUT', 'the bridge responder needs a transport');
+      closers.push(await BridgeResponder.start({ transport: o.transport, path: p, clock, logger, partitions }));
+    }
+    if (config.mode === 'bridge' && !o.answerer) {
+      if (!o.transport) throw new SluiceError('INVALID_TOPOLOGY', `online.mode: bridge needs a topic transport (the embedded log or a Kafka connection)`);
+      const client = await BridgeClient.start({ transport: o.transport, path: p, metrics: onlineMetrics(o.metrics.registry), partitions, model: firstModel });
+      closers.push(client);
+      answerer = client;
+    }
     const app = await buildServer({
       config,
       runners,
-      owned: [...(owned ? [...runners.values()] : []), { close: () => p.close() }],
+      // Closed after in-flight requests: the bridge's subscriptions, then the request path and owned models.
+      owned: [{ close: async () => { for (const c of closers) await c.close(); await p.close(); if (owned) await Promise.all([...runners.values()].map((r) => r.close())); } }],
       answerer,
       metrics: o.metrics,
       clock,

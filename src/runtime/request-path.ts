@@ -141,6 +141,28 @@ export class RequestPath {
     for (const op of this.ops) await op.close?.();
   }
 
+  /**
+   * Each value's entity key (what the topology keys its state by): the steps up to and
+   * including the first `keyBy` run on a copy of the record; a record without one (no
+   * keyBy, or it failed or was filtered before it) gets null.
+   */
+  async keysOf(values: readonly unknown[]): Promise<(string | null)[]> {
+    const upTo = this.ops.findIndex((op) => op.kind === 'keyBy');
+    if (upTo < 0) return values.map(() => null);
+    const keys: (string | null)[] = values.map(() => null);
+    let batch: StreamRecord[] = [];
+    for (const [i, v] of values.entries()) {
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) batch.push({ key: null, value: structuredClone(v) as Record<string, unknown>, timestamp: this.o.clock.now(), headers: {}, position: { source: 'online', partition: 0, offset: i } });
+    }
+    const ctx: OperatorContext = { operatorId: 'keys', clock: this.o.clock, deadLetter: () => undefined, emit: () => undefined };
+    for (const op of this.ops.slice(0, upTo + 1)) {
+      if (!batch.length) break;
+      batch = await op.process(batch, ctx);
+    }
+    for (const r of batch) keys[r.position.offset] = r.key;
+    return keys;
+  }
+
   /** Answers each value, in order. Throws only for what fails the whole call (a retriable model error: overload, deadline, cancel, shutdown). */
   answer(values: readonly unknown[], opts: CallOptions = {}): Promise<RecordAnswer[]> {
     return scope.run({ deadline: opts.deadline, signal: opts.signal }, () => this.run(values));
