@@ -11,7 +11,10 @@ import { loadTopologyFile } from '../topology/load.js';
 import { intOption, parse, requirePositional } from './args.js';
 import { EmbeddedLog } from '../../connectors/embedded/index.js';
 import type { ModelRunner } from '../model/index.js';
-import { createOnlineService, loadAllModels, type OnlineService } from '../online/service.js';
+import { createOnlineService, loadAllModels, startResponder, type OnlineService } from '../online/service.js';
+import { embeddedTransport } from '../online/bridge/embedded-transport.js';
+import { kafkaTransport } from '../online/bridge/kafka-transport.js';
+import type { BridgeTransport } from '../online/bridge/transport.js';
 import { resolveDataDir } from '../runtime/resources.js';
 import { ONLINE_FLAGS, onlineFlags } from './serve.js';
 
@@ -46,7 +49,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   let log: EmbeddedLog | undefined;
   let runners: Map<string, ModelRunner> | undefined;
   let online: OnlineService | undefined;
-  if (servePort !== undefined) {
+  // online.mode: bridge: this process owns the state, so it answers the bridge's requests
+  // (on Kafka even without --serve: the HTTP side may be another process's `sluice serve`).
+  const bridge = loaded.definition.online?.mode === 'bridge' && (servePort !== undefined || connection.kind === 'kafka');
+  let transport: BridgeTransport | undefined;
+  let responder: { close(): Promise<void> } | undefined;
+  if (servePort !== undefined || bridge) {
     log = await EmbeddedLog.open(resolveDataDir(loaded.definition, loaded.baseDir, dataDir, connection.dir));
     try {
       runners = await loadAllModels(loaded, { metrics, logger });
@@ -56,15 +64,20 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
   }
   const closeShared = async () => {
+    await responder?.close();
+    await transport?.close();
     await Promise.all([...(runners?.values() ?? [])].map((r) => r.close()));
     await log?.close();
   };
   let job: Job;
   try {
     job = await Job.start(loaded, { connection, untilIdle: args.flag('until-idle'), fromBackfillEnd: args.flag('from-backfill-end'), fresh: args.flag('fresh'), metrics, logger, ...(dataDir ? { dataDir } : {}), ...(log ? { log } : {}), ...(runners ? { models: runners } : {}) });
+    if (bridge) transport = connection.kind === 'kafka' ? await kafkaTransport(connection.kafka) : embeddedTransport(log!);
     if (servePort !== undefined) {
-      online = await createOnlineService(loaded, { metrics, logger, job, log: log!, runners: runners!, flags: onlineFlags('run', args, servePort) });
+      online = await createOnlineService(loaded, { metrics, logger, job, log: log!, runners: runners!, flags: onlineFlags('run', args, servePort), ...(transport ? { transport, responder: true } : {}) });
       await online.listen();
+    } else if (bridge) {
+      responder = await startResponder(loaded, { transport: transport!, runners: runners!, log: log!, job, logger });
     }
   } catch (err) {
     await closeShared();
@@ -83,6 +96,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         await online.app.sluice.admission.drain();
         await online.close();
       }
+      await responder?.close();
       return job.stop();
     })();
     void stopping.then(onStopped);

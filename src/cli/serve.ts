@@ -6,6 +6,9 @@ import type { OnlineFlags } from '../online/config.js';
 import { createOnlineService, type OnlineService } from '../online/service.js';
 import { resolveDataDir } from '../runtime/resources.js';
 import { loadTopologyFile } from '../topology/load.js';
+import { SluiceError } from '../core/errors.js';
+import { kafkaTransport } from '../online/bridge/kafka-transport.js';
+import { connectionFor } from './connection.js';
 import { intOption, parse, requirePositional, type ParsedArgs } from './args.js';
 
 /** The flags `serve` and `run --serve` share. */
@@ -60,21 +63,31 @@ export function drainOnSignal(service: OnlineService, logger: Logger, after: () 
 
 /** `sluice serve FILE`: answers HTTP requests for a topology (its models and its request path) until SIGTERM. */
 export async function serveCommand(argv: string[]): Promise<number> {
-  const args = parse('serve', argv, { port: { type: 'string' }, 'data-dir': { type: 'string' }, ...ONLINE_FLAGS });
+  const args = parse('serve', argv, { port: { type: 'string' }, 'data-dir': { type: 'string' }, connection: { type: 'string' }, ...ONLINE_FLAGS });
   const file = requirePositional('serve', args.positionals, 'the topology FILE');
   const loaded = loadTopologyFile(file, operatorCatalog);
   const def = loaded.definition;
   const logger = createLogger(`serve:${def.name}`);
   const metrics = createMetrics(undefined, true);
-  // Keyed state lives in the embedded log; open it only when a step reads state (it locks the directory).
-  const log = hasState(def.pipeline) ? await EmbeddedLog.open(resolveDataDir(def, loaded.baseDir, args.str('data-dir'))) : undefined;
+  const connection = connectionFor(loaded, args.str('connection'));
+  const bridge = def.online?.mode === 'bridge';
+  if (bridge && connection.kind !== 'kafka') {
+    throw new SluiceError('INVALID_INPUT', `${file}: online.mode: bridge with sluice serve needs a Kafka connection (--connection FILE, connection.kafka or SLUICE_KAFKA_BROKERS): the embedded log belongs to the process that runs the job; serve beside it with sluice run ${file} --serve PORT`);
+  }
+  // Keyed state lives in the embedded log; open it only when this process reads state itself (it locks the directory).
+  const log = hasState(def.pipeline) && !bridge ? await EmbeddedLog.open(resolveDataDir(def, loaded.baseDir, args.str('data-dir'), connection.dir)) : undefined;
+  const transport = bridge && connection.kind === 'kafka' ? await kafkaTransport(connection.kafka) : undefined;
   try {
-    const service = await createOnlineService(loaded, { metrics, logger, flags: onlineFlags('serve', args, intOption('serve', 'port', args.str('port'))), ...(log ? { log } : {}) });
-    const stopped = drainOnSignal(service, logger, async () => void (await log?.close()));
+    const service = await createOnlineService(loaded, { metrics, logger, flags: onlineFlags('serve', args, intOption('serve', 'port', args.str('port'))), ...(log ? { log } : {}), ...(transport ? { transport } : {}) });
+    const stopped = drainOnSignal(service, logger, async () => {
+      await transport?.close();
+      await log?.close();
+    });
     await service.listen();
     await stopped;
     return 0;
   } catch (err) {
+    await transport?.close();
     await log?.close();
     throw err;
   }
