@@ -14,6 +14,8 @@ const SERVER = fileURLToPath(new URL('../lib/online-server.js', import.meta.url)
 
 interface Server {
   port: number;
+  /** The topology the server answers for (sluice servers). */
+  topology: string;
   /** Stops it; resolves with its peak RSS in MiB. */
   stop(): Promise<number>;
 }
@@ -32,6 +34,7 @@ function startServer(args: string[]): Promise<Server> {
       clearTimeout(timer);
       resolve({
         port: Number(m[1]),
+        topology: /TOPOLOGY (\S+)/.exec(out)?.[1] ?? '',
         async stop() {
           child.kill('SIGTERM');
           await exited;
@@ -70,7 +73,7 @@ async function sluiceInfer(port: number, model: ModelKey, extra: Partial<LoadOpt
 export const onlineServing: Benchmark = {
   name: 'online-serving',
   mode: 'online',
-  description: `online serving at ${CONNECTIONS} connections (autocannon in its own process, each server in its own): the bare fastify route (ceiling), a naive route (onnxruntime once per request), sluice's /v2 infer and topology endpoint (flight-delay model, wide MLP), mixed load (a backfill on the same model in the same process, ${MIXED_RATE} req/s), and overload at 4x the sustainable rate`,
+  description: `online serving at ${CONNECTIONS} connections (autocannon in its own process, each server in its own): the bare fastify route (ceiling), a naive route (onnxruntime once per request), sluice's /v2 infer and topology endpoint (flight-delay model, wide MLP), mixed load (a backfill on the same model in the same process, ${MIXED_RATE} req/s), overload at 4x the sustainable rate, and the request-reply bridge (embedded log; Kafka at KAFKA_BROKERS unless BENCH_ONLINE_KAFKA=0)`,
   async run() {
     const rows: BenchResult[] = [];
     const add = (name: string, metric: string, value: number, unit: string, params: Record<string, unknown>, ceiling: { name: string; value: number } | null = null) =>
@@ -81,6 +84,7 @@ export const onlineServing: Benchmark = {
       add(name, 'p99_latency_ms', r.latencyP99Ms, 'ms', params);
     };
     const clean = (what: string, r: LoadResult) => {
+      if (!r.requests) throw new Error(`${what}: no request completed in ${r.seconds} s`);
       if (r.errors || r.timeouts || r.non2xx) throw new Error(`${what}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx of ${r.requests} (status codes ${JSON.stringify(r.statusCodes)})`);
     };
 
@@ -159,6 +163,27 @@ export const onlineServing: Benchmark = {
       if (unexpected.length || r.errors || r.timeouts) throw new Error(`overload: every request must be answered 200, 429 or 504; got ${JSON.stringify(r.statusCodes)}, ${r.errors} errors, ${r.timeouts} timeouts`);
     } finally {
       if (!stopped) await over.stop();
+    }
+
+    // The bridge: the topology endpoint answered through request and reply topics (responder in the same process).
+    const transports = process.env.BENCH_ONLINE_KAFKA === '0' ? ['embedded'] : ['embedded', 'kafka'];
+    for (const transport of transports) {
+      const b = await startServer(['sluice', 'flight', '--bridge', transport]);
+      let rss = NaN;
+      try {
+        const path = `/v1/topologies/${b.topology}/score`;
+        const body = JSON.stringify(FLIGHT_RECORD);
+        const r = await load(b.port, path, body);
+        clean(`bridge ${transport}`, r);
+        add(`online-bridge-${transport}-flight`, 'requests_per_s', round(r.requestsPerSecond), 'requests/s', { path: `POST ${path} via the ${transport} request-reply bridge` }, bareCeiling);
+        latencies(`online-bridge-${transport}-flight`, r, { transport });
+        const fixed = await load(b.port, path, body, { rate: 1000, warmupSeconds: 0 });
+        clean(`bridge ${transport} at 1000 req/s`, fixed);
+        add(`online-bridge-${transport}-flight`, 'p99_latency_ms_at_1000_rps', fixed.latencyP99Ms, 'ms', { rate: 1000, achieved_rps: round(fixed.requestsPerSecond) });
+      } finally {
+        rss = await b.stop();
+      }
+      add(`online-bridge-${transport}-flight`, 'peak_rss_mb_server', rss, 'MiB', { transport });
     }
     return rows;
   },

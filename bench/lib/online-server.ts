@@ -2,6 +2,8 @@
 //   node online-server.js naive MODEL            fastify + onnxruntime once per request (batch 1, main thread)
 //   node online-server.js sluice MODEL [--backfill]  sluice's online server (the shared ModelRunner, dynamic batching);
 //                                                 --backfill also runs backfills on the same model in the same process, back to back
+//   node online-server.js sluice MODEL --bridge embedded|kafka   the topology endpoint answered through the request-reply
+//                                                 bridge (request and reply topics; responder in the same process; Kafka: KAFKA_BROKERS)
 // MODEL: flight (examples/flight-delay, its topology and model) or wide (models/wide-mlp.onnx).
 // Prints "LISTENING <port>" when ready; on SIGTERM prints "PEAK_RSS_MB <n>" and exits.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,10 @@ import { Job, asLoaded } from '../../src/runtime/job.js';
 import { loadTopologyFile, type LoadedTopology } from '../../src/topology/load.js';
 import type { TopologyDefinition } from '../../src/topology/schema.js';
 import { prng } from '../../scripts/onnx/proto.js';
+import { KAFKA_DEFAULTS, type KafkaConnection } from '../../connectors/kafka/index.js';
+import { embeddedTransport } from '../../src/online/bridge/embedded-transport.js';
+import { kafkaTransport } from '../../src/online/bridge/kafka-transport.js';
+import type { BridgeTransport } from '../../src/online/bridge/transport.js';
 
 export const MODELS = {
   flight: { path: 'examples/flight-delay/model/flight-delay.onnx', served: 'delay', input: 'features', width: 9 },
@@ -77,7 +83,7 @@ async function naive(model: ModelKey): Promise<void> {
   announce(new URL(address).port, () => app.close());
 }
 
-async function sluice(model: ModelKey, withBackfill: boolean): Promise<void> {
+async function sluice(model: ModelKey, withBackfill: boolean, bridge: 'embedded' | 'kafka' | undefined): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-online-'));
   const logger = memoryLogger();
   const metrics = createMetrics();
@@ -86,7 +92,17 @@ async function sluice(model: ModelKey, withBackfill: boolean): Promise<void> {
   const runners = await loadAllModels(loaded, { metrics, logger });
   const { EmbeddedLog } = await import('../../connectors/embedded/index.js');
   const log = await EmbeddedLog.open(join(dir, 'data'));
-  const service = await createOnlineService(loaded, { metrics, logger, runners, log });
+  let transport: BridgeTransport | undefined;
+  if (bridge) {
+    loaded.definition.online.mode = 'bridge';
+    if (bridge === 'kafka') {
+      const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+      const name = `bench-bridge-${process.pid}`;
+      loaded.definition.name = name;
+      transport = await kafkaTransport({ ...KAFKA_DEFAULTS, brokers, clientId: name } as KafkaConnection);
+    } else transport = embeddedTransport(log);
+  }
+  const service = await createOnlineService(loaded, { metrics, logger, runners, log, ...(transport ? { transport, responder: true } : {}) });
   let stop = false;
   let backfills = 0;
   let running: Promise<void> = Promise.resolve();
@@ -105,10 +121,12 @@ async function sluice(model: ModelKey, withBackfill: boolean): Promise<void> {
     })();
   }
   const url = await service.listen();
+  process.stdout.write(`TOPOLOGY ${loaded.definition.name}\n`);
   announce(new URL(url).port, async () => {
     stop = true;
     await running;
     await service.close();
+    await transport?.close();
     await Promise.all([...runners.values()].map((r) => r.close()));
     process.stdout.write(`BACKFILLS ${backfills}\n`);
     await log.close();
@@ -131,5 +149,5 @@ const [, , mode, model, flag] = process.argv;
 if (mode === 'naive' || mode === 'sluice') {
   if (model !== 'flight' && model !== 'wide') throw new Error(`model must be flight or wide; got ${model}`);
   if (mode === 'naive') await naive(model);
-  else await sluice(model, flag === '--backfill');
+  else await sluice(model, flag === '--backfill', flag === '--bridge' ? (process.argv[5] as 'embedded' | 'kafka') : undefined);
 }
