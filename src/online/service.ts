@@ -135,6 +135,8 @@ export async function createOnlineService(loaded: LoadedTopology, o: OnlineServi
       answerer,
       metrics: o.metrics,
       clock,
+      // Beside a job: ready once it runs tasks (on Kafka, after their state is restored).
+      ...(o.job ? { isReady: () => o.job!.hasTasks() } : {}),
     });
     return {
       app,

@@ -281,6 +281,15 @@ export class Job {
   }
 
   /**
+   * Whether the job is processing: at least one task runs. Kafka tasks are made only after
+   * their partition's state has been restored from its changelog, so the online server's
+   * readiness waits for this.
+   */
+  hasTasks(): boolean {
+    return this.tasks.length > 0;
+  }
+
+  /**
    * The live state backend of step `opId` in task `task` (`<source>-<partition>`), for
    * read-only views that must see changes not committed yet (online requests).
    */
