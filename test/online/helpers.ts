@@ -7,6 +7,7 @@ import { createOnlineService, type OnlineService, type OnlineServiceOptions } fr
 import { asLoaded } from '../../src/runtime/job.js';
 import type { LoadedTopology } from '../../src/topology/load.js';
 import type { TopologyDefinition } from '../../src/topology/schema.js';
+import { writeModel } from '../../scripts/onnx/proto.js';
 import { tmpDir, writeOddModel } from '../model/helpers.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -25,6 +26,25 @@ export function oddModel(): string {
   return odd;
 }
 
+/** x [N,2] float → d = double(x) FP64 [N,2], i = int32(x) INT32 [N,2]: the other output datatypes. */
+let casts: string | undefined;
+export function castModel(): string {
+  if (!casts) {
+    casts = join(tmpDir(), 'casts.onnx');
+    writeModel(casts, {
+      name: 'casts',
+      inputs: [{ name: 'x', type: 'float', dims: ['N', 2] }],
+      outputs: [{ name: 'd', type: 'double', dims: ['N', 2] }, { name: 'i', type: 'int32', dims: ['N', 2] }],
+      nodes: [
+        { op: 'Cast', inputs: ['x'], outputs: ['d'], attrs: { to: 11 } },
+        { op: 'Cast', inputs: ['x'], outputs: ['i'], attrs: { to: 6 } },
+      ],
+      initializers: [],
+    });
+  }
+  return casts;
+}
+
 /**
  * A topology: x0..x7 → f0..f7 (f_i = x_i * 1) → small MLP → route risk > 0.5 to alerts,
  * else scored. Models: risk (small MLP, versions 1 and 2 of "risk": v2 is the same file),
@@ -33,7 +53,7 @@ export function oddModel(): string {
 export function smallTopology(online: Record<string, unknown> = {}, extra: Partial<TopologyDefinition> = {}): LoadedTopology {
   const def = {
     name: 'small',
-    models: { risk: { path: SMALL_MLP, workers: 1, maxQueueDelayMs: 1 }, 'risk-v2': { path: SMALL_MLP, workers: 1, maxQueueDelayMs: 1 }, odd: { path: oddModel(), workers: 1 } },
+    models: { risk: { path: SMALL_MLP, workers: 1, maxQueueDelayMs: 1 }, 'risk-v2': { path: SMALL_MLP, workers: 1, maxQueueDelayMs: 1 }, odd: { path: oddModel(), workers: 1 }, casts: { path: castModel(), workers: 1 } },
     sources: { in: { type: 'topic', topic: 'in' } },
     pipeline: [
       { map: { id: 'features', set: Object.fromEntries(FEATURES.map((f, i) => [f, `x${i} * 1`])) } },
@@ -43,7 +63,7 @@ export function smallTopology(online: Record<string, unknown> = {}, extra: Parti
     ],
     sinks: { scored: { type: 'stdout' }, alerts: { type: 'stdout' }, dlq: { type: 'stdout' } },
     deadLetter: 'dlq',
-    online: { port: 0, models: { risk: { versions: { '1': 'risk', '2': 'risk-v2' } }, odd: { versions: { '1': 'odd' } } }, ...online },
+    online: { port: 0, models: { risk: { versions: { '1': 'risk', '2': 'risk-v2' } }, odd: { versions: { '1': 'odd' } }, casts: { versions: { '1': 'casts' } } }, ...online },
     ...extra,
   } as unknown as TopologyDefinition;
   return asLoaded(def, ROOT);

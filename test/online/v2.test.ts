@@ -42,7 +42,7 @@ test('unknown models, versions and routes are 404 with {"error"}', async () => {
   }
   const r = await infer({ inputs: [] }, '/v2/models/nope/infer');
   assert.equal(r.statusCode, 404);
-  assert.match(r.json().error, /unknown model "nope"; served models: risk, odd/);
+  assert.match(r.json().error, /unknown model "nope"; served models: risk, odd, casts/);
 });
 
 test('infer: flat and nested data give the model\'s numbers, id is echoed, both versions answer', async () => {
@@ -72,6 +72,20 @@ test('infer: INT64, BOOL and FP32 outputs, and outputs selection', async () => {
   ]);
   const picked = await infer({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: x }], outputs: [{ name: 'pos' }] }, '/v2/models/odd/infer');
   assert.deepEqual(picked.json().outputs.map((o: { name: string }) => o.name), ['pos']);
+});
+
+test('infer: FP64 and INT32 outputs, as JSON and as binary', async () => {
+  const x = [1.25, -2.75, 3.5, 0.1];
+  const r = await infer({ inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', data: [[1.25, -2.75], [3.5, 0.1]] }] }, '/v2/models/casts/infer');
+  assert.equal(r.statusCode, 200, r.body);
+  assert.deepEqual(r.json().outputs, [
+    { name: 'd', datatype: 'FP64', shape: [2, 2], data: Array.from(new Float32Array(x)) },
+    { name: 'i', datatype: 'INT32', shape: [2, 2], data: [1, -2, 3, 0] },
+  ]);
+  const b = await infer({ inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', data: x }], parameters: { binary_data_output: true } }, '/v2/models/casts/infer');
+  const n = Number(b.headers['inference-header-content-length']);
+  assert.equal(b.rawPayload.readDoubleLE(n + 16), Math.fround(3.5));
+  assert.equal(b.rawPayload.readInt32LE(n + 32 + 4), -2);
 });
 
 test('binary tensor data extension: binary input and binary outputs', async () => {
