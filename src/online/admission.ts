@@ -23,7 +23,7 @@ export interface Call {
 export class Admission {
   private inFlightNow = 0;
   private drainingNow = false;
-  private idle: (() => void) | null = null;
+  private readonly idle: (() => void)[] = [];
 
   constructor(private readonly config: ResolvedOnlineConfig, private readonly clock: Clock, private readonly metrics: OnlineMetrics) {}
 
@@ -41,7 +41,7 @@ export class Admission {
     if (this.inFlightNow === 0) return true;
     let timer: NodeJS.Timeout | undefined;
     const done = await Promise.race([
-      new Promise<true>((r) => (this.idle = () => r(true))),
+      new Promise<true>((r) => this.idle.push(() => r(true))),
       new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
     ]);
     clearTimeout(timer);
@@ -99,7 +99,7 @@ export class Admission {
       reply.raw.off('close', onClose);
       this.inFlightNow--;
       this.metrics.inFlight.dec();
-      if (this.inFlightNow === 0) this.idle?.();
+      if (this.inFlightNow === 0) for (const f of this.idle.splice(0)) f();
     }
   }
 
