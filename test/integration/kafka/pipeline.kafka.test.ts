@@ -2,7 +2,7 @@
 // with Kafka Connect style headers, oversized records, start positions, bounded replays, and
 // the errors a user sees for a missing topic or an unreachable broker.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
@@ -11,7 +11,8 @@ import { createMetrics } from '../../../src/metrics/registry.js';
 import { Job } from '../../../src/runtime/job.js';
 import { topology } from '../../../src/topology/builder.js';
 import type { TopologyDefinition } from '../../../src/topology/schema.js';
-import { jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
+import { cli } from '../../batch/helpers.js';
+import { KAFKA_BROKERS, dropTopics, jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
 
 const MODEL = resolve('models/small-mlp.onnx');
 
@@ -81,6 +82,7 @@ describe('sluice on Kafka', () => {
         const lag = (await metrics.registry.getSingleMetric('sluice_source_lag_records')!.get()).values;
         assert.ok(lag.length >= 1 && lag.every((v) => v.value === 0), 'lag per partition is reported, and 0 once all is read');
       } finally {
+        await dropTopics(kafka, [input, output, dlq]);
         await rm(dir, { recursive: true, force: true });
       }
     });
@@ -110,6 +112,7 @@ describe('sluice on Kafka', () => {
       assert.equal(s2.recordsIn, 3, 'the restart reads only what came after its committed position');
       assert.deepEqual(jsonValues(await readTopic(kafka, output)).map((v) => v.phase).sort(), ['later', 'later', 'later', 'new', 'new', 'new', 'new', 'new']);
     } finally {
+      await dropTopics(kafka, [input, output]);
       await rm(dir, { recursive: true, force: true });
     }
   });
@@ -118,10 +121,14 @@ describe('sluice on Kafka', () => {
     if (!(await kafkaAvailable(t))) return;
     const kafka = testKafka();
     const input = uniqueName('in');
-    const t0 = Date.UTC(2026, 0, 1);
+    // Recent event times: the test broker keeps records for an hour by their timestamps.
+    const t0 = Date.now() - 60_000;
+    const outputs: string[] = [];
+    t.after(() => dropTopics(kafka, [input, ...outputs]));
     await produceTo(kafka, input, 1, Array.from({ length: 10 }, (_, i) => ({ key: null, value: { i }, timestamp: t0 + i * 1000 })));
     const run = async (bounded: NonNullable<Extract<TopologyDefinition['sources'][string], { type: 'topic' }>['bounded']>, extra: { fromBackfillEnd?: boolean; name?: string } = {}) => {
       const output = uniqueName('out');
+      outputs.push(output);
       const name = extra.name ?? uniqueName('replay');
       const def = topology(name).source('in', { type: 'topic', topic: input, bounded }).to('out').sink('out', { type: 'topic', topic: output }).onError('fail').build();
       const dir = await tempDir();
@@ -162,6 +169,37 @@ describe('sluice on Kafka', () => {
       });
       assert.ok(Date.now() - started < 20_000, 'the error comes after the configured retries, not a hang');
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the CLI on Kafka', () => {
+  test('validate and backfill take --connection FILE; the same topology file runs on the embedded log without it', { timeout: 120_000 }, async (t) => {
+    if (!(await kafkaAvailable(t))) return;
+    const kafka = testKafka();
+    const [input, output] = [uniqueName('cli-in'), uniqueName('cli-out')];
+    await produceTo(kafka, input, 2, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: { i } })));
+    const dir = await tempDir();
+    try {
+      const topo = join(dir, 'cli.yaml');
+      await writeFile(topo, `name: ${uniqueName('cli')}\nsources: { in: { type: topic, topic: ${input}, bounded: { from: earliest, to: latest } } }\npipeline:\n  - map: { set: { twice: "i * 2" } }\n  - sink: out\nsinks: { out: { type: topic, topic: ${output} } }\nonError: fail\n`);
+      const conn = join(dir, 'kafka.yaml');
+      await writeFile(conn, `kafka:\n  brokers: [${KAFKA_BROKERS.join(', ')}]\n  retry: { retries: 3, initialRetryTimeMs: 100, maxRetryTimeMs: 1000 }\n`);
+      const validated = await cli(['validate', topo, '--connection', conn]);
+      assert.equal(validated.code, 0, validated.stderr);
+      assert.match(validated.stdout, new RegExp(`topics on Kafka at ${KAFKA_BROKERS[0]!.replace(/\./g, '\\.')}.*from --connection`));
+      assert.match((await cli(['validate', topo])).stdout, /topics on the embedded log/);
+
+      const summaryPath = join(dir, 'summary.json');
+      const backfill = await cli(['backfill', topo, '--connection', conn, '--data-dir', join(dir, 'data'), '--no-progress', '--summary-json', summaryPath]);
+      assert.equal(backfill.code, 0, backfill.stderr);
+      const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as { recordsIn: number; recordsOut: number; status: string };
+      assert.deepEqual({ status: summary.status, in: summary.recordsIn, out: summary.recordsOut }, { status: 'completed', in: 20, out: 20 });
+      const out = jsonValues(await readTopic(kafka, output));
+      assert.deepEqual(out.map((v) => v.twice as number).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i * 2));
+    } finally {
+      await dropTopics(kafka, [input, output]);
       await rm(dir, { recursive: true, force: true });
     }
   });
