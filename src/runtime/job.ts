@@ -13,6 +13,7 @@ import { OperatorChain, type OperatorCounts } from './chain.js';
 import { TaskCheckpointer, type CommitCounts } from './checkpoint.js';
 import { KeyedStateBackend, MemoryStateStore, kvStateStore, type StateStore } from '../state/index.js';
 import { recoverFileSinks } from './recovery.js';
+import { resolveConnection, type ResolvedConnection } from './connection.js';
 import { ensureTopics, loadModels, loadUdf, resolveDataDir } from './resources.js';
 import { openFileSource } from './sources/file.js';
 import type { SourcePartition } from './sources/source.js';
@@ -20,8 +21,10 @@ import { openTopicSource } from './sources/topic.js';
 import { Task } from './task.js';
 
 export interface JobOptions {
-  /** Embedded log directory (overrides the topology's connection). */
+  /** Embedded log directory (overrides the topology's connection); on Kafka, the local state cache. */
   dataDir?: string;
+  /** Where topics live (see resolveConnection); default: resolved from the topology and the environment. */
+  connection?: ResolvedConnection;
   /** An embedded log already open in this process (one process holds a log directory); the job will not close it. */
   log?: EmbeddedLog;
   /** Stop when every source has nothing more to read, instead of waiting for new records. */
@@ -98,13 +101,15 @@ export class Job {
     const logger = opts.logger ?? createLogger(`job:${def.name}`);
     const metrics = opts.metrics ?? createMetrics();
     const batchSize = def.runtime?.batchSize ?? 1024;
+    const connection = opts.connection ?? resolveConnection(def, baseDir);
+    if (connection.kind === 'kafka') throw new SluiceError('INTERNAL', 'running on Kafka is not wired in yet');
     const realSources = Object.entries(def.sources).filter(([n]) => !opts.sourceOverrides?.has(n));
     const realSinks = Object.entries(def.sinks).filter(([n]) => !opts.sinkOverrides?.has(n));
     // Positions and checkpoints live in the embedded log, so any real source or file sink needs it.
     const needsLog = realSources.length > 0 || realSinks.some(([, c]) => c.type !== 'stdout');
     const res: Resources = { log: opts.log, ownsLog: false, owned: [] };
     if (!res.log && needsLog) {
-      res.log = await EmbeddedLog.open(resolveDataDir(def, baseDir, opts.dataDir));
+      res.log = await EmbeddedLog.open(resolveDataDir(def, baseDir, opts.dataDir, connection.dir));
       res.ownsLog = true;
     }
     try {
