@@ -1,6 +1,6 @@
 // Where `sluice topics` reads and writes: the embedded log or Kafka, with one set of operations
 // so that every subcommand behaves the same on both.
-import { KafkaTopicAdmin, groupLag, type IncomingRecord, type OutgoingRecord, type TopicDescription, type TopicSummary } from '../../connectors/kafka/admin.js';
+import { KafkaTopicOps, groupLag, type IncomingRecord, type OutgoingRecord, type TopicDescription, type TopicSummary } from '../../connectors/kafka/topic-ops.js';
 import { EmbeddedLog } from '../../connectors/embedded/index.js';
 import { loadConnectionFile, resolveConnection, describeConnection } from '../runtime/connection.js';
 import { resolve } from 'node:path';
@@ -24,7 +24,7 @@ export async function openTopicBackend(opts: { connectionFile: string | undefine
   const file = opts.connectionFile ? loadConnectionFile(opts.connectionFile) : undefined;
   const conn = resolveConnection({ name: 'topics' }, process.cwd(), { file });
   if (conn.kind === 'kafka') {
-    const admin = await KafkaTopicAdmin.connect(conn.kafka, conn.kafka.clientId);
+    const admin = await KafkaTopicOps.connect(conn.kafka, conn.kafka.clientId);
     return Object.assign(admin, { where: describeConnection(conn) });
   }
   const dir = resolve(opts.dataDir ?? conn.dir ?? process.env.SLUICE_DATA_DIR ?? '.sluice');

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { IncomingRecord, OutgoingRecord, TopicDescription } from '../../connectors/kafka/admin.js';
+import type { IncomingRecord, OutgoingRecord, TopicDescription } from '../../connectors/kafka/topic-ops.js';
 import { SluiceError } from '../core/errors.js';
 import { intOption, parse, requirePositional } from './args.js';
 import { openTopicBackend, type TopicBackend } from './topics-backend.js';

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EmbeddedLog } from '../../connectors/embedded/index.js';
-import type { TopicDescription } from '../../connectors/kafka/admin.js';
+import type { TopicDescription } from '../../connectors/kafka/topic-ops.js';
 
 function sluice(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {

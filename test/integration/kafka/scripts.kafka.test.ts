@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { KafkaTopicAdmin } from '../../../connectors/kafka/admin.js';
+import { KafkaTopicOps } from '../../../connectors/kafka/topic-ops.js';
 import { SluiceError } from '../../../src/core/errors.js';
 import { kafkaFromConfig } from '../../../src/runtime/connection.js';
 import type { KafkaConnectionConfig } from '../../../src/topology/schema.js';
@@ -89,7 +89,7 @@ describe('scripts/kafka: start, restart, SASL, stop on a spare port', () => {
 
       // SASL through sluice's connection profile: the test user with each mechanism.
       for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512'] as const) {
-        const ok = await KafkaTopicAdmin.connect(saslProfile(port + 2, { mechanism, username: 'sluice', password: 'sluice-secret' }));
+        const ok = await KafkaTopicOps.connect(saslProfile(port + 2, { mechanism, username: 'sluice', password: 'sluice-secret' }));
         try {
           assert.ok((await ok.list()).some((x) => x.name === topic && x.records === 50), `${mechanism}: sees the topic`);
         } finally {
@@ -98,7 +98,7 @@ describe('scripts/kafka: start, restart, SASL, stop on a spare port', () => {
       }
       for (const mechanism of ['plain', 'scram-sha-256'] as const) {
         const started = Date.now();
-        await assert.rejects(KafkaTopicAdmin.connect(saslProfile(port + 2, { mechanism, username: 'sluice', password: 'wrong' })), (err: unknown) => {
+        await assert.rejects(KafkaTopicOps.connect(saslProfile(port + 2, { mechanism, username: 'sluice', password: 'wrong' })), (err: unknown) => {
           assert.ok(err instanceof SluiceError);
           assert.equal(err.code, 'AUTH_FAILED');
           assert.match(err.message, new RegExp(`refused user "sluice" with ${mechanism.toUpperCase()}.*Check connection\\.kafka\\.sasl`));
@@ -125,7 +125,7 @@ describe('scripts/kafka: start, restart, SASL, stop on a spare port', () => {
       } finally {
         await admin2.disconnect();
       }
-      const after = await KafkaTopicAdmin.connect(saslProfile(port + 2, { mechanism: 'scram-sha-512', username: 'sluice', password: 'sluice-secret' }));
+      const after = await KafkaTopicOps.connect(saslProfile(port + 2, { mechanism: 'scram-sha-512', username: 'sluice', password: 'sluice-secret' }));
       try {
         const values: string[] = [];
         await after.consume(topic, { offset: 0, max: Infinity }, (recs) => values.push(...recs.map((r) => r.value)));

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { resolve } from 'node:path';
 import { Partitioners } from 'kafkajs';
-import type { TopicDescription } from '../../../connectors/kafka/admin.js';
+import type { TopicDescription } from '../../../connectors/kafka/topic-ops.js';
 import { KAFKA_BROKERS, kafkaAvailable, testKafka, uniqueName } from './helpers.js';
 
 interface Run {

@@ -1,10 +1,10 @@
-// Topic administration on Kafka for `sluice topics`: list, create, describe (end offsets and
+// Topic operations on Kafka for `sluice topics` (kept apart from the runtime's admin.ts): list, create,
 // each group's committed offsets and lag), produce lines, and read a topic up to its end.
 import { randomBytes } from 'node:crypto';
 import { Partitioners, type Admin, type Consumer, type Kafka, type Message, type Producer } from 'kafkajs';
 import { SluiceError } from '../../src/core/errors.js';
 import { createKafkaClient, type KafkaConnection } from './config.js';
-import { kafkaError } from './errors.js';
+import { kafkaError } from './sluice-error.js';
 
 export interface TopicSummary {
   name: string;
@@ -68,7 +68,7 @@ export function groupLag(group: string, ends: PartitionOffsets[], committed: Map
  * Admin, producer and reader for one Kafka connection profile. Errors are SluiceErrors that
  * name the brokers and what to fix (wrong credentials, unreachable brokers, missing topics).
  */
-export class KafkaTopicAdmin {
+export class KafkaTopicOps {
   private producer: Producer | undefined;
 
   private constructor(
@@ -78,7 +78,7 @@ export class KafkaTopicAdmin {
   ) {}
 
   /** Connects an admin client; fails fast with a clear error on bad credentials or unreachable brokers. */
-  static async connect(conn: KafkaConnection, clientId = 'sluice-topics'): Promise<KafkaTopicAdmin> {
+  static async connect(conn: KafkaConnection, clientId = 'sluice-topics'): Promise<KafkaTopicOps> {
     const kafka = createKafkaClient(conn, clientId);
     const admin = kafka.admin();
     try {
@@ -87,7 +87,7 @@ export class KafkaTopicAdmin {
       await admin.disconnect().catch(() => {});
       throw kafkaError(err, conn, 'connecting');
     }
-    return new KafkaTopicAdmin(conn, kafka, admin);
+    return new KafkaTopicOps(conn, kafka, admin);
   }
 
   private async call<T>(action: string, fn: () => Promise<T>): Promise<T> {
