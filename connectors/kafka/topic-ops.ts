@@ -1,5 +1,5 @@
 // Topic operations on Kafka for `sluice topics` (kept apart from the runtime's admin.ts): list, create,
-// each group's committed offsets and lag), produce lines, and read a topic up to its end.
+// describe (end offsets and each group's committed offsets and lag), produce lines, read a topic up to its end.
 import { randomBytes } from 'node:crypto';
 import { Partitioners, type Admin, type Consumer, type Kafka, type Message, type Producer } from 'kafkajs';
 import { SluiceError } from '../../src/core/errors.js';
