@@ -1,6 +1,7 @@
 // kafkajs errors as SluiceErrors that say what failed, where, and what to change.
 import { SluiceError, type ErrorCode } from '../../src/core/errors.js';
 import type { KafkaConnection } from './config.js';
+import { isAuthFailure } from './errors.js';
 
 /** The first error in a kafkajs cause chain (retries wrap the real one in KafkaJSNumberOfRetriesExceeded). */
 function rootCause(err: unknown): Error & { type?: string } {
@@ -10,9 +11,10 @@ function rootCause(err: unknown): Error & { type?: string } {
 }
 
 /**
- * Wraps an error from kafkajs: wrong SASL credentials → AUTH_FAILED (naming the user and
- * mechanism), brokers that do not answer → KAFKA_UNAVAILABLE (naming the brokers and the
- * retries spent), a missing topic → NOT_FOUND; anything else keeps kafkajs's message.
+ * Wraps an error from kafkajs as KAFKA_UNAVAILABLE (as the runtime does) with a message for the
+ * case: wrong SASL credentials (naming the user and mechanism), brokers that do not answer
+ * (naming them and the retries spent), anything else with kafkajs's message; a missing topic
+ * is NOT_FOUND.
  */
 export function kafkaError(err: unknown, conn: KafkaConnection, action: string): SluiceError {
   if (err instanceof SluiceError) return err;
@@ -21,8 +23,7 @@ export function kafkaError(err: unknown, conn: KafkaConnection, action: string):
   const name = cause.name ?? '';
   let code: ErrorCode = 'KAFKA_UNAVAILABLE';
   let message: string;
-  if (name === 'KafkaJSSASLAuthenticationError' || /SASL|authentication/i.test(cause.message)) {
-    code = 'AUTH_FAILED';
+  if (isAuthFailure(cause)) {
     const who = conn.sasl ? `user "${conn.sasl.username}" with ${conn.sasl.mechanism.toUpperCase()}` : 'a client without SASL credentials';
     message = `Kafka at ${at} refused ${who} while ${action}: ${cause.message}. Check connection.kafka.sasl (mechanism, username, password) in the connection profile`;
   } else if (cause.type === 'UNKNOWN_TOPIC_OR_PARTITION') {
@@ -31,7 +32,6 @@ export function kafkaError(err: unknown, conn: KafkaConnection, action: string):
   } else if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|Connection timeout|Connection error|KafkaJSConnectionError|KafkaJSBrokerNotFound|KafkaJSNumberOfRetriesExceeded/.test(`${name} ${cause.message}`)) {
     message = `Kafka at ${at} did not answer while ${action} (after ${conn.retry.retries} retries): ${cause.message}. Check connection.kafka.brokers and that the brokers run (a SASL listener needs connection.kafka.sasl)`;
   } else {
-    code = 'KAFKA_ERROR';
     message = `Kafka at ${at} failed while ${action}: ${cause.message}`;
   }
   return new SluiceError(code, message, { brokers: at }, { cause: err });
