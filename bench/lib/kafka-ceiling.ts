@@ -84,6 +84,8 @@ export interface KafkaPassthroughOptions {
   valueBytes: number;
   /** Default TUNED_PASSTHROUGH. */
   tuning?: PassthroughTuning;
+  /** Values to cycle through instead of valuePool(valueBytes) (keys stay `u<i % 997>`). */
+  pool?: string[];
   /** Gives up after this long. Default 90 s. */
   timeoutMs?: number;
 }
@@ -167,7 +169,7 @@ export async function kafkaPassthroughRecordsPerSecond(o: KafkaPassthroughOption
     await producer.connect();
 
     const produceStart = performance.now();
-    await fillTopic(producer, input, o.records, valuePool(o.valueBytes));
+    await fillTopic(producer, input, o.records, o.pool ?? valuePool(o.valueBytes));
     const produceSeconds = (performance.now() - produceStart) / 1000;
     const produced = await totalRecords(admin, input);
     if (produced !== o.records) throw new Error(`kafka ceiling: produced ${produced} records into ${input}, expected ${o.records}`);
