@@ -1,11 +1,9 @@
 // The broker scripts themselves (scripts/kafka/*.sh) on a spare port of their own: concurrent
 // starts, restart on the same data, the SASL listener through a sluice connection profile, stop.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
@@ -14,33 +12,15 @@ import { SluiceError } from '../../../src/core/errors.js';
 import { kafkaFromConfig } from '../../../src/runtime/connection.js';
 import type { KafkaConnectionConfig } from '../../../src/topology/schema.js';
 import { TEST_RETRY, kafkaAvailable, uniqueName } from './helpers.js';
+import { SASL_USER, kafkaScript as script, privateBroker } from './private-broker.js';
 
-function portFree(port: number): Promise<boolean> {
+function sluice(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
-/** A base port with itself, +1 (controller) and +2 (SASL) free: KAFKA_SCRIPTS_TEST_PORT, else a random one in 21000-29999. */
-async function spareBasePort(): Promise<number> {
-  if (process.env.KAFKA_SCRIPTS_TEST_PORT) return Number(process.env.KAFKA_SCRIPTS_TEST_PORT);
-  for (let i = 0; i < 50; i++) {
-    const base = 21_000 + Math.floor(Math.random() * 3000) * 3;
-    if ((await portFree(base)) && (await portFree(base + 1)) && (await portFree(base + 2))) return base;
-  }
-  throw new Error('no three free consecutive ports found in 21000-29999');
-}
-
-function script(name: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn('bash', [resolve('scripts/kafka', name)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [resolve('bin/sluice.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLUICE_KAFKA_BROKERS: '' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
     child.on('exit', (code) => done({ code, stdout, stderr }));
   });
 }
@@ -58,9 +38,8 @@ describe('scripts/kafka: start, restart, SASL, stop on a spare port', () => {
   test('concurrent starts give one broker; restart keeps records and committed offsets; SASL users log in, wrong passwords fail fast', { timeout: 240_000 }, async (t) => {
     // Runs where the other Kafka tests run (their broker proves java and the jars are installed).
     if (!(await kafkaAvailable(t))) return;
-    const port = await spareBasePort();
-    const dataDir = await mkdtemp(join(tmpdir(), 'sluice-kafka-scripts-'));
-    const env = { KAFKA_PORT: String(port), KAFKA_DATA_DIR: dataDir };
+    const broker = await privateBroker();
+    const { port, dataDir, env } = broker;
     const bootstrap = `127.0.0.1:${port}`;
     const topic = uniqueName('restart-topic');
     const group = uniqueName('restart-group');
@@ -89,7 +68,7 @@ describe('scripts/kafka: start, restart, SASL, stop on a spare port', () => {
 
       // SASL through sluice's connection profile: the test user with each mechanism.
       for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512'] as const) {
-        const ok = await KafkaTopicOps.connect(saslProfile(port + 2, { mechanism, username: 'sluice', password: 'sluice-secret' }));
+        const ok = await KafkaTopicOps.connect(saslProfile(port + 2, { mechanism, ...SASL_USER }));
         try {
           assert.ok((await ok.list()).some((x) => x.name === topic && x.records === 50), `${mechanism}: sees the topic`);
         } finally {
@@ -106,6 +85,19 @@ describe('scripts/kafka: start, restart, SASL, stop on a spare port', () => {
         });
         assert.ok(Date.now() - started < 5000, `${mechanism}: wrong credentials fail within seconds, not after retries`);
       }
+
+      // The same through the CLI: `sluice topics --connection FILE`.
+      const profile = (password: string) => `kafka:\n  brokers: [127.0.0.1:${port + 2}]\n  sasl: { mechanism: scram-sha-256, username: sluice, password: ${password} }\n  retry: { retries: 2 }\n`;
+      await writeFile(join(dataDir, 'good.yaml'), profile(SASL_USER.password));
+      await writeFile(join(dataDir, 'bad.yaml'), profile('wrong'));
+      const listed = await sluice(['topics', 'list', '--connection', join(dataDir, 'good.yaml')]);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, new RegExp(`^${topic}\tpartitions=2\trecords=50$`, 'm'));
+      const cliStarted = Date.now();
+      const refused = await sluice(['topics', 'list', '--connection', join(dataDir, 'bad.yaml')]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /KAFKA_UNAVAILABLE: Kafka at 127\.0\.0\.1:\d+ refused user "sluice" with SCRAM-SHA-256/);
+      assert.ok(Date.now() - cliStarted < 10_000, 'the CLI gives up on wrong credentials within seconds');
 
       // Restart on the same data, down for a second.
       const restarted = await script('restart.sh', { ...env, KAFKA_DOWN_SECONDS: '1' });
@@ -125,7 +117,7 @@ describe('scripts/kafka: start, restart, SASL, stop on a spare port', () => {
       } finally {
         await admin2.disconnect();
       }
-      const after = await KafkaTopicOps.connect(saslProfile(port + 2, { mechanism: 'scram-sha-512', username: 'sluice', password: 'sluice-secret' }));
+      const after = await KafkaTopicOps.connect(saslProfile(port + 2, { mechanism: 'scram-sha-512', ...SASL_USER }));
       try {
         const values: string[] = [];
         await after.consume(topic, { offset: 0, max: Infinity }, (recs) => values.push(...recs.map((r) => r.value)));
@@ -137,7 +129,7 @@ describe('scripts/kafka: start, restart, SASL, stop on a spare port', () => {
       const stopped = await script('stop.sh', env);
       assert.equal(stopped.code, 0, stopped.stderr);
       assert.ok(!existsSync(join(dataDir, 'data')), 'stop.sh removes the data');
-      await rm(dataDir, { recursive: true, force: true });
+      await broker.dispose();
     }
   });
 });
