@@ -26,7 +26,8 @@ export interface KafkaSluiceRun {
   name: string;
   batch: number;
   maxInFlight: number;
-  checkpointIntervalMs: number;
+  /** Unset: the runtime's default for the guarantee. */
+  checkpointIntervalMs?: number;
 }
 
 export interface KafkaSluiceRunResult {
@@ -59,7 +60,7 @@ export function benchTopology(r: KafkaSluiceRun): TopologyDefinition {
     .sink('out', { type: 'topic', topic: `${r.name}-out` })
     .sink('dlq', { type: 'topic', topic: `${r.name}-dlq` })
     .deadLetter('dlq')
-    .runtime({ batchSize: r.batch, maxInFlight: r.maxInFlight, checkpointIntervalMs: r.checkpointIntervalMs, guarantee })
+    .runtime({ batchSize: r.batch, maxInFlight: r.maxInFlight, guarantee, ...(r.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: r.checkpointIntervalMs }) })
     .build();
 }
 
