@@ -1,10 +1,11 @@
 // Topic operations on Kafka for `sluice topics` (kept apart from the runtime's admin.ts): list, create,
 // describe (end offsets and each group's committed offsets and lag), produce lines, read a topic up to its end.
 import { randomBytes } from 'node:crypto';
-import { Partitioners, type Admin, type Consumer, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
 import { SluiceError } from '../../src/core/errors.js';
 import { createKafkaClient, type KafkaConnection } from './config.js';
 import { kafkaError } from './sluice-error.js';
+import { readToEnd } from './topic-reader.js';
 
 export interface TopicSummary {
   name: string;
@@ -191,62 +192,15 @@ export class KafkaTopicOps {
   /**
    * Reads every partition from `offset` (or its start, if later) up to the end offsets seen
    * when called, committed records only, at most `max` records, handing each fetched batch to
-   * `onRecords`. Uses a throwaway consumer group that commits nothing. Returns the count read.
+   * `onRecords`. Returns the count read.
    */
   async consume(name: string, o: { offset: number; max: number; timeoutMs?: number }, onRecords: (records: IncomingRecord[]) => void): Promise<number> {
     await this.requireTopic(name);
     const partitions = await this.call(`reading offsets of topic "${name}"`, () => this.offsets(name));
-    const pending = new Map<number, number>(); // partition → end offset still to reach
-    for (const p of partitions) if (Math.max(o.offset, p.start) < p.end) pending.set(p.partition, p.end);
-    if (!pending.size || o.max <= 0) return 0;
-
     const groupId = `sluice-topics-consume-${randomBytes(4).toString('hex')}`;
-    const consumer: Consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
-    let read = 0;
-    const timeoutMs = o.timeoutMs ?? 60_000;
     try {
-      await this.call('connecting a consumer', () => consumer.connect());
-      await this.call(`subscribing to topic "${name}"`, () => consumer.subscribe({ topics: [name], fromBeginning: true }));
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new SluiceError('DEADLINE_EXCEEDED', `reading topic "${name}": ${read} record(s) in ${timeoutMs / 1000} s, partitions ${[...pending.keys()].join(', ')} not yet at their end`)), timeoutMs);
-        const finish = (err?: unknown) => {
-          clearTimeout(timer);
-          if (err) reject(kafkaError(err, this.conn, `reading topic "${name}"`));
-          else resolve();
-        };
-        const reached = (partition: number, lastOffset: number) => {
-          const end = pending.get(partition);
-          if (end !== undefined && lastOffset >= end - 1) pending.delete(partition);
-          if (!pending.size || read >= o.max) finish();
-        };
-        // Batches holding only transaction markers or aborted records reach eachBatch empty-handed (or not at all); their end still counts.
-        consumer.on(consumer.events.END_BATCH_PROCESS, (e) => reached(e.payload.partition, Number(e.payload.lastOffset)));
-        consumer.on(consumer.events.CRASH, (e) => {
-          if (!e.payload.restart) finish(e.payload.error);
-        });
-        consumer
-          .run({
-            autoCommit: false,
-            eachBatch: async ({ batch }) => {
-              const out: IncomingRecord[] = [];
-              const end = pending.get(batch.partition);
-              for (const m of batch.messages) {
-                const offset = Number(m.offset);
-                if (offset < o.offset || end === undefined || offset >= end || read + out.length >= o.max) continue;
-                out.push({ partition: batch.partition, offset, key: m.key?.toString() ?? null, timestamp: Number(m.timestamp), value: m.value?.toString() ?? '' });
-              }
-              read += out.length;
-              if (out.length) onRecords(out);
-              if (batch.messages.length) reached(batch.partition, Number(batch.messages[batch.messages.length - 1]!.offset));
-            },
-          })
-          .catch(finish);
-        // Applied when the partitions are assigned.
-        for (const p of partitions) if (pending.has(p.partition)) consumer.seek({ topic: name, partition: p.partition, offset: String(Math.max(o.offset, p.start)) });
-      });
-      return read;
+      return await readToEnd(this.kafka, this.conn, groupId, name, partitions, o, onRecords);
     } finally {
-      await consumer.disconnect().catch(() => {});
       // It committed nothing; deleting it keeps `describe` free of throwaway groups.
       await this.admin.deleteGroups([groupId]).catch(() => {});
     }
