@@ -1,4 +1,4 @@
-import { GroupConsumer, IdempotentWriter, KafkaTopicAdmin, TransactionalWriter, errorText, jsonCodec, readRanges, type KafkaConnection, type TopicPartition } from '../../connectors/kafka/index.js';
+import { GroupConsumer, IdempotentWriter, KafkaTopicAdmin, TransactionalWriter, errorText, jsonCodec, readRanges, type KafkaConnection, type TopicPartition, type ValueCodec } from '../../connectors/kafka/index.js';
 import type { EmbeddedLog, KvWrite } from '../../connectors/embedded/index.js';
 import type { Kafka } from 'kafkajs';
 import { SluiceError, ensureError } from '../core/errors.js';
@@ -14,6 +14,8 @@ export interface KafkaSourceSpec {
   name: string;
   config: TopicSourceConfig;
   partitions: number;
+  /** How this source's values decode. Default JSON. */
+  codec?: ValueCodec;
 }
 
 export interface KafkaTasksOptions {
@@ -206,7 +208,7 @@ export class KafkaTasks {
     }
     this.consumer.seek(tp.topic, tp.partition, start);
     await this.restore(task, tp.partition);
-    const source = new KafkaPartitionSource({ name: spec.name, topic: tp.topic, partition: tp.partition, group: o.group, consumer: this.consumer, codec: jsonCodec, start, end: range?.end ?? Infinity, metrics: o.metrics });
+    const source = new KafkaPartitionSource({ name: spec.name, topic: tp.topic, partition: tp.partition, group: o.group, consumer: this.consumer, codec: spec.codec ?? jsonCodec, start, end: range?.end ?? Infinity, metrics: o.metrics });
     const controller = new AbortController();
     const onStop = () => controller.abort();
     this.stopping.signal.addEventListener('abort', onStop, { once: true });
@@ -274,7 +276,11 @@ export class KafkaTasks {
       const offs = (await o.admin.offsets(topic)).find((x) => x.partition === partition);
       if (!offs) throw new SluiceError('NOT_FOUND', `changelog topic "${topic}" has no partition ${partition}; it needs at least as many partitions as the input topics (delete it to let sluice recreate it, if its state may be lost)`);
       let from = stored === undefined ? undefined : Number(stored.toString());
-      if (from === undefined || from < offs.low || from > offs.high) {
+      if (o.fresh) {
+        // --fresh starts the state over: the changelog's old entries are not read (they stay in the topic until compaction).
+        await o.log.deleteKvPrefix(`state/${o.topology}/${task}/${step}/`);
+        from = offs.high;
+      } else if (from === undefined || from < offs.low || from > offs.high) {
         // No known position (or one from another changelog): the local cache cannot be trusted; rebuild it whole.
         await o.log.deleteKvPrefix(`state/${o.topology}/${task}/${step}/`);
         from = offs.low;

@@ -22,7 +22,8 @@ test('an aborted checkpoint transaction never reaches a read_committed reader', 
   await produceTo(kafka, output, 1, []);
   const dir = await mkdtemp(join(tmpdir(), 'sluice-tx-'));
   const log = await EmbeddedLog.open(dir);
-  const writer = new TransactionalWriter(kafka, uniqueName('tx'));
+  const txId = uniqueName('tx');
+  let writer = new TransactionalWriter(kafka, txId);
   await writer.connect();
   const logger = memoryLogger();
   const metrics = createMetrics();
@@ -33,7 +34,16 @@ test('an aborted checkpoint transaction never reaches a read_committed reader', 
       group: uniqueName('tx-group'),
       task: 'in-0',
       partition: 0,
-      transactional: { current: writer, renew: async () => writer },
+      transactional: {
+        current: writer,
+        // As the runtime does when an abort failed too: a new producer with the same id settles the old transaction.
+        renew: async () => {
+          await writer.close();
+          writer = new TransactionalWriter(kafka, txId);
+          await writer.connect();
+          return writer;
+        },
+      },
       log,
       retry: { attempts: 2, initialMs: 50, maxMs: 100 },
       logger,

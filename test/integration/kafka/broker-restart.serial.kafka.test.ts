@@ -2,8 +2,8 @@
 // KAFKA_KEEP_DATA=1, then start.sh): an exactlyOnce job retries with backoff, says so in its log
 // and metrics, and resumes with nothing lost or duplicated.
 //
-// It restarts the broker the other Kafka tests use: while it is down they see retries too. The
-// name sorts last so that scripts/run-tests.mjs starts it after the other Kafka test files.
+// It restarts the broker the other Kafka tests use, so it is a `.serial.` test file:
+// scripts/run-tests.mjs runs those alone, after every other test file has finished.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
