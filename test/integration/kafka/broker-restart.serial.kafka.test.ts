@@ -14,7 +14,7 @@ import { memoryLogger } from '../../../src/core/logger.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { Job } from '../../../src/runtime/job.js';
 import type { TopologyDefinition } from '../../../src/topology/schema.js';
-import { KAFKA_BROKERS, jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
+import { KAFKA_BROKERS, dropTopics, jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
 import { waitFor } from './processes.js';
 
 function brokerScript(name: 'stop.sh' | 'start.sh'): void {
@@ -62,6 +62,7 @@ test('broker restart mid-stream under exactlyOnce: retries, then nothing lost or
     for (const ns of byKey.values()) assert.deepEqual(ns.sort((a, b) => a - b), Array.from({ length: ns.length }, (_, i) => i + 1), 'running counts have no gap or repeat');
   } finally {
     if (!restarted) brokerScript('start.sh');
+    await dropTopics(kafka, [input, output], [def.name]);
     await rm(dir, { recursive: true, force: true });
   }
 });
