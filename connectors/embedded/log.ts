@@ -40,7 +40,7 @@ import type { LogRecord, StoredLogRecord } from '../../src/core/record.js';
 import { batchCount, batchCursor, decodeFrom, encodeBatch, firstAtOrAfter, type BatchCursor } from './codec.js';
 import { newPartition, wake, wakeAll, waitFor, type PartitionState } from './partition.js';
 import {
-  baseOfBatchKey, batchKey, decodeOffset, encodeOffset, KV_PREFIX, kvKey, kvRange, metaKey, metaRange, nameOfKvKey, offsetKey,
+  baseOfBatchKey, batchKey, decodeOffset, encodeOffset, KV_PREFIX, kvKey, kvRange, metaKey, metaRange, nameOfKvKey, offsetKey, partitionAndGroupOfOffsetKey,
   partitionRange, topicBatchRange, topicFromMetaKey, topicOffsetRange,
 } from './keys.js';
 import { partitionOfKey } from './partitioner.js';
@@ -486,6 +486,24 @@ export class EmbeddedLog {
     } catch (err) {
       throw storageError(`reading the offset of group "${group}" on topic "${topic}" partition ${partition} failed`, err, this.dir);
     }
+  }
+
+  /** Every group's committed offsets on `topic`: group → partition → offset (for `sluice topics describe`). */
+  async groupOffsets(topic: string): Promise<Map<string, Map<number, number>>> {
+    this.checkOpen();
+    this.requireTopic(topic);
+    const out = new Map<string, Map<number, number>>();
+    try {
+      for (const [key, value] of await this.db.iterator(topicOffsetRange(topic)).all()) {
+        const { partition, group } = partitionAndGroupOfOffsetKey(topic, key);
+        let byPartition = out.get(group);
+        if (!byPartition) out.set(group, (byPartition = new Map()));
+        byPartition.set(partition, decodeOffset(value));
+      }
+    } catch (err) {
+      throw storageError(`reading the committed offsets of topic "${topic}" failed`, err, this.dir);
+    }
+    return out;
   }
 
   /**
