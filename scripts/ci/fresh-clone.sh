@@ -17,7 +17,7 @@ clean() { env -i PATH="$PATH" HOME="$HOME" "$@"; }
 echo "fresh-clone: npm install in $work/sluice"
 clean timeout "$limit" npm install --no-audit --no-fund
 echo "fresh-clone: npm start -- --sample $rows"
-clean timeout "$limit" npm start -- --sample "$rows" | tee "$work/start.log"
+clean timeout "$limit" npm start -- --sample "$rows" 2>&1 | tee "$work/start.log"
 grep -q 'records/s' "$work/start.log" || { echo "fresh-clone: npm start printed no summary" >&2; exit 1; }
 grep -q 'ROC AUC (scored by sluice)' "$work/start.log" || { echo "fresh-clone: npm start printed no AUC" >&2; exit 1; }
 echo "fresh-clone: ok"
