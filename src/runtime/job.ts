@@ -117,7 +117,7 @@ export class Job {
         res.owned.push(...loaded.values());
         models = loaded;
       }
-      const fileDirs = realSinks.flatMap(([, c]) => (c.type === 'file' ? [resolve(baseDir, c.path)] : []));
+      const fileDirs = realSinks.flatMap(([sink, c]) => (c.type === 'file' ? [{ sink, dir: resolve(baseDir, c.path) }] : []));
       if (log && fileDirs.length) {
         const fixed = await recoverFileSinks(log, def.name, fileDirs, opts.fresh ?? false);
         if (fixed.rolledForward || fixed.removed) logger.info(`file sinks: ${fixed.rolledForward} committed part(s) published, ${fixed.removed} ${opts.fresh ? '' : 'uncommitted '}part(s) removed`);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { createCsvWriter, createJsonlWriter, type RowWriter } from '../../connectors/files/index.js';
 import { createParquetWriter, type ColumnBatch } from '../../connectors/parquet/index.js';
 import type { Column, ColumnarBatch } from '../core/columns.js';
+import { SluiceError } from '../core/errors.js';
 import type { StreamRecord } from '../core/record.js';
 import type { FileSinkConfig } from '../topology/schema.js';
 import { partName, tempNameOf } from './parts.js';
@@ -19,6 +20,19 @@ interface OpenPart extends PartFile {
   writer: Promise<PartWriter>;
   /** The part's writes, in order; the checkpoint waits for it. */
   chain: Promise<void>;
+  /** Set once a write failed: the part is unusable and the job must stop. */
+  failed?: SluiceError;
+}
+
+/**
+ * A write error as the job reports it. The writers already name the file and say
+ * STORAGE_ERROR for the file system's errors (INVALID_INPUT for a bad row, handled
+ * upstream); anything raw gets the sink's name and STORAGE_ERROR.
+ */
+function storageError(err: unknown, sink: string, task: string): SluiceError {
+  if (err instanceof SluiceError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new SluiceError('STORAGE_ERROR', `file sink "${sink}" (task ${task}): write failed: ${msg}`, { sink }, { cause: err });
 }
 
 async function openWriter(path: string, cfg: FileSinkConfig): Promise<PartWriter> {
@@ -71,19 +85,17 @@ export function createFileSink(name: string, dir: string, cfg: FileSinkConfig): 
     stage(records: StreamRecord[], tx: Transaction) {
       if (!records.length) return;
       const part = open.get(tx.task) ?? openPart(tx.task, records[0]!);
+      if (part.failed) throw part.failed;
       const values = records.map((r) => r.value);
-      part.chain = part.chain.then(async () => (await part.writer).write(values));
-      tx.pending.push(part.chain);
-      tx.parts.add(part);
+      append(part, async () => (await part.writer).write(values), tx);
     },
     ...(cfg.format === 'parquet'
       ? {
           stageColumns(batch: ColumnarBatch, tx: Transaction) {
             if (!batch.rows) return;
             const part = open.get(tx.task) ?? openPart(tx.task, batch.record(0));
-            part.chain = part.chain.then(async () => (await part.writer).writeColumns!(batch));
-            tx.pending.push(part.chain);
-            tx.parts.add(part);
+            if (part.failed) throw part.failed;
+            append(part, async () => (await part.writer).writeColumns!(batch), tx);
           },
         }
       : {}),
@@ -96,6 +108,16 @@ export function createFileSink(name: string, dir: string, cfg: FileSinkConfig): 
       open.clear();
     },
   };
+
+  /** Queues a write on the part; a failed write fails the next stage() at once and the checkpoint that waits for it. */
+  function append(part: OpenPart, write: () => Promise<void>, tx: Transaction): void {
+    part.chain = part.chain.then(write).catch((err: unknown) => {
+      part.failed = storageError(err, name, tx.task);
+      throw part.failed;
+    });
+    tx.track(part.chain);
+    tx.parts.add(part);
+  }
 
   function openPart(task: string, first: StreamRecord): OpenPart {
     const file = partName(first.position.source, first.position.partition, first.position.offset, EXT[cfg.format]);

@@ -1,3 +1,4 @@
+import { SluiceError } from '../core/errors.js';
 import type { StreamRecord } from '../core/record.js';
 import type { Sink } from './sink.js';
 import type { Transaction } from './transaction.js';
@@ -9,7 +10,7 @@ export function createStdoutSink(name: string, out: NodeJS.WritableStream = proc
     stage(records: StreamRecord[], tx: Transaction) {
       let text = '';
       for (const r of records) text += JSON.stringify(r.value) + '\n';
-      tx.pending.push(new Promise<void>((resolve, reject) => out.write(text, (err) => (err ? reject(err) : resolve()))));
+      tx.track(new Promise<void>((resolve, reject) => out.write(text, (err) => (err ? reject(new SluiceError('STORAGE_ERROR', `stdout sink "${name}": write failed: ${err.message}`, { sink: name }, { cause: err })) : resolve()))));
     },
     async close() {},
   };
