@@ -1,9 +1,9 @@
 // Writes an evenly spaced sample of flights-3m.parquet (every k-th flight, so every month
 // and the hold-out month are in it, in date order) for a quick run of the example:
-// `npm start -- --sample 30000`. The columns keep the source's types (a timestamp, two
-// int64 and two strings), so the topology reads the sample exactly as it reads the file.
+// `npm start -- --sample 30000`. The columns keep the source's types, so the topology
+// reads the sample exactly as it reads the file.
 // Usage: node dist/examples/flight-delay/sample.js ROWS OUT.parquet [IN.parquet]
-import { createParquetWriter, readParquetColumns, readParquetMetadata } from '../../connectors/parquet/index.js';
+import { createParquetWriter, readParquetColumns, readParquetMetadata, type ParquetRowWriter } from '../../connectors/parquet/index.js';
 
 const [rowsArg, out, input = 'node_modules/vega-datasets/data/flights-3m.parquet'] = process.argv.slice(2);
 const want = Number(rowsArg);
@@ -13,17 +13,11 @@ if (!Number.isInteger(want) || want < 1 || !out) {
 }
 const total = (await readParquetMetadata(input)).rows;
 const step = Math.max(1, Math.floor(total / want));
-const writer = await createParquetWriter(out, {
-  columns: [
-    { name: 'date', type: 'TIMESTAMP_MILLIS' },
-    { name: 'delay', type: 'INT64' },
-    { name: 'distance', type: 'INT64' },
-    { name: 'origin', type: 'STRING' },
-    { name: 'destination', type: 'STRING' },
-  ],
-});
+let writer: ParquetRowWriter | undefined;
 let kept = 0;
 for await (const b of readParquetColumns(input, { columns: ['date', 'delay', 'distance', 'origin', 'destination'], batchSize: 65536 })) {
+  // The input's own column types (a timestamp, two int64, two strings), declared by the reader.
+  writer ??= await createParquetWriter(out, { columns: Object.entries(b.types).map(([name, t]) => ({ name, type: t!.type, utc: t!.utc })) });
   const rows: Record<string, unknown>[] = [];
   for (let i = (step - (b.firstRow % step)) % step; i < b.rows && kept + rows.length < want; i += step) {
     const row: Record<string, unknown> = {};
@@ -34,5 +28,5 @@ for await (const b of readParquetColumns(input, { columns: ['date', 'delay', 'di
   kept += rows.length;
   if (kept >= want) break;
 }
-await writer.close();
+await writer?.close();
 console.log(`sample: ${kept.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} flights (every ${step}th) in ${out}`);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { createCsvWriter, createJsonlWriter, type RowWriter } from '../../connectors/files/index.js';
 import { createParquetWriter, type ColumnBatch } from '../../connectors/parquet/index.js';
-import type { Column, ColumnarBatch } from '../core/columns.js';
+import type { Column, ColumnarBatch, ColumnType } from '../core/columns.js';
 import { SluiceError } from '../core/errors.js';
 import type { StreamRecord } from '../core/record.js';
 import type { FileSinkConfig } from '../topology/schema.js';
@@ -60,11 +60,14 @@ function toParquetBatch(b: ColumnarBatch, columns: string[] | undefined): Column
   const names = columns ?? [...b.columns.keys()];
   const cols: Record<string, Column> = {};
   const nulls: Record<string, Uint8Array | undefined> = {};
+  // Columns the source declared keep their type (int64, timestamps, ...); others are typed by their values.
+  const types: Record<string, ColumnType | undefined> = {};
   for (const n of names) {
     cols[n] = b.columns.get(n) ?? new Array<unknown>(b.rows).fill(null);
     nulls[n] = b.nulls.get(n);
+    types[n] = b.types.get(n);
   }
-  return { rows: b.rows, firstRow: b.offsets[0] ?? 0, columns: cols as ColumnBatch['columns'], nulls };
+  return { rows: b.rows, firstRow: b.offsets[0] ?? 0, columns: cols as ColumnBatch['columns'], nulls, types };
 }
 
 function pick(row: Record<string, unknown>, columns: string[]): Record<string, unknown> {
