@@ -168,7 +168,7 @@ export class Job {
         };
         const chain = new OperatorChain(ops, { onError, clock, metrics, counts: job.opCounts, stateCommitted });
         await chain.open();
-        const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, log, memoryState, intervalMs, clock, metrics, counts: job.counts });
+        const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, log, memoryState, intervalMs, clock, metrics, counts: job.counts, logger });
         job.tasks.push(new Task(part, chain, { batchSize, clock, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal: job.controller.signal, metrics, checkpointer }));
       }
       job.begin();
