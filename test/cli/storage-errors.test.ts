@@ -94,7 +94,7 @@ test('a sink folder that cannot be created is one line naming the sink and the p
   await mkdir(join(dir, 'locked'));
   const lock = readOnly(join(dir, 'locked'));
   try {
-    const first = await run(sluiceCmd(...backfill));
+    const first = await run(lock.wrap(sluiceCmd(...backfill)));
     assert.equal(first.code, 1, `${lock.how}: ${first.stderr}`);
     const line = failureLine(first.stderr, 'STORAGE_ERROR');
     assert.match(line, /file sink "out": cannot use ".*\/locked\/out" as its folder: permission denied: this process may not create or write that folder/);
@@ -115,7 +115,7 @@ test('a data directory this process may not write is a permission problem, not S
   assert.equal(created.code, 0, created.stderr);
   const lock = readOnly(join(dir, 'data'));
   try {
-    const first = await run(sluiceCmd(...backfill));
+    const first = await run(lock.wrap(sluiceCmd(...backfill)));
     assert.equal(first.code, 1, `${lock.how}: ${first.stderr}`);
     assert.doesNotMatch(first.stderr, /STATE_CORRUPT|delete it/);
     const line = failureLine(first.stderr, 'STORAGE_ERROR');
