@@ -19,6 +19,10 @@ export type { ModelOptions } from './model/index.js';
 export { Job } from './runtime/job.js';
 export type { JobOptions, JobSummary } from './runtime/job.js';
 export { EmbeddedLog } from '../connectors/embedded/index.js';
+export { createKafkaClient, jsonCodec } from '../connectors/kafka/index.js';
+export type { KafkaConnection, ValueCodec } from '../connectors/kafka/index.js';
+export { resolveConnection, loadConnectionFile, describeConnection } from './runtime/connection.js';
+export type { ResolvedConnection } from './runtime/connection.js';
 export { runTopology } from './testing/index.js';
 export type { HarnessOptions, HarnessResult } from './testing/index.js';
 

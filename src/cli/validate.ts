@@ -2,16 +2,20 @@ import { loadTopologyFile } from '../topology/load.js';
 import { TopologyError } from '../topology/issues.js';
 import { operatorCatalog } from '../operators/index.js';
 import { preflightIssues } from '../runtime/preflight.js';
-import { requirePositional } from './args.js';
+import { describeConnection } from '../runtime/connection.js';
+import { parse, requirePositional } from './args.js';
+import { connectionFor } from './connection.js';
 
 export async function validateCommand(argv: string[]): Promise<number> {
-  const file = requirePositional('validate', argv, 'the topology FILE');
+  const args = parse('validate', argv, { connection: { type: 'string' } });
+  const file = requirePositional('validate', args.positionals, 'the topology FILE');
   const loaded = loadTopologyFile(file, operatorCatalog);
   // Then what `run` would refuse at start: models, UDF modules, input files.
   const issues = await preflightIssues(loaded);
   if (issues.length) throw new TopologyError(issues, file, loaded.locate);
   const d = loaded.definition;
+  const connection = connectionFor(loaded, args.str('connection'));
   const kinds = d.pipeline.map((s) => Object.keys(s)[0]).join(' → ');
-  process.stdout.write(`${file}: valid topology "${d.name}": sources ${Object.keys(d.sources).join(', ')}; ${kinds}; sinks ${Object.keys(d.sinks).join(', ')}\n`);
+  process.stdout.write(`${file}: valid topology "${d.name}": sources ${Object.keys(d.sources).join(', ')}; ${kinds}; sinks ${Object.keys(d.sinks).join(', ')}; topics on ${describeConnection(connection)}\n`);
   return 0;
 }
