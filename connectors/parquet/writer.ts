@@ -36,6 +36,8 @@ export interface ParquetWriterColumn {
   type: ParquetWriteType;
   /** Timestamps: an instant (adjusted to UTC, the default) or a local date-time (false). */
   utc?: boolean | undefined;
+  /** Set when the type came from the batch's source (ColumnType), not from the caller: int64 then takes integral doubles past 2^53. */
+  fromSource?: boolean | undefined;
 }
 
 export interface ParquetWriterOptions {
@@ -166,6 +168,9 @@ class ColumnBuffer {
         let b: bigint;
         if (typeof v === 'bigint') b = v;
         else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
+        // A column declared int64 by its source was read as doubles: past 2^53 the value is
+        // already rounded, and writing it back as int64 keeps the type without losing more.
+        else if (typeof v === 'number' && this.spec.fromSource && Number.isInteger(v)) b = BigInt(v);
         else if (typeof v === 'number') return mismatch(t, v, 'non-integer or unsafe number');
         else return mismatch(t, v);
         if (b < INT64_MIN || b > INT64_MAX) return mismatch(t, v, 'out-of-range');
@@ -394,10 +399,12 @@ class Writer implements ParquetRowWriter {
   private inferFromColumns(batch: WritableColumns): ColumnBuffer[] {
     const types = new Map<string, ParquetWriteType | undefined>();
     const utc = new Map<string, boolean>();
+    const fromSource = new Set<string>();
     for (const [name, col] of Object.entries(batch.columns)) {
       const declared = batch.types?.[name];
       if (declared) {
         types.set(name, declared.type);
+        fromSource.add(name);
         if (declared.utc !== undefined) utc.set(name, declared.utc);
         continue;
       }
@@ -407,14 +414,14 @@ class Writer implements ParquetRowWriter {
       else for (let i = 0; i < batch.rows && t === undefined; i++) t = mask?.[i] === 1 ? undefined : inferType(col[i]);
       types.set(name, t);
     }
-    return this.startInferred(types, batch.rows, utc);
+    return this.startInferred(types, batch.rows, utc, fromSource);
   }
 
-  private startInferred(types: Map<string, ParquetWriteType | undefined>, rows: number, utc = new Map<string, boolean>()): ColumnBuffer[] {
+  private startInferred(types: Map<string, ParquetWriteType | undefined>, rows: number, utc = new Map<string, boolean>(), declared = new Set<string>()): ColumnBuffer[] {
     const columns: ParquetWriterColumn[] = [];
     for (const [name, type] of types) {
       if (!type) throw this.error(`cannot infer the type of column "${name}": it has no usable value in the first ${rows} rows (only nulls, or a function/symbol/undefined); pass columns to createParquetWriter`, { column: name });
-      columns.push({ name, type, ...(utc.has(name) ? { utc: utc.get(name) } : {}) });
+      columns.push({ name, type, ...(utc.has(name) ? { utc: utc.get(name) } : {}), ...(declared.has(name) ? { fromSource: true } : {}) });
     }
     if (columns.length === 0) throw this.error('cannot infer columns: the first rows have no fields; pass columns to createParquetWriter');
     return this.start(columns);
