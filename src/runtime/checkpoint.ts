@@ -1,6 +1,7 @@
 import type { EmbeddedLog } from '../../connectors/embedded/index.js';
 import type { DeadLetter } from '../core/record.js';
 import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../metrics/registry.js';
 import { SluiceError } from '../core/errors.js';
 import { publishParts, stageDeadLetters, Transaction, type Sink } from '../sinks/index.js';
@@ -63,6 +64,8 @@ export class TaskCheckpointer {
   private afterCommit: (() => void)[] = [];
   /** Keyed-state writes drained since the last checkpoint. */
   private stateWrites: StateWrite[] = [];
+  /** Checkpoints this task has committed in this run. */
+  private taken = 0;
 
   constructor(
     private readonly o: {
@@ -79,6 +82,8 @@ export class TaskCheckpointer {
       counts: CommitCounts;
       /** Sinks whose records stay inside the job (repartition topics): counted apart from outputs. */
       internalSinks?: ReadonlySet<string>;
+      /** Gets a debug line per committed checkpoint: the progress a test (or an operator) can act on. */
+      logger?: Logger | undefined;
     },
   ) {
     this.tx = new Transaction(o.task);
@@ -181,5 +186,7 @@ export class TaskCheckpointer {
     for (const [k, v] of Object.entries(p.bySink)) c.bySink[k] = (c.bySink[k] ?? 0) + v;
     if (c.internal) for (const [k, v] of Object.entries(p.internal)) c.internal[k] = (c.internal[k] ?? 0) + v;
     this.pendingCounts = { out: 0, dead: 0, bySink: {}, internal: {} };
+    this.taken++;
+    this.o.logger?.debug(`checkpoint ${this.taken} committed`, { task: this.o.task, checkpoint: this.taken, ...(next !== undefined ? { position: next } : {}), out: p.out, dead: p.dead });
   }
 }
