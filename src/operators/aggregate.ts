@@ -96,10 +96,14 @@ export function readInputs(aggs: readonly CompiledAggregate[], r: StreamRecord, 
       return FAILED;
     }
     if (a.acc.numeric && (typeof v !== 'number' || !Number.isFinite(v))) {
-      ctx.deadLetter(r, new SluiceError('INVALID_INPUT', `${what}: ${a.acc.kind} "${a.name}" needs a number from \`${a.expr?.source}\`; got ${describeValue(v)}`, { operator: ctx.operatorId }));
+      ctx.deadLetter(r, badInput(what, a, v, ctx.operatorId));
       return FAILED;
     }
     inputs.push(v);
   }
   return inputs;
+}
+
+export function badInput(what: string, a: CompiledAggregate, v: unknown, operator: string): SluiceError {
+  return new SluiceError('INVALID_INPUT', `${what}: ${a.acc.kind} "${a.name}" needs a number from \`${a.expr?.source}\`; got ${describeValue(v)}`, { operator });
 }

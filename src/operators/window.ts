@@ -1,15 +1,17 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SluiceError, ensureError } from '../core/errors.js';
+import type { ColumnarBatch } from '../core/columns.js';
 import type { SourcePosition, StreamRecord } from '../core/record.js';
 import { compileExpression, type Expression } from '../expr/index.js';
-import { AggregatesSchema, addInputs, compileAggregates, mergeStates, resultOf, results, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
+import { AggregatesSchema, addInputs, compileAggregates, mergeStates, resultOf, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
 import type { KeyedStateBackend, ValueState } from '../state/backend.js';
 import { DURATION_HELP, DurationSchema, parseDuration } from '../state/duration.js';
 import { TimerIndex } from '../state/timers.js';
 import { WatermarkTracker, type WatermarkSnapshot } from '../state/watermark.js';
 import { mergeWindow, session, sliding, tumbling, type TimeWindow, type WindowAssigner } from '../state/windows.js';
 import { stepSchema } from '../topology/schema.js';
-import { checkAggregates, needsKey, readInputs, requireDuration } from './aggregate.js';
+import { badInput, checkAggregates, needsKey, readInputs, requireDuration } from './aggregate.js';
+import { ColumnRows } from './columnar.js';
 import { FAILED, describeValue } from './eval.js';
 import type { Operator, OperatorContext, OperatorSpec } from './operator.js';
 import { closedHorizon, enrichEnd, isClosedList, keepClosed, type ClosedWindow } from './window-enrich.js';
@@ -183,9 +185,13 @@ class WindowOperator implements Operator {
   /** The states a batch's keys need. */
   private readonly keyedStates: string[];
   private position: SourcePosition | null = null;
+  /** A few window starts and their text (see fieldOf), replaced round-robin. */
+  private readonly fieldStarts = new Float64Array(8).fill(NaN);
+  private readonly fieldTexts: string[] = new Array<string>(8).fill('');
+  private fieldNext = 0;
   private ready: Promise<void> | undefined;
-  /** In enrich mode records pass through with the aggregates set: columnar batches can stay columnar. */
-  readonly columnar?: { reads: readonly string[]; writes: readonly string[] };
+  /** In enrich mode records pass through with the aggregates set: columnar batches stay columnar. */
+  readonly processColumns?: (batch: ColumnarBatch, ctx: OperatorContext) => Promise<ColumnarBatch>;
 
   constructor(
     readonly id: string,
@@ -198,24 +204,12 @@ class WindowOperator implements Operator {
     this.enrich = o.emit === 'enrich';
     this.closed = this.enrich ? backend.value<ClosedWindow[]>('closed') : undefined;
     this.keyedStates = this.enrich ? ['windows', 'closed'] : ['windows'];
-    if (this.enrich) {
-      const reads = new Set([...(o.eventTime?.fields ?? []), ...o.aggs.flatMap((a) => a.expr?.fields ?? [])]);
-      this.columnar = { reads: [...reads], writes: o.aggs.map((a) => a.name) };
-    }
+    if (this.enrich) this.processColumns = (batch, ctx) => this.enrichColumns(batch, ctx);
   }
 
   async process(batch: StreamRecord[], ctx: OperatorContext): Promise<StreamRecord[]> {
     await this.init(ctx.clock.now());
-    const keys: string[] = [];
-    for (const r of batch) if (r.key !== null) keys.push(r.key);
-    // Every stored window has a timer (the index is rebuilt from state on first use), so a
-    // key without timers has no pending windows: skip reading them from the store.
-    const pending: string[] = [];
-    const none: string[] = [];
-    for (const k of keys) (this.timers.hasKey(k) ? pending : none).push(k);
-    this.backend.assumeAbsent(none, 'windows');
-    await this.backend.load(pending, ['windows']);
-    if (this.enrich) await this.backend.load(keys, ['closed']);
+    await this.loadKeys(batch.map((r) => r.key));
     const out: StreamRecord[] = [];
     const late: StreamRecord[] = [];
     const now = ctx.clock.now();
@@ -240,6 +234,84 @@ class WindowOperator implements Operator {
     this.saveProgress();
     await this.fireDue(out);
     return out;
+  }
+
+  /**
+   * emit: enrich on a columnar batch: the same work as process(), row by row in the same
+   * order, but reading event times and aggregate inputs from the columns (whole columns
+   * where the vector evaluator covers them) and writing the aggregate fields as columns,
+   * with no object per row. Dead letters and late records get their whole row.
+   */
+  private async enrichColumns(batch: ColumnarBatch, ctx: OperatorContext): Promise<ColumnarBatch> {
+    await this.init(ctx.clock.now());
+    const n = batch.rows;
+    const keys = batch.keys;
+    if (keys) await this.loadKeys(keys);
+    const aggs = this.o.aggs;
+    const rows = new ColumnRows(batch, [this.o.eventTime, ...aggs.map((a) => a.expr)]);
+    const results = aggs.map(() => new Float64Array(n));
+    const resultNulls = aggs.map(() => new Uint8Array(n));
+    /** Per aggregate: its results as any values, once one is not a number (e.g. `last` of text). */
+    const generic: (unknown[] | undefined)[] = aggs.map(() => undefined);
+    const keep = new Uint8Array(n);
+    const inputs = new Array<unknown>(aggs.length);
+    const late: StreamRecord[] = [];
+    const now = ctx.clock.now();
+    let lastRow = -1;
+    for (let i = 0; i < n; i++) {
+      const key = keys ? keys[i]! : null;
+      if (key === null) {
+        ctx.deadLetter(batch.record(i), needsKey('window', this.id));
+        continue;
+      }
+      const t = this.eventTimeAt(rows, i, batch, ctx);
+      if (t === FAILED) continue;
+      const wm = this.tracker.watermark;
+      if (this.isClosed(this.latestStart(t) + this.o.sizeMs, wm)) {
+        if (this.o.late === 'deadLetter') ctx.deadLetter(batch.record(i), this.lateError(t, wm));
+        else late.push(batch.record(i));
+      } else if (this.inputsAt(rows, i, batch, ctx, inputs)) {
+        const acc = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
+        for (let k = 0; k < aggs.length; k++) {
+          const v = acc === undefined ? null : resultOf(aggs[k]!, acc);
+          const g = generic[k];
+          if (g) g[i] = v;
+          else if (typeof v === 'number') results[k]![i] = v;
+          else if (v === null) resultNulls[k]![i] = 1;
+          else (generic[k] = toGeneric(results[k]!, resultNulls[k]!, i))[i] = v;
+        }
+        this.addInputsTo(key, t, wm, inputs, undefined, undefined);
+        keep[i] = 1;
+      }
+      this.tracker.observe(t, now);
+      lastRow = i;
+    }
+    if (lastRow >= 0) this.position = batch.position(lastRow);
+    if (late.length) ctx.emit(this.o.late, late);
+    this.saveProgress();
+    await this.fireDue([]);
+    aggs.forEach((a, k) => {
+      const g = generic[k];
+      if (g) batch.setColumn(a.name, g);
+      else batch.setColumn(a.name, results[k]!, resultNulls[k]!.includes(1) ? resultNulls[k] : undefined);
+    });
+    return batch.select(keep);
+  }
+
+  /**
+   * Reads the batch's keys' pending windows (and kept fired ones in enrich mode). Every
+   * stored window has a timer (the index is rebuilt from state on first use), so a key
+   * without timers has no pending windows: those are not read from the store.
+   */
+  private async loadKeys(batchKeys: readonly (string | null)[]): Promise<void> {
+    const keys = new Set<string>();
+    for (const k of batchKeys) if (k !== null) keys.add(k);
+    const pending: string[] = [];
+    const none: string[] = [];
+    for (const k of keys) (this.timers.hasKey(k) ? pending : none).push(k);
+    this.backend.assumeAbsent(none, 'windows');
+    await this.backend.load(pending, ['windows']);
+    if (this.enrich) await this.backend.load(keys, ['closed']);
   }
 
   async onTick(now: number): Promise<StreamRecord[]> {
@@ -289,64 +361,95 @@ class WindowOperator implements Operator {
    * the record to its own open windows, then sets the aggregate fields and passes it on.
    */
   private enrichAndAdd(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
-    const open = this.o.assigner.assign(t).filter((w) => !this.isClosed(w.end, wm));
-    if (!open.length) return 'late';
+    if (this.isClosed(this.latestStart(t) + this.o.sizeMs, wm)) return 'late';
     const inputs = readInputs(this.o.aggs, r, ctx, `window "${this.id}"`);
     if (inputs === FAILED) return 'failed';
-    const values = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
-    this.addInputsTo(key, open, inputs, t, r, out);
-    Object.assign(r.value, values);
+    const acc = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
+    this.addInputsTo(key, t, wm, inputs, r, out);
+    const v = r.value;
+    for (const a of this.o.aggs) v[a.name] = acc === undefined ? null : resultOf(a, acc);
     out.push(r);
     return 'ok';
   }
 
-  /** The results of the key's window that ends at `end` so far (pending and fired parts merged), or nulls. */
-  private previousWindow(key: string, end: number): Record<string, unknown> {
-    const pending = this.windows.get(key)?.[String(end - this.o.sizeMs)];
-    const kept = this.closedOf(key).find((c) => c.end === end);
-    if (!pending && !kept) return Object.fromEntries(this.o.aggs.map((a) => [a.name, null]));
-    const acc = pending && kept ? mergeStates(this.o.aggs, kept.acc, pending.acc) : (pending?.acc ?? kept!.acc);
-    return results(this.o.aggs, acc);
+  /** The accumulators of the key's window that ends at `end` so far (pending and fired parts merged), or undefined when it has none. */
+  private previousWindow(key: string, end: number): AggregateState | undefined {
+    const pending = this.windows.get(key)?.[this.fieldOf(end - this.o.sizeMs)];
+    const list = this.closedOf(key);
+    let kept: ClosedWindow | undefined;
+    for (let i = 0; i < list.length; i++) if (list[i]!.end === end) kept = list[i];
+    if (pending && kept) return mergeStates(this.o.aggs, kept.acc, pending.acc);
+    return pending?.acc ?? kept?.acc;
   }
 
   private closedOf(key: string): ClosedWindow[] {
     const list = this.closed!.get(key);
-    if (list === undefined) return [];
+    if (list === undefined) return NONE_CLOSED;
     if (!isClosedList(list)) throw new SluiceError('STATE_CORRUPT', `window "${this.id}": stored closed windows of key ${JSON.stringify(key)} are not a list of {end, acc}: ${JSON.stringify(list)}. Delete the data directory or rerun with --fresh to start the state over`, { operator: this.id });
     return list;
   }
 
   /** Tumbling and sliding: adds the record to each of its windows that is still open. */
   private addToWindows(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
-    const open = this.o.assigner.assign(t).filter((w) => !this.isClosed(w.end, wm));
-    if (!open.length) return 'late';
+    if (this.isClosed(this.latestStart(t) + this.o.sizeMs, wm)) return 'late';
     const inputs = readInputs(this.o.aggs, r, ctx, `window "${this.id}"`);
     if (inputs === FAILED) return 'failed';
-    this.addInputsTo(key, open, inputs, t, r, out);
+    this.addInputsTo(key, t, wm, inputs, r, out);
     return 'ok';
   }
 
-  /** Adds the inputs to each window in place (the cached value is ours to change), then sets the key's windows again so they are written. */
-  private addInputsTo(key: string, open: TimeWindow[], inputs: unknown[], t: number, r: StreamRecord, out: StreamRecord[]): void {
+  /** Tumbling and sliding: the start of the latest window holding `t` (windows start every slide, aligned to the epoch). */
+  private latestStart(t: number): number {
+    const m = this.o.slideMs;
+    return t - (((t % m) + m) % m);
+  }
+
+  /**
+   * Adds the inputs to each of the record's windows that is still open (earliest first),
+   * in place (the cached value is ours to change), then sets the key's windows again so
+   * they are written. `r` gives the key fields of a new window and the update results;
+   * without it (enrich mode on columns) there are neither.
+   */
+  private addInputsTo(key: string, t: number, wm: number, inputs: readonly unknown[], r: StreamRecord | undefined, out: StreamRecord[] | undefined): void {
     const pending = this.windows.get(key) ?? {};
-    for (const w of open) {
-      const field = String(w.start);
+    const { sizeMs, slideMs } = this.o;
+    const latest = this.latestStart(t);
+    let start = latest;
+    while (start - slideMs > t - sizeMs) start -= slideMs;
+    for (; start <= latest; start += slideMs) {
+      const end = start + sizeMs;
+      if (this.isClosed(end, wm)) continue;
+      const field = this.fieldOf(start);
       let cur = pending[field];
       if (!cur) {
-        this.timers.add(w.end + this.o.allowedLatenessMs, key, w.start);
-        cur = pending[field] = this.o.keyFields ? { end: w.end, acc: {}, fields: this.keyFields(r) } : { end: w.end, acc: {} };
+        this.timers.add(end + this.o.allowedLatenessMs, key, start);
+        cur = pending[field] = this.o.keyFields && r ? { end, acc: {}, fields: this.keyFields(r) } : { end, acc: {} };
       }
       addInputs(this.o.aggs, cur.acc, inputs, t);
-      if (this.o.emit === 'update') out.push(this.result(key, w.start, cur, 'update'));
+      if (this.o.emit === 'update' && out) out.push(this.result(key, start, cur, 'update'));
     }
     this.windows.set(key, pending);
+  }
+
+  /**
+   * A window start as the text it is stored under. Records close in time share a few
+   * starts, so the last ones are remembered instead of formatting a number per window.
+   */
+  private fieldOf(start: number): string {
+    const starts = this.fieldStarts;
+    for (let i = 0; i < starts.length; i++) if (starts[i] === start) return this.fieldTexts[i]!;
+    const f = String(start);
+    const slot = this.fieldNext++ % starts.length;
+    starts[slot] = start;
+    this.fieldTexts[slot] = f;
+    return f;
   }
 
   /** Removes one pending window of a key. */
   private removeWindow(key: string, start: number): void {
     const pending = this.windows.get(key);
     if (!pending) return;
-    delete pending[String(start)];
+    delete pending[this.fieldOf(start)];
     let empty = true;
     for (const _ in pending) {
       empty = false;
@@ -398,7 +501,7 @@ class WindowOperator implements Operator {
     if (!due.length) return;
     await this.backend.load(due.map((d) => d.key), this.keyedStates);
     for (const d of due) {
-      const w = this.windows.get(d.key)?.[String(d.id)];
+      const w = this.windows.get(d.key)?.[this.fieldOf(d.id)];
       // A timer whose window was merged away or re-formed with another end is stale.
       if (w && w.end + this.o.allowedLatenessMs === d.time) this.emit(d.key, d.id, w, out);
     }
@@ -452,14 +555,61 @@ class WindowOperator implements Operator {
         return FAILED;
       }
     }
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-    if (typeof v === 'string' && ISO_PREFIX.test(v)) {
-      const t = Date.parse(v);
-      if (Number.isFinite(t)) return t;
-    }
-    const what = this.o.eventTime ? `\`${this.o.eventTime.source}\`` : 'the record timestamp';
-    ctx.deadLetter(r, new SluiceError('INVALID_INPUT', `window "${this.id}": event time from ${what} must be epoch milliseconds or an ISO-8601 date-time; got ${describeValue(v)}`, { operator: this.id }));
+    const t = asEventTime(v);
+    if (t !== undefined) return t;
+    ctx.deadLetter(r, this.badEventTime(v));
     return FAILED;
+  }
+
+  private badEventTime(v: unknown): SluiceError {
+    const what = this.o.eventTime ? `\`${this.o.eventTime.source}\`` : 'the record timestamp';
+    return new SluiceError('INVALID_INPUT', `window "${this.id}": event time from ${what} must be epoch milliseconds or an ISO-8601 date-time; got ${describeValue(v)}`, { operator: this.id });
+  }
+
+  /** Row i's event time on a columnar batch (rows.at(0) is the eventTime expression), as eventTime() gives it for a record. */
+  private eventTimeAt(rows: ColumnRows, i: number, batch: ColumnarBatch, ctx: OperatorContext): number | typeof FAILED {
+    if (!this.o.eventTime) return this.checkEventTime(batch.timestamp, batch, i, ctx);
+    if (rows.isClean(0)) return rows.at(0, i) as number;
+    let v: unknown;
+    try {
+      v = rows.at(0, i);
+    } catch (err) {
+      ctx.deadLetter(batch.record(i), ensureError(err, 'EXPRESSION_ERROR', { operator: this.id }));
+      return FAILED;
+    }
+    return this.checkEventTime(v, batch, i, ctx);
+  }
+
+  private checkEventTime(v: unknown, batch: ColumnarBatch, i: number, ctx: OperatorContext): number | typeof FAILED {
+    const t = asEventTime(v);
+    if (t !== undefined) return t;
+    ctx.deadLetter(batch.record(i), this.badEventTime(v));
+    return FAILED;
+  }
+
+  /** Row i's aggregate inputs into `inputs` (rows.at(k + 1) is aggregate k's), as readInputs() reads them from a record; false when it was dead-lettered. */
+  private inputsAt(rows: ColumnRows, i: number, batch: ColumnarBatch, ctx: OperatorContext, inputs: unknown[]): boolean {
+    const aggs = this.o.aggs;
+    for (let k = 0; k < aggs.length; k++) {
+      if (rows.isClean(k + 1)) {
+        inputs[k] = rows.at(k + 1, i);
+        continue;
+      }
+      const a = aggs[k]!;
+      let v: unknown;
+      try {
+        v = rows.at(k + 1, i);
+      } catch (err) {
+        ctx.deadLetter(batch.record(i), ensureError(err, 'EXPRESSION_ERROR', { operator: this.id }));
+        return false;
+      }
+      if (a.acc.numeric && (typeof v !== 'number' || !Number.isFinite(v))) {
+        ctx.deadLetter(batch.record(i), badInput(`window "${this.id}"`, a, v, this.id));
+        return false;
+      }
+      inputs[k] = v;
+    }
+    return true;
   }
 
   private lateError(t: number, wm: number): SluiceError {
@@ -474,6 +624,25 @@ class WindowOperator implements Operator {
     this.progress.set('', { watermark: this.tracker.snapshot(), position: this.position });
   }
 }
+
+/** Epoch ms from a number or ISO-8601 text, else undefined. */
+function asEventTime(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && ISO_PREFIX.test(v)) {
+    const t = Date.parse(v);
+    if (Number.isFinite(t)) return t;
+  }
+  return undefined;
+}
+
+/** A result column as plain values, from its numbers and null marks for rows [0, upTo). */
+function toGeneric(nums: Float64Array, nulls: Uint8Array, upTo: number): unknown[] {
+  const out = new Array<unknown>(nums.length).fill(null);
+  for (let j = 0; j < upTo; j++) if (!nulls[j]) out[j] = nums[j];
+  return out;
+}
+
+const NONE_CLOSED: ClosedWindow[] = [];
 
 function iso(t: number): string {
   const d = new Date(t);
