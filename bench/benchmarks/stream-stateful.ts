@@ -13,7 +13,7 @@ import { topology } from '../../src/topology/builder.js';
 import type { TopologyDefinition } from '../../src/topology/schema.js';
 import type { Benchmark } from '../lib/benchmark.js';
 import { median, result, round, type BenchResult } from '../lib/result.js';
-import { cpuPerRecord, threadCpuMs } from '../lib/threads.js';
+import { cpuByThreadName, cpuPerRecord, threadCpuMs, threadNames } from '../lib/threads.js';
 
 const USERS = Number(process.env.BENCH_STATEFUL_USERS ?? 1_000_000);
 /** Records per measured segment; every record is a different user. */
@@ -164,6 +164,8 @@ interface Run {
   /** CPU per record: the main thread's, and every thread's (LevelDB's, the GC's, the model workers'). */
   mainUs: number;
   allUs: number;
+  /** CPU µs per record by thread name, largest first. */
+  byThread: [string, number][];
 }
 
 /**
@@ -179,7 +181,9 @@ async function runSegment(log: EmbeddedLog, def: TopologyDefinition, n: number, 
   const start = performance.now();
   const summary = await job.done;
   const seconds = (performance.now() - start) / 1000;
-  const cpu = cpuPerRecord(cpu0, threadCpuMs(), n);
+  const cpu1 = threadCpuMs();
+  const cpu = cpuPerRecord(cpu0, cpu1, n);
+  const byThread = cpuByThreadName(cpu0, cpu1, threadNames(), n);
   if (summary.status !== 'completed') throw new Error(`${def.name}: job ${summary.status}: ${summary.error ?? ''}`);
   if (summary.recordsIn !== n || summary.deadLettered) throw new Error(`${def.name}: read ${summary.recordsIn} of ${n} records, dead-lettered ${summary.deadLettered}`);
   // Stateless: one record per input record. Stateful: one per (user, window) of the segment
@@ -190,7 +194,7 @@ async function runSegment(log: EmbeddedLog, def: TopologyDefinition, n: number, 
   const liveHeapMb = process.memoryUsage().heapUsed / 2 ** 20;
   // (job is used after the GC, so it and its state caches were still live during it)
   if (job.definition !== def) throw new Error('unreachable');
-  return { recordsPerSecond: n / seconds, liveHeapMb, ...cpu };
+  return { recordsPerSecond: n / seconds, liveHeapMb, ...cpu, byThread };
 }
 
 async function countKv(log: EmbeddedLog, prefix: string): Promise<number> {
@@ -264,7 +268,7 @@ export const streamStateful: Benchmark = {
           v.windowResults += pairs;
           process.stderr.write(
             `stream-stateful ${v.label}: segment ${r + 1}: stateless ${Math.round(a.recordsPerSecond)} records/s (CPU µs/record: main ${a.mainUs.toFixed(1)}, all ${a.allUs.toFixed(1)}), ` +
-              `stateful ${Math.round(b.recordsPerSecond)} records/s (main ${b.mainUs.toFixed(1)}, all ${b.allUs.toFixed(1)})\n`,
+              `stateful ${Math.round(b.recordsPerSecond)} records/s (main ${b.mainUs.toFixed(1)}, all ${b.allUs.toFixed(1)}; by thread: ${b.byThread.map(([t, us]) => `${t} ${us.toFixed(1)}`).join(', ')})\n`,
           );
         }
         end += n;
