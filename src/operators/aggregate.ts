@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SluiceError, ensureError } from '../core/errors.js';
+import type { ColumnarBatch } from '../core/columns.js';
 import type { StreamRecord } from '../core/record.js';
 import { AggregatesSchema, addInputs, compileAggregates, resultOf, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
 import { DURATION_HELP, DurationSchema, parseDuration } from '../state/duration.js';
@@ -37,6 +38,9 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
       kind: 'aggregate',
       // Reads only its inputs' fields and sets its outputs, so columnar batches stay columnar.
       columnar: { reads: [...new Set(aggs.flatMap((a) => a.expr?.fields ?? []))], writes: aggs.map((a) => a.name) },
+      prefetch(batch) {
+        backend.prefetch(keysOf(batch));
+      },
       async process(batch, ctx) {
         const keys: string[] = [];
         for (const r of batch) if (r.key !== null) keys.push(r.key);
@@ -106,4 +110,13 @@ export function readInputs(aggs: readonly CompiledAggregate[], r: StreamRecord, 
 
 export function badInput(what: string, a: CompiledAggregate, v: unknown, operator: string): SluiceError {
   return new SluiceError('INVALID_INPUT', `${what}: ${a.acc.kind} "${a.name}" needs a number from \`${a.expr?.source}\`; got ${describeValue(v)}`, { operator });
+}
+
+/** The record keys of a batch (nulls left out). */
+export function keysOf(batch: StreamRecord[] | ColumnarBatch): string[] {
+  const keys: string[] = [];
+  if (Array.isArray(batch)) {
+    for (const r of batch) if (r.key !== null) keys.push(r.key);
+  } else if (batch.keys) for (const k of batch.keys) if (k !== null) keys.push(k);
+  return keys;
 }

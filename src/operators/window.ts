@@ -10,7 +10,7 @@ import { TimerIndex } from '../state/timers.js';
 import { WatermarkTracker, type WatermarkSnapshot } from '../state/watermark.js';
 import { mergeWindow, session, sliding, tumbling, type TimeWindow, type WindowAssigner } from '../state/windows.js';
 import { stepSchema } from '../topology/schema.js';
-import { badInput, checkAggregates, needsKey, readInputs, requireDuration } from './aggregate.js';
+import { badInput, checkAggregates, keysOf, needsKey, readInputs, requireDuration } from './aggregate.js';
 import { ColumnRows } from './columnar.js';
 import { FAILED, describeValue } from './eval.js';
 import type { Operator, OperatorContext, OperatorSpec } from './operator.js';
@@ -190,6 +190,8 @@ class WindowOperator implements Operator {
   private readonly fieldTexts: string[] = new Array<string>(8).fill('');
   private fieldNext = 0;
   private ready: Promise<void> | undefined;
+  /** Whether init() has finished (the timer index is complete). */
+  private initialized = false;
   /** In enrich mode records pass through with the aggregates set: columnar batches stay columnar. */
   readonly processColumns?: (batch: ColumnarBatch, ctx: OperatorContext) => Promise<ColumnarBatch>;
 
@@ -298,6 +300,16 @@ class WindowOperator implements Operator {
     return batch.select(keep);
   }
 
+  /** Starts reading the pending windows of the batch's keys that have some (see loadKeys), once the timer index is built. */
+  prefetch(batch: StreamRecord[] | ColumnarBatch): void {
+    if (!this.initialized) return;
+    const keys = keysOf(batch);
+    const pending: string[] = [];
+    for (const k of keys) if (this.timers.hasKey(k)) pending.push(k);
+    this.backend.prefetch(pending, ['windows']);
+    if (this.enrich) this.backend.prefetch(keys, ['closed']);
+  }
+
   /**
    * Reads the batch's keys' pending windows (and kept fired ones in enrich mode). Every
    * stored window has a timer (the index is rebuilt from state on first use), so a key
@@ -352,6 +364,7 @@ class WindowOperator implements Operator {
       for await (const [key, pending] of this.backend.entries<Pending>('windows')) {
         for (const start in pending) this.timers.add(pending[start]!.end + this.o.allowedLatenessMs, key, Number(start));
       }
+      this.initialized = true;
     })();
     return this.ready;
   }
