@@ -148,6 +148,19 @@ interface PendingWindow {
 /** A key's pending windows by start (as text). Stored as one value per key, changed in place and then set again. */
 type Pending = Record<string, PendingWindow>;
 
+/** A key's windows for one slide, as its last record found them (enrich on columns). */
+interface Cursor {
+  /** The slide: the start of the latest window holding the record. */
+  latest: number;
+  /** The key's cached windows object the windows below belong to. */
+  pending: Pending;
+  /** The slide's open windows, earliest first, and the end of the earliest. */
+  wins: PendingWindow[];
+  firstEnd: number;
+  /** What records of this slide read (the previous window's accumulators), or undefined for none. */
+  prev: AggregateState | undefined;
+}
+
 /** Window results carry one of two shared (never mutated) headers. */
 const HEADERS = { update: Object.freeze({ 'sluice-window': 'update' }), final: Object.freeze({ 'sluice-window': 'final' }) };
 
@@ -190,6 +203,8 @@ class WindowOperator implements Operator {
   private readonly fieldTexts: string[] = new Array<string>(8).fill('');
   private fieldNext = 0;
   private ready: Promise<void> | undefined;
+  /** enrich on columns: per key, what its last record found (see readAndAdd). Never stored. */
+  private readonly cursors = new Map<string, Cursor>();
   /** Whether init() has finished (the timer index is complete). */
   private initialized = false;
   /** In enrich mode records pass through with the aggregates set: columnar batches stay columnar. */
@@ -273,7 +288,7 @@ class WindowOperator implements Operator {
         if (this.o.late === 'deadLetter') ctx.deadLetter(batch.record(i), this.lateError(t, wm));
         else late.push(batch.record(i));
       } else if (this.inputsAt(rows, i, batch, ctx, inputs)) {
-        const acc = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
+        const acc = this.readAndAdd(key, t, wm, inputs);
         for (let k = 0; k < aggs.length; k++) {
           const v = acc === undefined ? null : resultOf(aggs[k]!, acc);
           const g = generic[k];
@@ -282,7 +297,6 @@ class WindowOperator implements Operator {
           else if (v === null) resultNulls[k]![i] = 1;
           else (generic[k] = toGeneric(results[k]!, resultNulls[k]!, i))[i] = v;
         }
-        this.addInputsTo(key, t, wm, inputs, undefined, undefined);
         keep[i] = 1;
       }
       this.tracker.observe(t, now);
@@ -308,6 +322,38 @@ class WindowOperator implements Operator {
     for (const k of keys) if (this.timers.hasKey(k)) pending.push(k);
     this.backend.prefetch(pending, ['windows']);
     if (this.enrich) this.backend.prefetch(keys, ['closed']);
+  }
+
+  /**
+   * enrich on columns: reads the key's previous window (see previousWindow) and adds the
+   * inputs to the record's open windows. Records of one key and slide in a row are
+   * common, so what a record found is kept as the key's cursor and reused by the next
+   * record of the same slide, while it is still valid: the same cached windows object
+   * (not evicted and reloaded), no window of the key created or removed since (both drop
+   * the cursor), and the earliest of its windows still open. Only when size is a multiple
+   * of slide, where a slide fixes both the windows a record joins and the one it reads.
+   */
+  private readAndAdd(key: string, t: number, wm: number, inputs: readonly unknown[]): AggregateState | undefined {
+    const latest = this.latestStart(t);
+    const pending = this.windows.get(key);
+    const c = this.cursors.get(key);
+    if (c !== undefined && c.latest === latest && c.pending === pending && !this.isClosed(c.firstEnd, wm)) {
+      for (let j = 0; j < c.wins.length; j++) addInputs(this.o.aggs, c.wins[j]!.acc, inputs, t);
+      this.windows.set(key, c.pending);
+      return c.prev;
+    }
+    const prev = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
+    this.addInputsTo(key, t, wm, inputs, undefined, undefined);
+    if (this.o.sizeMs % this.o.slideMs === 0) {
+      const now = this.windows.get(key)!;
+      const wins: PendingWindow[] = [];
+      for (let start = latest - this.o.sizeMs + this.o.slideMs; start <= latest; start += this.o.slideMs) {
+        const w = now[this.fieldOf(start)];
+        if (w && !this.isClosed(w.end, wm)) wins.push(w);
+      }
+      if (wins.length) this.cursors.set(key, { latest, pending: now, wins, firstEnd: wins[0]!.end, prev });
+    }
+    return prev;
   }
 
   /**
@@ -425,6 +471,7 @@ class WindowOperator implements Operator {
    */
   private addInputsTo(key: string, t: number, wm: number, inputs: readonly unknown[], r: StreamRecord | undefined, out: StreamRecord[] | undefined): void {
     const pending = this.windows.get(key) ?? {};
+    this.cursors.delete(key);
     const { sizeMs, slideMs } = this.o;
     const latest = this.latestStart(t);
     let start = latest;
@@ -460,6 +507,7 @@ class WindowOperator implements Operator {
 
   /** Removes one pending window of a key. */
   private removeWindow(key: string, start: number): void {
+    this.cursors.delete(key);
     const pending = this.windows.get(key);
     if (!pending) return;
     delete pending[this.fieldOf(start)];

@@ -98,3 +98,35 @@ test('enrich on clean number columns (the vector path), with event times from th
   assert.ok(records.rows.some((r) => r.includes('n=') && !r.includes('n=null')), 'later batches read earlier windows');
   assert.deepEqual(cols, records);
 });
+
+test('enrich on columns matches records on a long shuffled input: sliding windows, out-of-order and late rows, many batches', async () => {
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const batches: ColumnarBatch[] = [];
+  let t = 1000;
+  for (let b = 0; b < 30; b++) {
+    const rows: Record<string, unknown>[] = [];
+    const keys: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      t += Math.floor(random() * 4);
+      // Mostly in order, some up to 70 behind (within maxOutOfOrderness 10 + allowedLateness 5, or late).
+      const jitter = random() < 0.2 ? Math.floor(random() * 70) : 0;
+      rows.push({ t: t - jitter, amount: Math.floor(random() * 100) / 4, tag: `r${b}.${i}` });
+      keys.push(`k${Math.floor(random() * random() * 6)}`);
+    }
+    batches.push(columns(rows, keys));
+  }
+  const { records, columns: cols } = await runBoth({ window: { sliding: { size: 30, slide: 10 } }, maxOutOfOrderness: 10, allowedLateness: 5, late: 'late' }, batches, fields);
+  assert.ok(records.late.length > 0 && records.rows.length > 900, `some rows are late (${records.late.length}), most pass (${records.rows.length})`);
+  assert.deepEqual(cols, records);
+});
+
+test('enrich on columns: a record of the same key and slide skips a window that closed since the previous one', async () => {
+  // a@12 joins [-10, 20), [0, 30), [10, 40); b@25 closes [-10, 20); a@15 joins only the other two,
+  // so a@22 reads [-10, 20) holding a@12 alone.
+  const b1 = columns([{ t: 12, amount: 1 }, { t: 25, amount: 1 }, { t: 15, amount: 2 }], ['a', 'b', 'a']);
+  const b2 = columns([{ t: 22, amount: 4 }], ['a']);
+  const { records, columns: cols } = await runBoth({ window: { sliding: { size: 30, slide: 10 } }, aggregates: { n: { count: {} }, total: { sum: 'amount' } } }, [b1, b2], ['n', 'total']);
+  assert.equal(records.rows.at(-1), `${b2.offsets[0]} a n=1 total=1`);
+  assert.deepEqual(cols, records);
+});
