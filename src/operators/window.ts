@@ -226,7 +226,7 @@ class WindowOperator implements Operator {
 
   async process(batch: StreamRecord[], ctx: OperatorContext): Promise<StreamRecord[]> {
     await this.init(ctx.clock.now());
-    await this.loadKeys(batch.map((r) => r.key));
+    await this.loadKeys(keysOf(batch));
     const out: StreamRecord[] = [];
     const late: StreamRecord[] = [];
     const now = ctx.clock.now();
@@ -263,7 +263,7 @@ class WindowOperator implements Operator {
     await this.init(ctx.clock.now());
     const n = batch.rows;
     const keys = batch.keys;
-    if (keys) await this.loadKeys(keys);
+    if (keys) await this.loadKeys(keysOf(batch));
     const aggs = this.o.aggs;
     const rows = new ColumnRows(batch, [this.o.eventTime, ...aggs.map((a) => a.expr)]);
     const results = aggs.map(() => new Float64Array(n));
@@ -361,9 +361,7 @@ class WindowOperator implements Operator {
    * stored window has a timer (the index is rebuilt from state on first use), so a key
    * without timers has no pending windows: those are not read from the store.
    */
-  private async loadKeys(batchKeys: readonly (string | null)[]): Promise<void> {
-    const keys = new Set<string>();
-    for (const k of batchKeys) if (k !== null) keys.add(k);
+  private async loadKeys(keys: Set<string>): Promise<void> {
     const pending: string[] = [];
     const none: string[] = [];
     for (const k of keys) (this.timers.hasKey(k) ? pending : none).push(k);

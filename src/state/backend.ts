@@ -219,7 +219,7 @@ export class KeyedStateBackend {
 
   async load(keys: Iterable<string>, states?: readonly string[]): Promise<void> {
     const defs = this.defsFor(states);
-    const list = Array.isArray(keys) ? (keys as string[]) : [...keys];
+    const list = keys instanceof Set || Array.isArray(keys) ? (keys as Iterable<string>) : [...keys];
     // A key another load (a prefetch) is reading is waited for, not read twice. If that
     // read fails, the key is still missing on the next pass and read here, so the error
     // surfaces to this caller.
@@ -238,7 +238,7 @@ export class KeyedStateBackend {
    * this read instead of reading again; a failed prefetch is retried by that load.
    */
   prefetch(keys: Iterable<string>, states?: readonly string[]): void {
-    const { missing } = this.missing(Array.isArray(keys) ? (keys as string[]) : [...keys], this.defsFor(states), false);
+    const { missing } = this.missing(keys, this.defsFor(states), false);
     if (missing.length) this.read(missing).catch(() => undefined);
   }
 
@@ -247,13 +247,16 @@ export class KeyedStateBackend {
   }
 
   /** The keys' entries that are neither cached nor being read, and the reads in flight for the others. */
-  private missing(keys: readonly string[], defs: readonly StateDef[], touch: boolean): { missing: Missing[]; waits: Set<Promise<void>> } {
+  private missing(keys: Iterable<string>, defs: readonly StateDef[], touch: boolean): { missing: Missing[]; waits: Set<Promise<void>> } {
     const missing: Missing[] = [];
     const waits = new Set<Promise<void>>();
-    const seen = new Set<string>();
+    // A Set's keys are distinct already.
+    const seen = keys instanceof Set ? undefined : new Set<string>();
     for (const key of keys) {
-      if (seen.has(key)) continue;
-      seen.add(key);
+      if (seen) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
       let ek: string | undefined;
       for (const def of defs) {
         const e = def.cache.get(key);
