@@ -14,6 +14,7 @@ import { badInput, checkAggregates, keysOf, needsKey, readInputs, requireDuratio
 import { ColumnRows } from './columnar.js';
 import { FAILED, describeValue } from './eval.js';
 import type { Operator, OperatorContext, OperatorSpec } from './operator.js';
+import { KeyWindows, type PendingWindow, type StoredPending } from './window-pending.js';
 import { closedHorizon, enrichEnd, isClosedList, keepClosed, type ClosedWindow } from './window-enrich.js';
 
 const closed = { additionalProperties: false } as const;
@@ -137,23 +138,12 @@ interface WindowOptions {
   keyFields: string[] | undefined;
 }
 
-/** A window of one key that has not been emitted yet (stored under its start). */
-interface PendingWindow {
-  end: number;
-  acc: AggregateState;
-  /** Key fields from the window's first record; absent without `keyFields` (the result then gets `key`). */
-  fields?: Record<string, unknown>;
-}
-
-/** A key's pending windows by start (as text). Stored as one value per key, changed in place and then set again. */
-type Pending = Record<string, PendingWindow>;
-
 /** A key's windows for one slide, as its last record found them (enrich on columns). */
 interface Cursor {
   /** The slide: the start of the latest window holding the record. */
   latest: number;
   /** The key's cached windows object the windows below belong to. */
-  pending: Pending;
+  pending: KeyWindows;
   /** The slide's open windows, earliest first, and the end of the earliest. */
   wins: PendingWindow[];
   firstEnd: number;
@@ -191,17 +181,14 @@ class WindowOperator implements Operator {
   readonly kind = 'window';
   private readonly tracker: WatermarkTracker;
   private readonly timers = new TimerIndex();
-  private readonly windows: ValueState<Pending>;
+  /** A key's pending windows: KeyWindows once touched, the stored object as read until then (see pendingOf). */
+  private readonly windows: ValueState<KeyWindows | StoredPending>;
   private readonly progress: ValueState<Progress>;
   private readonly closed: ValueState<ClosedWindow[]> | undefined;
   private readonly enrich: boolean;
   /** The states a batch's keys need. */
   private readonly keyedStates: string[];
   private position: SourcePosition | null = null;
-  /** A few window starts and their text (see fieldOf), replaced round-robin. */
-  private readonly fieldStarts = new Float64Array(8).fill(NaN);
-  private readonly fieldTexts: string[] = new Array<string>(8).fill('');
-  private fieldNext = 0;
   private ready: Promise<void> | undefined;
   /** enrich on columns: per key, what its last record found (see readAndAdd). Never stored. */
   private readonly cursors = new Map<string, Cursor>();
@@ -216,7 +203,7 @@ class WindowOperator implements Operator {
     private readonly o: WindowOptions,
   ) {
     this.tracker = new WatermarkTracker({ maxOutOfOrdernessMs: o.maxOutOfOrdernessMs, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }) });
-    this.windows = backend.value<Pending>('windows');
+    this.windows = backend.value<KeyWindows | StoredPending>('windows');
     this.progress = backend.value<Progress>('progress', { prefetch: false });
     this.enrich = o.emit === 'enrich';
     this.closed = this.enrich ? backend.value<ClosedWindow[]>('closed') : undefined;
@@ -335,7 +322,7 @@ class WindowOperator implements Operator {
    */
   private readAndAdd(key: string, t: number, wm: number, inputs: readonly unknown[]): AggregateState | undefined {
     const latest = this.latestStart(t);
-    const pending = this.windows.get(key);
+    const pending = this.pendingOf(key);
     const c = this.cursors.get(key);
     if (c !== undefined && c.latest === latest && c.pending === pending && !this.isClosed(c.firstEnd, wm)) {
       for (let j = 0; j < c.wins.length; j++) addInputs(this.o.aggs, c.wins[j]!.acc, inputs, t);
@@ -345,10 +332,10 @@ class WindowOperator implements Operator {
     const prev = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
     this.addInputsTo(key, t, wm, inputs, undefined, undefined);
     if (this.o.sizeMs % this.o.slideMs === 0) {
-      const now = this.windows.get(key)!;
+      const now = this.pendingOf(key)!;
       const wins: PendingWindow[] = [];
       for (let start = latest - this.o.sizeMs + this.o.slideMs; start <= latest; start += this.o.slideMs) {
-        const w = now[this.fieldOf(start)];
+        const w = now.get(start);
         if (w && !this.isClosed(w.end, wm)) wins.push(w);
       }
       if (wins.length) this.cursors.set(key, { latest, pending: now, wins, firstEnd: wins[0]!.end, prev });
@@ -405,8 +392,9 @@ class WindowOperator implements Operator {
         this.tracker.restore(p.watermark, now);
         this.position = p.position;
       }
-      for await (const [key, pending] of this.backend.entries<Pending>('windows')) {
-        for (const start in pending) this.timers.add(pending[start]!.end + this.o.allowedLatenessMs, key, Number(start));
+      for await (const [key, stored] of this.backend.entries<KeyWindows | StoredPending>('windows')) {
+        const pending = stored instanceof KeyWindows ? stored : KeyWindows.from(stored, `window "${this.id}", key ${JSON.stringify(key)}`);
+        for (let i = 0; i < pending.size; i++) this.timers.add(pending.wins[i]!.end + this.o.allowedLatenessMs, key, pending.starts[i]!);
       }
       this.initialized = true;
     })();
@@ -431,7 +419,7 @@ class WindowOperator implements Operator {
 
   /** The accumulators of the key's window that ends at `end` so far (pending and fired parts merged), or undefined when it has none. */
   private previousWindow(key: string, end: number): AggregateState | undefined {
-    const pending = this.windows.get(key)?.[this.fieldOf(end - this.o.sizeMs)];
+    const pending = this.pendingOf(key)?.get(end - this.o.sizeMs);
     const list = this.closedOf(key);
     let kept: ClosedWindow | undefined;
     for (let i = 0; i < list.length; i++) if (list[i]!.end === end) kept = list[i];
@@ -468,7 +456,7 @@ class WindowOperator implements Operator {
    * without it (enrich mode on columns) there are neither.
    */
   private addInputsTo(key: string, t: number, wm: number, inputs: readonly unknown[], r: StreamRecord | undefined, out: StreamRecord[] | undefined): void {
-    const pending = this.windows.get(key) ?? {};
+    const pending = this.pendingOf(key) ?? new KeyWindows();
     this.cursors.delete(key);
     const { sizeMs, slideMs } = this.o;
     const latest = this.latestStart(t);
@@ -477,11 +465,11 @@ class WindowOperator implements Operator {
     for (; start <= latest; start += slideMs) {
       const end = start + sizeMs;
       if (this.isClosed(end, wm)) continue;
-      const field = this.fieldOf(start);
-      let cur = pending[field];
+      let cur = pending.get(start);
       if (!cur) {
         this.timers.add(end + this.o.allowedLatenessMs, key, start);
-        cur = pending[field] = this.o.keyFields && r ? { end, acc: {}, fields: this.keyFields(r) } : { end, acc: {} };
+        cur = this.o.keyFields && r ? { end, acc: {}, fields: this.keyFields(r) } : { end, acc: {} };
+        pending.set(start, cur);
       }
       addInputs(this.o.aggs, cur.acc, inputs, t);
       if (this.o.emit === 'update' && out) out.push(this.result(key, start, cur, 'update'));
@@ -490,40 +478,37 @@ class WindowOperator implements Operator {
   }
 
   /**
-   * A window start as the text it is stored under. Records close in time share a few
-   * starts, so the last ones are remembered instead of formatting a number per window.
+   * The key's pending windows as KeyWindows. A value read from the store is the stored
+   * object: it is replaced by its KeyWindows (set, so written back in the same form at the
+   * next checkpoint; every caller changes the key's windows anyway).
    */
-  private fieldOf(start: number): string {
-    const starts = this.fieldStarts;
-    for (let i = 0; i < starts.length; i++) if (starts[i] === start) return this.fieldTexts[i]!;
-    const f = String(start);
-    const slot = this.fieldNext++ % starts.length;
-    starts[slot] = start;
-    this.fieldTexts[slot] = f;
-    return f;
+  private pendingOf(key: string): KeyWindows | undefined {
+    const v = this.windows.get(key);
+    if (v === undefined || v instanceof KeyWindows) return v;
+    const k = KeyWindows.from(v, `window "${this.id}", key ${JSON.stringify(key)}`);
+    this.windows.set(key, k);
+    return k;
   }
 
   /** Removes one pending window of a key. */
   private removeWindow(key: string, start: number): void {
     this.cursors.delete(key);
-    const pending = this.windows.get(key);
+    const pending = this.pendingOf(key);
     if (!pending) return;
-    delete pending[this.fieldOf(start)];
-    let empty = true;
-    for (const _ in pending) {
-      empty = false;
-      break;
-    }
-    this.windows.set(key, empty ? undefined : pending);
+    pending.delete(start);
+    this.windows.set(key, pending.size ? pending : undefined);
   }
 
   /** Sessions: merges the record's [t, t + gap) with the key's open sessions it overlaps. */
   private addToSession(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
     const open: (TimeWindow & { w: PendingWindow })[] = [];
-    const stored = this.windows.get(key) ?? {};
-    for (const field of Object.keys(stored)) {
-      const w = stored[field]!;
-      const start = Number(field);
+    const stored = this.pendingOf(key);
+    // A copy: emitting a window removes it from the key's windows.
+    const starts = stored ? [...stored.starts] : [];
+    const wins = stored ? [...stored.wins] : [];
+    for (let i = 0; i < starts.length; i++) {
+      const w = wins[i]!;
+      const start = starts[i]!;
       // Closed but not yet emitted (the watermark passed it earlier in this batch): emit it
       // now, so a new session can never absorb it or take its start.
       if (this.isClosed(w.end, wm)) this.emit(key, start, w, out);
@@ -548,7 +533,9 @@ class WindowOperator implements Operator {
     const next: PendingWindow = { end: merged.end, acc: addInputs(this.o.aggs, acc, inputs, t) };
     const f = fieldsFound ? fields : this.o.keyFields ? this.keyFields(r) : undefined;
     if (f) next.fields = f;
-    this.windows.set(key, { ...this.windows.get(key), [String(merged.start)]: next });
+    const after = this.pendingOf(key) ?? new KeyWindows();
+    after.set(merged.start, next);
+    this.windows.set(key, after);
     this.timers.add(merged.end + this.o.allowedLatenessMs, key, merged.start);
     if (this.o.emit === 'update') out.push(this.result(key, merged.start, next, 'update'));
     return 'ok';
@@ -560,7 +547,7 @@ class WindowOperator implements Operator {
     if (!due.length) return;
     await this.backend.load(due.map((d) => d.key), this.keyedStates);
     for (const d of due) {
-      const w = this.windows.get(d.key)?.[this.fieldOf(d.id)];
+      const w = this.pendingOf(d.key)?.get(d.id);
       // A timer whose window was merged away or re-formed with another end is stale.
       if (w && w.end + this.o.allowedLatenessMs === d.time) this.emit(d.key, d.id, w, out);
     }
