@@ -324,13 +324,17 @@ export class KeyedStateBackend {
     });
   }
 
-  /** Drops eviction marks that no read in flight can need (all of them once no read is in flight). */
+  /**
+   * Drops eviction marks that no read in flight can need: all of them once no read is in
+   * flight, else (while reads overlap without pause) those older than the oldest read once
+   * there are many. A mark older than every read in flight never skips anything.
+   */
   private forgetEvictions(): void {
     const oldest = this.readsInFlight.length ? Math.min(...this.readsInFlight) : Infinity;
     for (const def of this.defs.values()) {
       if (!def.evicted.size) continue;
       if (oldest === Infinity) def.evicted.clear();
-      else for (const [key, n] of def.evicted) if (n < oldest) def.evicted.delete(key);
+      else if (def.evicted.size > 4096) for (const [key, n] of def.evicted) if (n < oldest) def.evicted.delete(key);
     }
   }
 
