@@ -33,6 +33,7 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
     const ttlMs = config.ttl === undefined ? 0 : requireDuration(config.ttl, 'ttl', id);
     const backend = deps.state(id);
     const state = backend.value<AggregateState>('aggregates', ttlMs ? { ttlMs } : {});
+    const scratch = new Array<unknown>(aggs.length);
     return {
       id,
       kind: 'aggregate',
@@ -46,12 +47,13 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
         for (const r of batch) if (r.key !== null) keys.push(r.key);
         await backend.load(keys);
         const out: StreamRecord[] = [];
+        const what = `aggregate "${id}"`;
         for (const r of batch) {
           if (r.key === null) {
             ctx.deadLetter(r, needsKey('aggregate', id));
             continue;
           }
-          const inputs = readInputs(aggs, r, ctx, `aggregate "${id}"`);
+          const inputs = readInputs(aggs, r, ctx, what, scratch);
           if (inputs === FAILED) continue;
           // Changed in place: the cached value is the backend's to hand out and ours to change, as long as set() follows.
           const s = addInputs(aggs, state.get(r.key) ?? {}, inputs, r.timestamp);
@@ -89,9 +91,11 @@ export function needsKey(kind: string, id: string): SluiceError {
  * Evaluates every aggregate's input on a record. Numeric aggregates need finite numbers.
  * On a failure the record goes to the dead letter and nothing is applied (FAILED).
  */
-export function readInputs(aggs: readonly CompiledAggregate[], r: StreamRecord, ctx: OperatorContext, what: string): unknown[] | typeof FAILED {
-  const inputs: unknown[] = [];
-  for (const a of aggs) {
+export function readInputs(aggs: readonly CompiledAggregate[], r: StreamRecord, ctx: OperatorContext, what: string, into?: unknown[]): unknown[] | typeof FAILED {
+  // `into` (one array per step, reused record after record) saves an array per record.
+  const inputs: unknown[] = into ?? new Array<unknown>(aggs.length);
+  for (let i = 0; i < aggs.length; i++) {
+    const a = aggs[i]!;
     let v: unknown;
     try {
       v = a.expr?.evaluate(r);
@@ -103,7 +107,7 @@ export function readInputs(aggs: readonly CompiledAggregate[], r: StreamRecord, 
       ctx.deadLetter(r, badInput(what, a, v, ctx.operatorId));
       return FAILED;
     }
-    inputs.push(v);
+    inputs[i] = v;
   }
   return inputs;
 }

@@ -190,6 +190,9 @@ class WindowOperator implements Operator {
   private readonly keyedStates: string[];
   private position: SourcePosition | null = null;
   private ready: Promise<void> | undefined;
+  /** For error messages, and one inputs array reused record after record. */
+  private readonly what: string;
+  private readonly scratch: unknown[];
   /** enrich on columns: per key, what its last record found (see readAndAdd). Never stored. */
   private readonly cursors = new Map<string, Cursor>();
   /** Whether init() has finished (the timer index is complete). */
@@ -204,6 +207,8 @@ class WindowOperator implements Operator {
   ) {
     this.tracker = new WatermarkTracker({ maxOutOfOrdernessMs: o.maxOutOfOrdernessMs, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }) });
     this.windows = backend.value<KeyWindows | StoredPending>('windows');
+    this.what = `window "${id}"`;
+    this.scratch = new Array<unknown>(o.aggs.length);
     this.progress = backend.value<Progress>('progress', { prefetch: false });
     this.enrich = o.emit === 'enrich';
     this.closed = this.enrich ? backend.value<ClosedWindow[]>('closed') : undefined;
@@ -407,7 +412,7 @@ class WindowOperator implements Operator {
    */
   private enrichAndAdd(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
     if (this.isClosed(this.latestStart(t) + this.o.sizeMs, wm)) return 'late';
-    const inputs = readInputs(this.o.aggs, r, ctx, `window "${this.id}"`);
+    const inputs = readInputs(this.o.aggs, r, ctx, this.what, this.scratch);
     if (inputs === FAILED) return 'failed';
     const acc = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
     this.addInputsTo(key, t, wm, inputs, r, out);
@@ -437,7 +442,7 @@ class WindowOperator implements Operator {
   /** Tumbling and sliding: adds the record to each of its windows that is still open. */
   private addToWindows(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
     if (this.isClosed(this.latestStart(t) + this.o.sizeMs, wm)) return 'late';
-    const inputs = readInputs(this.o.aggs, r, ctx, `window "${this.id}"`);
+    const inputs = readInputs(this.o.aggs, r, ctx, this.what, this.scratch);
     if (inputs === FAILED) return 'failed';
     this.addInputsTo(key, t, wm, inputs, r, out);
     return 'ok';
@@ -516,7 +521,7 @@ class WindowOperator implements Operator {
     }
     const { merged, absorbed } = mergeWindow(open, { start: t, end: t + this.o.gapMs });
     if (this.isClosed(merged.end, wm)) return 'late';
-    const inputs = readInputs(this.o.aggs, r, ctx, `window "${this.id}"`);
+    const inputs = readInputs(this.o.aggs, r, ctx, this.what, this.scratch);
     if (inputs === FAILED) return 'failed';
     let acc: AggregateState = {};
     let fields: Record<string, unknown> | undefined;
