@@ -132,3 +132,56 @@ function vectorColumn(expr: Expression, batch: ColumnarBatch): Float64Array | un
   const v = expr.vector((name) => cleanNumbers(batch, name), batch.rows, { strings: (name) => cleanStrings(batch, name), absent: (name) => !batch.columns.has(name) });
   return v instanceof Float64Array ? v : undefined;
 }
+
+/**
+ * Output columns a step fills row by row (one per output field): numbers go to a
+ * Float64Array with a null mask, and a column turns into plain values once a row holds
+ * something else (e.g. `last` of text). Rows never set stay null.
+ */
+export class ResultColumns {
+  private readonly nums: Float64Array[];
+  private readonly nulls: Uint8Array[];
+  private readonly generic: (unknown[] | undefined)[];
+
+  constructor(
+    private readonly names: readonly string[],
+    private readonly rows: number,
+  ) {
+    this.nums = names.map(() => new Float64Array(rows));
+    this.nulls = names.map(() => new Uint8Array(rows).fill(1));
+    this.generic = names.map(() => undefined);
+  }
+
+  set(k: number, i: number, v: unknown): void {
+    const g = this.generic[k];
+    if (g) g[i] = v ?? null;
+    else if (typeof v === 'number') {
+      this.nums[k]![i] = v;
+      this.nulls[k]![i] = 0;
+    } else if (v !== null && v !== undefined) {
+      const out = new Array<unknown>(this.rows).fill(null);
+      const nums = this.nums[k]!;
+      const nulls = this.nulls[k]!;
+      for (let j = 0; j < this.rows; j++) if (!nulls[j]) out[j] = nums[j];
+      out[i] = v;
+      this.generic[k] = out;
+    }
+  }
+
+  /** Sets the columns on the batch (a number column gets a null mask only if some row is null). */
+  write(batch: ColumnarBatch, keep: Uint8Array): void {
+    this.names.forEach((name, k) => {
+      const g = this.generic[k];
+      if (g) return batch.setColumn(name, g);
+      const nulls = this.nulls[k]!;
+      let anyNull = false;
+      for (let i = 0; i < this.rows; i++) {
+        if (keep[i] && nulls[i]) {
+          anyNull = true;
+          break;
+        }
+      }
+      batch.setColumn(name, this.nums[k]!, anyNull ? nulls : undefined);
+    });
+  }
+}

@@ -10,8 +10,8 @@ import { TimerIndex } from '../state/timers.js';
 import { WatermarkTracker, type WatermarkSnapshot } from '../state/watermark.js';
 import { mergeWindow, session, sliding, tumbling, type TimeWindow, type WindowAssigner } from '../state/windows.js';
 import { stepSchema } from '../topology/schema.js';
-import { badInput, checkAggregates, keysOf, needsKey, readInputs, requireDuration } from './aggregate.js';
-import { ColumnRows } from './columnar.js';
+import { checkAggregates, keysOf, needsKey, readInputs, readInputsAt, requireDuration } from './aggregate.js';
+import { ColumnRows, ResultColumns } from './columnar.js';
 import { FAILED, describeValue } from './eval.js';
 import type { Operator, OperatorContext, OperatorSpec } from './operator.js';
 import { KeyWindows, type PendingWindow, type StoredPending } from './window-pending.js';
@@ -258,10 +258,7 @@ class WindowOperator implements Operator {
     if (keys) await this.loadKeys(keysOf(batch));
     const aggs = this.o.aggs;
     const rows = new ColumnRows(batch, [this.o.eventTime, ...aggs.map((a) => a.expr)]);
-    const results = aggs.map(() => new Float64Array(n));
-    const resultNulls = aggs.map(() => new Uint8Array(n));
-    /** Per aggregate: its results as any values, once one is not a number (e.g. `last` of text). */
-    const generic: (unknown[] | undefined)[] = aggs.map(() => undefined);
+    const results = new ResultColumns(aggs.map((a) => a.name), n);
     const keep = new Uint8Array(n);
     const inputs = new Array<unknown>(aggs.length);
     const late: StreamRecord[] = [];
@@ -279,16 +276,9 @@ class WindowOperator implements Operator {
       if (this.isClosed(this.latestStart(t) + this.o.sizeMs, wm)) {
         if (this.o.late === 'deadLetter') ctx.deadLetter(batch.record(i), this.lateError(t, wm));
         else late.push(batch.record(i));
-      } else if (this.inputsAt(rows, i, batch, ctx, inputs)) {
+      } else if (readInputsAt(aggs, rows, 1, i, batch, ctx, this.what, inputs)) {
         const acc = this.readAndAdd(key, t, wm, inputs);
-        for (let k = 0; k < aggs.length; k++) {
-          const v = acc === undefined ? null : resultOf(aggs[k]!, acc);
-          const g = generic[k];
-          if (g) g[i] = v;
-          else if (typeof v === 'number') results[k]![i] = v;
-          else if (v === null) resultNulls[k]![i] = 1;
-          else (generic[k] = toGeneric(results[k]!, resultNulls[k]!, i))[i] = v;
-        }
+        if (acc !== undefined) for (let k = 0; k < aggs.length; k++) results.set(k, i, resultOf(aggs[k]!, acc));
         keep[i] = 1;
       }
       this.tracker.observe(t, now);
@@ -298,11 +288,7 @@ class WindowOperator implements Operator {
     if (late.length) ctx.emit(this.o.late, late);
     this.saveProgress();
     await this.fireDue([]);
-    aggs.forEach((a, k) => {
-      const g = generic[k];
-      if (g) batch.setColumn(a.name, g);
-      else batch.setColumn(a.name, results[k]!, resultNulls[k]!.includes(1) ? resultNulls[k] : undefined);
-    });
+    results.write(batch, keep);
     return batch.select(keep);
   }
 
@@ -638,31 +624,6 @@ class WindowOperator implements Operator {
     return FAILED;
   }
 
-  /** Row i's aggregate inputs into `inputs` (rows.at(k + 1) is aggregate k's), as readInputs() reads them from a record; false when it was dead-lettered. */
-  private inputsAt(rows: ColumnRows, i: number, batch: ColumnarBatch, ctx: OperatorContext, inputs: unknown[]): boolean {
-    const aggs = this.o.aggs;
-    for (let k = 0; k < aggs.length; k++) {
-      if (rows.isClean(k + 1)) {
-        inputs[k] = rows.at(k + 1, i);
-        continue;
-      }
-      const a = aggs[k]!;
-      let v: unknown;
-      try {
-        v = rows.at(k + 1, i);
-      } catch (err) {
-        ctx.deadLetter(batch.record(i), ensureError(err, 'EXPRESSION_ERROR', { operator: this.id }));
-        return false;
-      }
-      if (a.acc.numeric && (typeof v !== 'number' || !Number.isFinite(v))) {
-        ctx.deadLetter(batch.record(i), badInput(`window "${this.id}"`, a, v, this.id));
-        return false;
-      }
-      inputs[k] = v;
-    }
-    return true;
-  }
-
   private lateError(t: number, wm: number): SluiceError {
     return new SluiceError(
       'LATE_RECORD',
@@ -684,13 +645,6 @@ function asEventTime(v: unknown): number | undefined {
     if (Number.isFinite(t)) return t;
   }
   return undefined;
-}
-
-/** A result column as plain values, from its numbers and null marks for rows [0, upTo). */
-function toGeneric(nums: Float64Array, nulls: Uint8Array, upTo: number): unknown[] {
-  const out = new Array<unknown>(nums.length).fill(null);
-  for (let j = 0; j < upTo; j++) if (!nulls[j]) out[j] = nums[j];
-  return out;
 }
 
 const NONE_CLOSED: ClosedWindow[] = [];
