@@ -41,4 +41,6 @@ export interface DeadLetter {
   /** The record as it was when it failed (parsed value), or the raw text if it never parsed. */
   value?: Record<string, unknown>;
   raw?: string;
+  /** The original bytes when the source had bytes that did not decode (Kafka), so a dead-letter topic can carry them unchanged. */
+  rawBytes?: Buffer;
 }

@@ -374,6 +374,38 @@ class WindowOperator implements Operator {
     return this.backend.drainWrites();
   }
 
+  /**
+   * Online (emit: enrich only): each record gets its key's previous window, read from
+   * `view` exactly as process reads it, and is not added to any window. The aggregate
+   * inputs are not needed (a request may lack the field the stream aggregates, e.g. the
+   * delay a model predicts), and lateness does not apply: nothing is written.
+   */
+  async lookup(batch: StreamRecord[], ctx: OperatorContext, view: KeyedStateBackend): Promise<StreamRecord[]> {
+    if (!this.enrich) {
+      for (const r of batch) ctx.deadLetter(r, new SluiceError('INVALID_INPUT', `window "${this.id}" (emit: ${this.o.emit}) sends window results, not the records it reads, so it cannot answer a request; only emit: enrich windows can`, { operator: this.id }));
+      return [];
+    }
+    const windows = view.value<KeyWindows | StoredPending>('windows');
+    const closed = view.value<ClosedWindow[]>('closed');
+    const keys: string[] = [];
+    for (const r of batch) if (r.key !== null) keys.push(r.key);
+    await view.load(keys, ['windows', 'closed']);
+    const out: StreamRecord[] = [];
+    for (const r of batch) {
+      if (r.key === null) {
+        ctx.deadLetter(r, needsKey('window', this.id));
+        continue;
+      }
+      const t = this.eventTime(r, ctx);
+      if (t === FAILED) continue;
+      const acc = this.previousWindow(r.key, enrichEnd(t, this.o.sizeMs, this.o.slideMs), windows, closed);
+      const v = r.value;
+      for (const a of this.o.aggs) v[a.name] = acc === undefined ? null : resultOf(a, acc);
+      out.push(r);
+    }
+    return out;
+  }
+
   /** On first use: the watermark from state, and the timer index from the pending windows. */
   private init(now: number): Promise<void> {
     this.ready ??= (async () => {
@@ -408,18 +440,29 @@ class WindowOperator implements Operator {
     return 'ok';
   }
 
-  /** The accumulators of the key's window that ends at `end` so far (pending and fired parts merged), or undefined when it has none. */
-  private previousWindow(key: string, end: number): AggregateState | undefined {
-    const pending = this.pendingOf(key)?.get(end - this.o.sizeMs);
-    const list = this.closedOf(key);
+  /**
+   * The accumulators of the key's window that ends at `end` so far (pending and fired
+   * parts merged), or undefined when it has none. `windows` and `closed` default to this
+   * step's state; online lookups pass a read-only view's, whose values are never
+   * converted or set (its windows stay in the stored form).
+   */
+  private previousWindow(key: string, end: number, windows?: ValueState<KeyWindows | StoredPending>, closed = this.closed!): AggregateState | undefined {
+    const start = end - this.o.sizeMs;
+    let pending: PendingWindow | undefined;
+    if (windows === undefined) pending = this.pendingOf(key)?.get(start);
+    else {
+      const v = windows.get(key);
+      pending = v instanceof KeyWindows ? v.get(start) : v?.[String(start)];
+    }
+    const list = this.closedOf(key, closed);
     let kept: ClosedWindow | undefined;
     for (let i = 0; i < list.length; i++) if (list[i]!.end === end) kept = list[i];
     if (pending && kept) return mergeStates(this.o.aggs, kept.acc, pending.acc);
     return pending?.acc ?? kept?.acc;
   }
 
-  private closedOf(key: string): ClosedWindow[] {
-    const list = this.closed!.get(key);
+  private closedOf(key: string, closed = this.closed!): ClosedWindow[] {
+    const list = closed.get(key);
     if (list === undefined) return NONE_CLOSED;
     if (!isClosedList(list)) throw new SluiceError('STATE_CORRUPT', `window "${this.id}": stored closed windows of key ${JSON.stringify(key)} are not a list of {end, acc}: ${JSON.stringify(list)}. Delete the data directory or rerun with --fresh to start the state over`, { operator: this.id });
     return list;

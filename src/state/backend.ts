@@ -106,6 +106,8 @@ export interface KeyedStateBackendOptions {
   clock: Clock;
   /** Most clean (committed) entries kept in the cache, least recently loaded evicted first. Default 100_000. */
   cacheEntries?: number;
+  /** A live backend of the same namespace whose cached entries load() prefers to the store (read-only views). */
+  overlay?: KeyedStateBackend;
 }
 
 /**
@@ -145,9 +147,13 @@ export class KeyedStateBackend {
   private evictions = 0;
   private readonly readsInFlight: number[] = [];
 
+  /** Read first by load(): a live backend whose cache may hold changes the store has not got yet. */
+  private readonly overlay: KeyedStateBackend | undefined;
+
   constructor(store: StateStore, opts: KeyedStateBackendOptions) {
     if (!opts.namespace.endsWith('/')) throw new SluiceError('INTERNAL', `state namespace must end with '/'; got ${JSON.stringify(opts.namespace)}`);
     this.store = store;
+    this.overlay = opts.overlay;
     this.namespace = opts.namespace;
     this.clock = opts.clock;
     this.maxClean = opts.cacheEntries ?? 100_000;
@@ -273,7 +279,20 @@ export class KeyedStateBackend {
   }
 
   /** One batched store read; caches what it finds (unless the key was cached or evicted meanwhile). */
-  private read(missing: Missing[]): Promise<void> {
+  private read(all: Missing[]): Promise<void> {
+    let missing = all;
+    if (this.overlay) {
+      // What the live backend caches (written, drained or clean) is at least as new as the store.
+      const rest: Missing[] = [];
+      const now = this.clock.now();
+      for (const m of missing) {
+        const seen = this.overlay.peekStored(m.def.name, m.key);
+        if (seen === null) rest.push(m);
+        else this.cacheLoaded(m.def, m.key, m.sk, seen, now);
+      }
+      missing = rest;
+      if (!missing.length) return Promise.resolve();
+    }
     const since = this.evictions;
     this.readsInFlight.push(since);
     const done = (async () => {
@@ -288,28 +307,9 @@ export class KeyedStateBackend {
       const now = this.clock.now();
       for (let i = 0; i < missing.length; i++) {
         const m = missing[i]!;
-        const cache = m.def.cache;
-        if (cache.has(m.key)) continue; // written (or read by another load) while the read was in flight
         // Evicted after this read began: the store may have a newer value than this read saw.
         if ((m.def.evicted.get(m.key) ?? -1) >= since) continue;
-        const buf = bufs[i];
-        // Decoded before caching: an unreadable value must fail every load that needs it, not leave an empty entry.
-        const d = buf === undefined ? undefined : this.decode(m.def, m.key, buf);
-        const e = this.entry(m.def, m.key, m.sk);
-        cache.set(m.key, e);
-        if (d !== undefined) {
-          if (d.expiresAt !== 0 && now >= d.expiresAt) {
-            // Expired on disk: read as absent and delete it with the next commit.
-            e.stored = true;
-            this.markDirty(e);
-            continue;
-          }
-          e.value = d.value;
-          e.expiresAt = d.expiresAt;
-          e.stored = true;
-        }
-        e.where = CLEAN;
-        this.lruAppend(e);
+        this.cacheLoaded(m.def, m.key, m.sk, bufs[i], now);
       }
     })();
     for (const m of missing) m.def.reading.set(m.key, done);
@@ -336,6 +336,40 @@ export class KeyedStateBackend {
       if (oldest === Infinity) def.evicted.clear();
       else if (def.evicted.size > 4096) for (const [key, n] of def.evicted) if (n < oldest) def.evicted.delete(key);
     }
+  }
+
+  /** Caches one value read from the store (undefined: absent). */
+  private cacheLoaded(def: StateDef, key: string, sk: string, buf: StoredValue | undefined, now: number): void {
+    const cache = def.cache;
+    if (cache.has(key)) return; // written (or read by another load) while the read was in flight
+    // Decoded before caching: an unreadable value must fail every load that needs it, not leave an empty entry.
+    const d = buf === undefined ? undefined : this.decode(def, key, buf);
+    const e = this.entry(def, key, sk);
+    cache.set(key, e);
+    if (d !== undefined) {
+      if (d.expiresAt !== 0 && now >= d.expiresAt) {
+        // Expired on disk: read as absent and delete it with the next commit.
+        e.stored = true;
+        this.markDirty(e);
+        return;
+      }
+      e.value = d.value;
+      e.expiresAt = d.expiresAt;
+      e.stored = true;
+    }
+    e.where = CLEAN;
+    this.lruAppend(e);
+  }
+
+  /**
+   * The stored form of a cached entry, without touching the cache (no LRU move, no
+   * load): null when `key` is not cached for `state`, undefined when cached as absent.
+   * Lets a read-only view (online requests) see changes not yet committed.
+   */
+  peekStored(state: string, key: string): string | undefined | null {
+    const e = this.defs.get(state)?.cache.get(key);
+    if (!e) return null;
+    return this.encode(e);
   }
 
   /** The writes made since the last call (the last write per storage key), then forgets them. */

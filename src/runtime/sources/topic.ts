@@ -2,6 +2,7 @@ import type { EmbeddedLog } from '../../../connectors/embedded/index.js';
 import { SluiceError } from '../../core/errors.js';
 import type { DeadLetter, StreamRecord } from '../../core/record.js';
 import { EMPTY_HEADERS } from '../../sinks/index.js';
+import type { Metrics } from '../../metrics/registry.js';
 import type { ReplayBound, TopicSourceConfig } from '../../topology/schema.js';
 import { decodeError, type PollResult, type SourcePartition } from './source.js';
 
@@ -18,6 +19,8 @@ export interface TopicSourceOptions {
   fromBackfillEnd?: boolean;
   /** Ignore committed positions (start the replay over). */
   fresh?: boolean;
+  /** Receives sluice_source_lag_records per partition. */
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -103,6 +106,7 @@ class TopicPartitionSource implements SourcePartition {
           records.push({ key: s.key, value: value as Record<string, unknown>, timestamp: s.timestamp, headers: s.headers ?? EMPTY_HEADERS, position: { source: this.source, partition: this.partition, offset: s.offset } });
         }
         this.pos = stored[stored.length - 1]!.offset + 1;
+        this.o.metrics?.sourceLag.set({ source: this.source, topic: config.topic, partition: String(this.partition) }, log.endOffset(config.topic, this.partition) - this.pos);
         return { records, dead, next: this.pos, end: false };
       }
       if (this.o.untilIdle) return { records: [], dead: [], next: this.pos, end: true, bounded: true };

@@ -1,0 +1,81 @@
+import type { OutRecord, ValueCodec } from '../../connectors/kafka/index.js';
+import type { DeadLetter, StreamRecord } from '../core/record.js';
+import type { Sink } from './sink.js';
+import type { Transaction } from './transaction.js';
+
+/** Header names of a dead letter on Kafka (Kafka Connect's DLQ puts its context in headers the same way). */
+export const DLQ_HEADERS = {
+  code: 'sluice.error.code',
+  message: 'sluice.error.message',
+  operator: 'sluice.error.operator',
+  topic: 'sluice.source.topic',
+  partition: 'sluice.source.partition',
+  offset: 'sluice.source.offset',
+  source: 'sluice.source.name',
+  timestamp: 'sluice.source.timestamp',
+} as const;
+
+export interface KafkaSinkOptions {
+  codec: ValueCodec;
+  /** Bytes (key + value + headers) above which a record is dead-lettered instead of produced. Default 1,000,000 (under the broker's 1 MiB default). */
+  maxRecordBytes?: number;
+  /** The Kafka topic a source name reads, for dead-letter headers. */
+  topicOfSource?: (source: string) => string | undefined;
+}
+
+/**
+ * Writes records to a Kafka topic inside the checkpoint: they join `tx.produced`, which the
+ * Kafka checkpoint committer sends in the checkpoint's transaction (exactlyOnce) or before it
+ * commits offsets (atLeastOnce). The record key picks the partition (murmur2, as Java clients do).
+ */
+export function createKafkaTopicSink(name: string, topic: string, o: KafkaSinkOptions): Sink {
+  const max = o.maxRecordBytes ?? 1_000_000;
+  return {
+    name,
+    stage(records: StreamRecord[], tx: Transaction): void | DeadLetter[] {
+      let rejected: DeadLetter[] | undefined;
+      for (const r of records) {
+        const value = o.codec.encode(r.value);
+        let size = value.length + (r.key ? Buffer.byteLength(r.key) : 0);
+        for (const [k, v] of Object.entries(r.headers)) size += k.length + v.length;
+        if (size > max) {
+          (rejected ??= []).push({
+            error: { code: 'RECORD_TOO_LARGE', message: `the record is ${size} bytes, more than sink "${name}" may produce to topic "${topic}" (${max} bytes); shrink it upstream or raise the broker's max.message.bytes and the sink's maxRecordBytes`, operator: `sink:${name}` },
+            position: r.position,
+            key: r.key,
+            timestamp: r.timestamp,
+            value: r.value,
+          });
+          continue;
+        }
+        const out: OutRecord = { topic, key: r.key, value, timestamp: r.timestamp };
+        if (Object.keys(r.headers).length) out.headers = r.headers;
+        tx.produced.push(out);
+      }
+      return rejected;
+    },
+    stageDeadLetters(dead: DeadLetter[], tx: Transaction) {
+      for (const d of dead) {
+        let value: Buffer = d.rawBytes ?? (d.raw !== undefined ? Buffer.from(d.raw, 'utf8') : o.codec.encode(d.value ?? {}));
+        const headers: Record<string, string> = {
+          [DLQ_HEADERS.code]: d.error.code,
+          [DLQ_HEADERS.message]: d.error.message,
+          [DLQ_HEADERS.operator]: d.error.operator,
+          [DLQ_HEADERS.source]: d.position.source,
+          [DLQ_HEADERS.partition]: String(d.position.partition),
+          [DLQ_HEADERS.offset]: String(d.position.offset),
+          [DLQ_HEADERS.timestamp]: String(d.timestamp),
+        };
+        const srcTopic = o.topicOfSource?.(d.position.source);
+        if (srcTopic) headers[DLQ_HEADERS.topic] = srcTopic;
+        // A dead letter must never be refused for its size: keep the head of an oversized original and say so.
+        if (value.length > max - 4096) {
+          headers['sluice.value.truncated'] = String(value.length);
+          value = value.subarray(0, max - 4096);
+        }
+        tx.produced.push({ topic, key: d.key, value, headers, timestamp: d.timestamp });
+      }
+    },
+    async close() {},
+  };
+}
