@@ -11,14 +11,14 @@ import { renderBenchmarksMd, renderTable } from './report.js';
 const RESULTS = 'bench/results/latest.jsonl';
 const TIME_LIMIT_MS = 120_000;
 
-async function runOne(name: string): Promise<BenchResult[]> {
+async function runOne(name: string, limitMs = TIME_LIMIT_MS): Promise<BenchResult[]> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('./child.js', import.meta.url)), name], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), TIME_LIMIT_MS);
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   clearTimeout(timer);
-  if (code !== 0) throw new Error(`benchmark ${name} failed (exit ${code}; limit ${TIME_LIMIT_MS / 1000} s)`);
+  if (code !== 0) throw new Error(`benchmark ${name} failed (exit ${code}; limit ${limitMs / 1000} s)`);
   return out
     .split('\n')
     .filter((l) => l.startsWith('RESULT '))
@@ -41,7 +41,7 @@ for (const b of selected) {
   process.stderr.write(`bench: ${b.name} — ${b.description}\n`);
   const t0 = Date.now();
   try {
-    const rows = await runOne(b.name);
+    const rows = await runOne(b.name, b.timeLimitMs);
     fresh.push(...rows);
     process.stderr.write(`bench: ${b.name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   } catch (err) {

@@ -5,5 +5,7 @@ export interface Benchmark {
   name: string;
   mode: BenchResult['mode'];
   description: string;
+  /** How long its process may run before it is killed. Default 120 s. */
+  timeLimitMs?: number;
   run(): Promise<BenchResult[]>;
 }
