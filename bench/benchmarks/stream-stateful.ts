@@ -235,8 +235,6 @@ function variant(label: Variant['label'], userOf: UserOf): Variant {
 export const streamStateful: Benchmark = {
   name: 'stream-stateful',
   mode: 'state',
-  // Two key distributions, each with its own 1 M seeded users and two jobs: more than the default 2 minutes.
-  timeLimitMs: 300_000,
   description:
     `keyed state vs none on the same input, same run, for two key distributions: ~110-byte JSON events keyed by user, 2 partitions (each user in one), event time +1 ms per record, ` +
     `consumed in segments run to idle (a ${WARMUP.toLocaleString('en-US')}-record warm-up, then ${REPS} × ${SEGMENT.toLocaleString('en-US')} records; median), each job resuming from its committed position. ` +

@@ -5,7 +5,7 @@ export interface Benchmark {
   name: string;
   mode: BenchResult['mode'];
   description: string;
-  /** How long its process may run before it is killed. Default 120 s. */
+  /** How long `npm run bench` lets it run before killing it. Default 120 s. */
   timeLimitMs?: number;
   run(): Promise<BenchResult[]>;
 }
