@@ -17,6 +17,7 @@ import { ensureTopics, loadModels, loadUdf, resolveDataDir } from './resources.j
 import { openFileSource } from './sources/file.js';
 import type { SourcePartition } from './sources/source.js';
 import { openTopicSource } from './sources/topic.js';
+import { avroFileReader, avroFileSchema, openSchemaContext, topicSinkCodecs, topicSourceCodecs, usesAvroTopics, type SchemaContext, type SourceCodecs } from './serde.js';
 import { Task } from './task.js';
 
 export interface JobOptions {
@@ -122,14 +123,21 @@ export class Job {
         const fixed = await recoverFileSinks(log, def.name, fileDirs, opts.fresh ?? false);
         if (fixed.rolledForward || fixed.removed) logger.info(`file sinks: ${fixed.rolledForward} committed part(s) published, ${fixed.removed} ${opts.fresh ? '' : 'uncommitted '}part(s) removed`);
       }
+      // Avro topics: one schema store for the job; each source's reader schema is resolved once, here.
+      const schemas = usesAvroTopics(def) ? await openSchemaContext(def, log) : undefined;
+      if (schemas) res.owned.push(schemas);
+      const codecs = new Map<string, SourceCodecs>();
+      for (const [name, cfg] of realSources) if (cfg.type === 'topic') codecs.set(name, await topicSourceCodecs(name, cfg, schemas, baseDir));
+      // Derived Avro output schemas start from the first Avro input's schema.
+      const input = [...codecs.values()].find((c) => c.reader)?.reader;
       const sinks = new Map<string, Sink>();
-      for (const [name, cfg] of Object.entries(def.sinks)) sinks.set(name, opts.sinkOverrides?.get(name) ?? openSink(name, cfg, log, baseDir));
+      for (const [name, cfg] of Object.entries(def.sinks)) sinks.set(name, opts.sinkOverrides?.get(name) ?? (await openSink(name, cfg, log, baseDir, schemas, input)));
       const partitions: SourcePartition[] = [];
       for (const [name, cfg] of Object.entries(def.sources)) {
         const override = opts.sourceOverrides?.get(name);
         if (override) partitions.push(...override);
-        else if (cfg.type === 'topic') partitions.push(...(await openTopicSource({ name, log: log!, config: cfg, group: cfg.group ?? def.name, untilIdle: opts.untilIdle ?? false, fromBackfillEnd: opts.fromBackfillEnd ?? false, fresh: opts.fresh ?? false })));
-        else partitions.push(...(await openFileSource({ name, config: cfg, baseDir, batchSize, log: opts.fresh ? undefined : log, job: def.name })));
+        else if (cfg.type === 'topic') partitions.push(...(await openTopicSource({ name, log: log!, config: cfg, group: cfg.group ?? def.name, untilIdle: opts.untilIdle ?? false, fromBackfillEnd: opts.fromBackfillEnd ?? false, fresh: opts.fresh ?? false, codecs: codecs.get(name)! })));
+        else partitions.push(...(await openFileSource({ name, config: cfg, baseDir, batchSize, log: opts.fresh ? undefined : log, job: def.name, avroReader: cfg.format === 'avro' ? await avroFileReader(name, cfg, baseDir) : undefined })));
       }
       if (log && opts.fresh) {
         for (const prefix of [`state/${def.name}/`, `pos/${def.name}/`, `parts/${def.name}/`]) await log.deleteKvPrefix(prefix);
@@ -274,12 +282,12 @@ function checkStateOwnership(def: TopologyDefinition, partitions: number): void 
   }
 }
 
-function openSink(name: string, cfg: SinkConfig, log: EmbeddedLog | undefined, baseDir: string): Sink {
+async function openSink(name: string, cfg: SinkConfig, log: EmbeddedLog | undefined, baseDir: string, schemas: SchemaContext | undefined, input: SourceCodecs['reader']): Promise<Sink> {
   switch (cfg.type) {
     case 'topic':
-      return createTopicSink(name, log!, cfg.topic);
+      return createTopicSink(name, log!, cfg.topic, await topicSinkCodecs(name, cfg, schemas, baseDir, input));
     case 'file':
-      return createFileSink(name, resolve(baseDir, cfg.path), cfg);
+      return createFileSink(name, resolve(baseDir, cfg.path), cfg, cfg.format === 'avro' ? await avroFileSchema(name, cfg, baseDir, input) : undefined);
     case 'stdout':
       return createStdoutSink(name);
   }

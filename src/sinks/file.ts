@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { createCsvWriter, createJsonlWriter, type RowWriter } from '../../connectors/files/index.js';
+import type avro from 'avsc';
+import { createAvroContainerWriter, createCsvWriter, createJsonlWriter, type RowWriter } from '../../connectors/files/index.js';
 import { createParquetWriter, type ColumnBatch } from '../../connectors/parquet/index.js';
 import type { Column, ColumnarBatch } from '../core/columns.js';
 import type { StreamRecord } from '../core/record.js';
@@ -8,7 +9,10 @@ import { partName, tempNameOf } from './parts.js';
 import type { Sink } from './sink.js';
 import type { PartFile, Transaction } from './transaction.js';
 
-const EXT = { jsonl: 'jsonl', csv: 'csv', parquet: 'parquet' } as const;
+const EXT = { jsonl: 'jsonl', csv: 'csv', parquet: 'parquet', avro: 'avro' } as const;
+
+/** Avro container parts: the writer schema, or how to derive it from a part's first rows. */
+export type AvroPartSchema = avro.Type | ((sample: readonly Record<string, unknown>[]) => avro.Type);
 
 /** A part's writer: rows always; columns when the format stores them (Parquet). */
 interface PartWriter extends RowWriter {
@@ -21,9 +25,11 @@ interface OpenPart extends PartFile {
   chain: Promise<void>;
 }
 
-async function openWriter(path: string, cfg: FileSinkConfig): Promise<PartWriter> {
+async function openWriter(path: string, cfg: FileSinkConfig, avroSchema: AvroPartSchema | undefined): Promise<PartWriter> {
   const columns = cfg.columns;
   switch (cfg.format) {
+    case 'avro':
+      return createAvroContainerWriter(path, { schema: avroSchema!, codec: cfg.avro?.codec });
     case 'csv':
       return createCsvWriter(path, columns ? { columns } : {});
     case 'parquet': {
@@ -64,7 +70,7 @@ function pick(row: Record<string, unknown>, columns: string[]): Record<string, u
  * checkpoint seals the task's part (the runtime renames it once the checkpoint commits)
  * and the next batch opens a new one, so a reader never sees a half-written file.
  */
-export function createFileSink(name: string, dir: string, cfg: FileSinkConfig): Sink {
+export function createFileSink(name: string, dir: string, cfg: FileSinkConfig, avroSchema?: AvroPartSchema): Sink {
   const open = new Map<string, OpenPart>();
   return {
     name,
@@ -100,7 +106,7 @@ export function createFileSink(name: string, dir: string, cfg: FileSinkConfig): 
   function openPart(task: string, first: StreamRecord): OpenPart {
     const file = partName(first.position.source, first.position.partition, first.position.offset, EXT[cfg.format]);
     const temp = tempNameOf(dir, file);
-    const writer = openWriter(temp, cfg);
+    const writer = openWriter(temp, cfg, avroSchema);
     const part: OpenPart = {
       writer,
       chain: writer.then(() => undefined),

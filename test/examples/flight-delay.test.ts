@@ -115,7 +115,7 @@ test('backfill over Parquet and streaming over a topic give identical scores for
     let compared = 0;
     for (let p = 0; p < log.requireTopic('scored').partitions; p++) {
       for (const rec of await log.read('scored', p, 0, 100_000)) {
-        const r = JSON.parse(rec.value) as Record<string, unknown>;
+        const r = JSON.parse(String(rec.value)) as Record<string, unknown>;
         const b = fromBatch.get(identity(r));
         if (!b) continue;
         assert.equal(r.origin_delay_3h, b.origin_delay_3h, identity(r));
