@@ -4,18 +4,32 @@ import { DecodeFailure, type KeyDecoder, type KeyEncoder, type ValueDecoder, typ
 import type { SchemaStore } from './store.js';
 import { HEADER_BYTES, MAGIC_BYTE, schemaIdOf, writeHeader } from './wire.js';
 
+// The schema each type was parsed from: avsc's own export drops attributes it does not
+// interpret (logicalType without a registered implementation), which must survive registration.
+const sources = new WeakMap<avro.Type, unknown>();
+
 /** Parses Avro schema text (JSON) into an avsc type; `where` names its origin in errors. */
 export function parseAvroSchema(text: string | object, where: string): avro.Type {
+  let json: unknown;
+  let type: avro.Type;
   try {
-    return avro.Type.forSchema((typeof text === 'string' ? JSON.parse(text) : text) as avro.Schema);
+    json = typeof text === 'string' ? JSON.parse(text) : text;
+    type = avro.Type.forSchema(json as avro.Schema);
   } catch (err) {
     throw new SluiceError('INVALID_TOPOLOGY', `${where}: not a valid Avro schema: ${(err as Error).message}`);
   }
+  sources.set(type, json);
+  return type;
 }
 
-/** The schema text registries store for a type (avsc's own JSON form). */
+/** The schema as JSON: as it was parsed (every attribute kept), else avsc's export with defaults and docs. */
+export function schemaJson(type: avro.Type): unknown {
+  return sources.get(type) ?? type.schema({ exportAttrs: true });
+}
+
+/** The schema text registries store for a type. */
 export function schemaText(type: avro.Type): string {
-  return JSON.stringify(type.schema());
+  return JSON.stringify(schemaJson(type));
 }
 
 interface Reader { type: avro.Type; resolver: avro.Resolver | undefined }

@@ -7,6 +7,8 @@ const SUBJECT_PREFIX = 'schemas/subject/';
 
 interface Entry { id: number; subject: string; version: number; schema: string }
 
+const stores = new WeakMap<EmbeddedLog, Promise<EmbeddedSchemaStore>>();
+
 /**
  * Schemas kept durably beside the embedded log when no registry is configured. Ids and
  * versions are handed out the way a Confluent registry does (one global id sequence, the
@@ -24,10 +26,19 @@ export class EmbeddedSchemaStore implements SchemaStore {
 
   private constructor(private readonly log: EmbeddedLog) {}
 
-  static async open(log: EmbeddedLog): Promise<EmbeddedSchemaStore> {
-    const s = new EmbeddedSchemaStore(log);
-    for await (const [, value] of log.scanKv(ID_PREFIX)) s.remember(JSON.parse(value.toString('utf8')) as Entry);
-    return s;
+  /** The store of an open log: one per log (two would hand out the same ids), loaded on first use. */
+  static open(log: EmbeddedLog): Promise<EmbeddedSchemaStore> {
+    let p = stores.get(log);
+    if (!p) {
+      p = (async () => {
+        const s = new EmbeddedSchemaStore(log);
+        for await (const [, value] of log.scanKv(ID_PREFIX)) s.remember(JSON.parse(value.toString('utf8')) as Entry);
+        return s;
+      })();
+      stores.set(log, p);
+      p.catch(() => stores.delete(log));
+    }
+    return p;
   }
 
   async byId(id: number): Promise<string> {

@@ -1,5 +1,6 @@
 import avro from 'avsc';
 import { SluiceError } from '../../src/core/errors.js';
+import { parseAvroSchema, schemaJson } from './avro.js';
 
 type FieldSchema = { name: string; type: unknown; default?: unknown; doc?: string };
 
@@ -21,7 +22,7 @@ export function deriveOutputSchema(base: avro.Type | undefined, sample: readonly
     for (const k of Object.keys(v)) if (!seen.has(k)) (seen.add(k), names.push(k));
   }
   const baseFields = base instanceof avro.types.RecordType ? base.fields : [];
-  const baseSchema = base ? (base.schema({ exportAttrs: true }) as { fields?: FieldSchema[] }) : {};
+  const baseSchema = base ? (schemaJson(base) as { fields?: FieldSchema[] }) : {};
   const fields: FieldSchema[] = [];
   const added: string[] = [];
   for (const [i, f] of baseFields.entries()) {
@@ -35,11 +36,7 @@ export function deriveOutputSchema(base: avro.Type | undefined, sample: readonly
   for (const n of added) fields.push({ name: n, type: ['null', inferType(valuesOf(sample, n), n)], default: null });
   const dot = fullName.lastIndexOf('.');
   const schema = { type: 'record', name: fullName.slice(dot + 1), ...(dot > 0 ? { namespace: fullName.slice(0, dot) } : {}), fields };
-  try {
-    return avro.Type.forSchema(schema as avro.Schema);
-  } catch (err) {
-    throw new SluiceError('INVALID_TOPOLOGY', `cannot derive an Avro output schema named ${fullName}: ${(err as Error).message}; declare the sink's avro.schema`);
-  }
+  return parseAvroSchema(schema, `the Avro output schema derived for ${fullName} (declare the sink's avro.schema instead)`);
 }
 
 function valuesOf(sample: readonly unknown[], name: string): unknown[] {

@@ -30,9 +30,6 @@ export function registryConfig(def: Pick<TopologyDefinition, 'connection'>, env:
   };
 }
 
-// One embedded store per open log: two would hand out the same ids.
-const embeddedStores = new WeakMap<EmbeddedLog, Promise<EmbeddedSchemaStore>>();
-
 /**
  * The schema store for a topology: the configured registry (auto-registration off unless
  * asked for: a production registry's subjects are usually managed on purpose), or the
@@ -45,9 +42,7 @@ export async function openSchemaContext(def: Pick<TopologyDefinition, 'connectio
     return { store, autoRegister: reg.autoRegister ?? false, close: () => store.close() };
   }
   if (!log) throw new SluiceError('INVALID_TOPOLOGY', 'Avro topics need a schema registry (connection.schemaRegistry.url or SLUICE_SCHEMA_REGISTRY_URL) or the embedded log to keep schemas in');
-  let p = embeddedStores.get(log);
-  if (!p) embeddedStores.set(log, (p = EmbeddedSchemaStore.open(log)));
-  return { store: await p, autoRegister: true, close: async () => {} };
+  return { store: await EmbeddedSchemaStore.open(log), autoRegister: true, close: async () => {} };
 }
 
 /** Whether a topology reads or writes Avro topics (and so needs a schema store). */
