@@ -127,9 +127,13 @@ export class Job {
       const schemas = usesAvroTopics(def) ? await openSchemaContext(def, log) : undefined;
       if (schemas) res.owned.push(schemas);
       const codecs = new Map<string, SourceCodecs>();
-      for (const [name, cfg] of realSources) if (cfg.type === 'topic') codecs.set(name, await topicSourceCodecs(name, cfg, schemas, baseDir));
+      const fileReaders = new Map<string, SourceCodecs['reader']>();
+      for (const [name, cfg] of realSources) {
+        if (cfg.type === 'topic') codecs.set(name, await topicSourceCodecs(name, cfg, schemas, baseDir));
+        else if (cfg.format === 'avro') fileReaders.set(name, await avroFileReader(name, cfg, baseDir));
+      }
       // Derived Avro output schemas start from the first Avro input's schema.
-      const input = [...codecs.values()].find((c) => c.reader)?.reader;
+      const input = [...[...codecs.values()].map((c) => c.reader), ...fileReaders.values()].find((r) => r !== undefined);
       const sinks = new Map<string, Sink>();
       for (const [name, cfg] of Object.entries(def.sinks)) sinks.set(name, opts.sinkOverrides?.get(name) ?? (await openSink(name, cfg, log, baseDir, schemas, input)));
       const partitions: SourcePartition[] = [];
@@ -137,7 +141,7 @@ export class Job {
         const override = opts.sourceOverrides?.get(name);
         if (override) partitions.push(...override);
         else if (cfg.type === 'topic') partitions.push(...(await openTopicSource({ name, log: log!, config: cfg, group: cfg.group ?? def.name, untilIdle: opts.untilIdle ?? false, fromBackfillEnd: opts.fromBackfillEnd ?? false, fresh: opts.fresh ?? false, codecs: codecs.get(name)! })));
-        else partitions.push(...(await openFileSource({ name, config: cfg, baseDir, batchSize, log: opts.fresh ? undefined : log, job: def.name, avroReader: cfg.format === 'avro' ? await avroFileReader(name, cfg, baseDir) : undefined })));
+        else partitions.push(...(await openFileSource({ name, config: cfg, baseDir, batchSize, log: opts.fresh ? undefined : log, job: def.name, avroReader: fileReaders.get(name) })));
       }
       if (log && opts.fresh) {
         for (const prefix of [`state/${def.name}/`, `pos/${def.name}/`, `parts/${def.name}/`]) await log.deleteKvPrefix(prefix);
