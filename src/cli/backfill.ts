@@ -3,6 +3,8 @@ import { createLogger } from '../core/logger.js';
 import { SluiceError } from '../core/errors.js';
 import { createMetrics } from '../metrics/registry.js';
 import { operatorCatalog } from '../operators/index.js';
+import { connectionFor } from './connection.js';
+import { describeConnection } from '../runtime/connection.js';
 import { Job } from '../runtime/job.js';
 import { loadTopologyFile } from '../topology/load.js';
 import { parse, requirePositional } from './args.js';
@@ -16,6 +18,7 @@ import { printSummary } from './run.js';
 export async function backfillCommand(argv: string[]): Promise<number> {
   const args = parse('backfill', argv, {
     'data-dir': { type: 'string' },
+    connection: { type: 'string' },
     'summary-json': { type: 'string' },
     fresh: { type: 'boolean' },
     'no-progress': { type: 'boolean' },
@@ -28,7 +31,9 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   }
   const logger = createLogger(`backfill:${loaded.definition.name}`);
   const dataDir = args.str('data-dir');
-  const job = await Job.start(loaded, { metrics: createMetrics(), logger, fresh: args.flag('fresh'), ...(dataDir ? { dataDir } : {}) });
+  const connection = connectionFor(loaded, args.str('connection'));
+  logger.info(`topics on ${describeConnection(connection)}`);
+  const job = await Job.start(loaded, { connection, metrics: createMetrics(), logger, fresh: args.flag('fresh'), ...(dataDir ? { dataDir } : {}) });
   const stopProgress = args.flag('no-progress') ? () => undefined : showProgress(job);
   const onSignal = (sig: string) => {
     logger.info(`${sig}: stopping; rerun the same command to resume from the last checkpoint`);

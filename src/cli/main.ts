@@ -14,13 +14,15 @@ const VERBS: Record<string, (argv: string[]) => Promise<number>> = {
 
 const HELP = `sluice — one engine for batch, streaming and online scoring
 
-  sluice run FILE [--until-idle] [--from-backfill-end] [--fresh] [--data-dir DIR] [--metrics-port N] [--summary-json PATH]
-  sluice backfill FILE [--summary-json PATH] [--fresh] [--no-progress] [--data-dir DIR]
-  sluice validate FILE
+  sluice run FILE [--until-idle] [--from-backfill-end] [--fresh] [--data-dir DIR] [--connection FILE] [--metrics-port N] [--summary-json PATH]
+  sluice backfill FILE [--summary-json PATH] [--fresh] [--no-progress] [--data-dir DIR] [--connection FILE]
+  sluice validate FILE [--connection FILE]
   sluice topics list | create NAME [--partitions N] | produce NAME [--file F] [--key FIELD]
                 | consume NAME [--offset N] [--max N] [--values]     (all take --data-dir DIR)
 
-The embedded log lives in --data-dir, else $SLUICE_DATA_DIR, else ./.sluice.
+Topics live on Kafka when --connection FILE, the topology's connection.kafka block or
+$SLUICE_KAFKA_BROKERS names brokers (in that order); otherwise on the embedded log.
+The embedded log (on Kafka: the local state cache) lives in --data-dir, else $SLUICE_DATA_DIR, else ./.sluice.
 `;
 
 export async function main(argv: string[]): Promise<number> {

@@ -4,6 +4,8 @@ import { createLogger } from '../core/logger.js';
 import { createMetrics } from '../metrics/registry.js';
 import { serveMetrics } from '../metrics/server.js';
 import { operatorCatalog } from '../operators/index.js';
+import { connectionFor } from './connection.js';
+import { describeConnection } from '../runtime/connection.js';
 import { Job, type JobSummary } from '../runtime/job.js';
 import { loadTopologyFile } from '../topology/load.js';
 import { intOption, parse, requirePositional } from './args.js';
@@ -12,6 +14,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const args = parse('run', argv, {
     'until-idle': { type: 'boolean' },
     'data-dir': { type: 'string' },
+    connection: { type: 'string' },
     'metrics-port': { type: 'string' },
     'summary-json': { type: 'string' },
     'from-backfill-end': { type: 'boolean' },
@@ -29,7 +32,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     logger.info(`metrics on http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : port}/metrics`);
   }
   const dataDir = args.str('data-dir');
-  const job = await Job.start(loaded, { untilIdle: args.flag('until-idle'), fromBackfillEnd: args.flag('from-backfill-end'), fresh: args.flag('fresh'), metrics, logger, ...(dataDir ? { dataDir } : {}) });
+  const connection = connectionFor(loaded, args.str('connection'));
+  logger.info(`topics on ${describeConnection(connection)}`);
+  const job = await Job.start(loaded, { connection, untilIdle: args.flag('until-idle'), fromBackfillEnd: args.flag('from-backfill-end'), fresh: args.flag('fresh'), metrics, logger, ...(dataDir ? { dataDir } : {}) });
   logger.info(args.flag('until-idle') ? 'running until the sources are idle' : 'running; Ctrl-C (SIGINT) or SIGTERM stops it after draining');
   let stopping: Promise<JobSummary> | undefined;
   let onStopped!: (s: JobSummary) => void;

@@ -1,11 +1,16 @@
 import { loadTopologyFile } from '../topology/load.js';
 import { operatorCatalog } from '../operators/index.js';
-import { requirePositional } from './args.js';
+import { describeConnection } from '../runtime/connection.js';
+import { parse, requirePositional } from './args.js';
+import { connectionFor } from './connection.js';
 
 export async function validateCommand(argv: string[]): Promise<number> {
-  const file = requirePositional('validate', argv, 'the topology FILE');
-  const { definition: d } = loadTopologyFile(file, operatorCatalog);
+  const args = parse('validate', argv, { connection: { type: 'string' } });
+  const file = requirePositional('validate', args.positionals, 'the topology FILE');
+  const loaded = loadTopologyFile(file, operatorCatalog);
+  const d = loaded.definition;
+  const connection = connectionFor(loaded, args.str('connection'));
   const kinds = d.pipeline.map((s) => Object.keys(s)[0]).join(' → ');
-  process.stdout.write(`${file}: valid topology "${d.name}": sources ${Object.keys(d.sources).join(', ')}; ${kinds}; sinks ${Object.keys(d.sinks).join(', ')}\n`);
+  process.stdout.write(`${file}: valid topology "${d.name}": sources ${Object.keys(d.sources).join(', ')}; ${kinds}; sinks ${Object.keys(d.sinks).join(', ')}; topics on ${describeConnection(connection)}\n`);
   return 0;
 }

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   SHUTTING_DOWN: { status: 503, retriable: true, meaning: 'The process is stopping.', fix: 'Retry against another instance.' },
   STATE_CORRUPT: { status: 500, retriable: false, meaning: 'Stored state cannot be read (corrupt, or written by an incompatible version or topology).', fix: 'Rerun with --fresh (or delete the data directory) to start the state over.' },
   STORAGE_ERROR: { status: 500, retriable: true, meaning: 'The embedded log or state store failed.', fix: 'Check disk space and that no other process holds the data directory.' },
+  KAFKA_UNAVAILABLE: { status: 503, retriable: true, meaning: 'The Kafka cluster could not be reached after the configured retries, or refused the credentials.', fix: 'Check connection.kafka (brokers, sasl, ssl) and that the brokers are up.' },
   NOT_FOUND: { status: 404, retriable: false, meaning: 'A named topic, model or file does not exist.', fix: 'Create it first, or fix the name.' },
   INTERNAL: { status: 500, retriable: false, meaning: 'A bug in sluice.', fix: 'Report it with the message and the topology.' },
 } as const;

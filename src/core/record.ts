@@ -44,6 +44,9 @@ export interface DeadLetter {
   /** The record as it was when it failed (parsed value), or the raw text if it never parsed. */
   value?: Record<string, unknown>;
   raw?: string;
-  /** The original bytes, base64-encoded, when they were binary (Avro); `raw` is then absent. */
-  rawBase64?: string;
+  /**
+   * The original bytes when the source had bytes that did not decode (Kafka, Avro), so a
+   * dead-letter topic can carry them unchanged; JSON envelopes show them as `rawBase64`.
+   */
+  rawBytes?: Buffer;
 }

@@ -20,6 +20,11 @@ export interface Metrics {
   checkpointSeconds: Histogram<'task'>;
   checkpointBytes: Histogram<'task'>;
   checkpointStateWrites: Histogram<'task'>;
+  sourceLag: Gauge<'source' | 'topic' | 'partition'>;
+  stateRestoreRecords: Counter<'task' | 'step'>;
+  stateRestoreSeconds: Histogram<'task'>;
+  kafkaRetries: Counter<'operation'>;
+  partitionsAssigned: Gauge<'source'>;
 }
 
 export function createMetrics(registry: Registry = new Registry(), withDefaults = false): Metrics {
@@ -41,5 +46,10 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
     checkpointSeconds: new Histogram({ name: 'sluice_checkpoint_seconds', help: 'Time to commit one checkpoint (sink flushes, part sealing, the atomic write, renames).', labelNames: ['task'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: r }),
     checkpointBytes: new Histogram({ name: 'sluice_checkpoint_bytes', help: 'Bytes of records and state written by one checkpoint (approximate: value sizes).', labelNames: ['task'], buckets: [1e3, 1e4, 1e5, 1e6, 1e7, 1e8], registers: r }),
     checkpointStateWrites: new Histogram({ name: 'sluice_checkpoint_state_writes', help: 'Keyed-state entries written or deleted by one checkpoint.', labelNames: ['task'], buckets: [0, 10, 100, 1000, 10000, 100000], registers: r }),
+    sourceLag: new Gauge({ name: 'sluice_source_lag_records', help: 'Records in a source partition not yet read by this job (log end minus read position).', labelNames: ['source', 'topic', 'partition'], registers: r }),
+    stateRestoreRecords: new Counter({ name: 'sluice_state_restore_records_total', help: 'Changelog records applied to local state while restoring a partition.', labelNames: ['task', 'step'], registers: r }),
+    stateRestoreSeconds: new Histogram({ name: 'sluice_state_restore_seconds', help: 'Time to restore a partition\'s state from its changelogs before processing it.', labelNames: ['task'], buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 120], registers: r }),
+    kafkaRetries: new Counter({ name: 'sluice_kafka_retries_total', help: 'Kafka operations retried after a failure (broker unreachable, rebalance, transaction error).', labelNames: ['operation'], registers: r }),
+    partitionsAssigned: new Gauge({ name: 'sluice_source_partitions_assigned', help: 'Kafka partitions of a source this process owns (consumer-group assignment).', labelNames: ['source'], registers: r }),
   };
 }

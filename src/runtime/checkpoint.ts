@@ -1,4 +1,5 @@
 import type { EmbeddedLog } from '../../connectors/embedded/index.js';
+import type { DeadLetter } from '../core/record.js';
 import type { Clock } from '../core/clock.js';
 import type { Metrics } from '../metrics/registry.js';
 import { SluiceError } from '../core/errors.js';
@@ -13,6 +14,29 @@ export interface CommitCounts {
   out: number;
   dead: number;
   bySink: Record<string, number>;
+}
+
+/**
+ * The commit step of a checkpoint: makes a transaction's effects (records, source positions,
+ * state changes) durable as one unit, or throws and leaves none of them visible.
+ */
+export interface CheckpointCommitter {
+  commit(tx: Transaction): Promise<void>;
+}
+
+/** Embedded mode: one atomic log write; without a log (the test harness), state goes to memory. */
+export function embeddedCommitter(log: EmbeddedLog | undefined, memoryState?: MemoryStateStore): CheckpointCommitter {
+  return {
+    async commit(tx) {
+      if (!log && memoryState) {
+        memoryState.apply(tx.kv.filter((w) => w.key.startsWith('state/')));
+      } else if (tx.appends.length || tx.offsets.length || tx.kv.length) {
+        if (!log) throw new SluiceError('INTERNAL', 'a checkpoint has log writes but no embedded log is open');
+        await log.commit({ appends: tx.appends, offsets: tx.offsets, kv: tx.kv });
+      }
+      if (tx.produced.length) throw new SluiceError('INTERNAL', 'a checkpoint has Kafka records but the job is not connected to Kafka');
+    },
+  };
 }
 
 /** The kv key holding a task's sealed-but-maybe-not-renamed parts, for roll-forward after a crash. */
@@ -45,9 +69,8 @@ export class TaskCheckpointer {
       source: SourcePartition;
       sinks: ReadonlyMap<string, Sink>;
       deadLetter: string | undefined;
-      log: EmbeddedLog | undefined;
-      /** Where state writes go when there is no log (the test harness). */
-      memoryState?: MemoryStateStore | undefined;
+      /** Makes a checkpoint's effects durable as one unit (embedded log write, or a Kafka transaction). */
+      committer: CheckpointCommitter;
       intervalMs: number;
       clock: Clock;
       metrics?: Metrics | undefined;
@@ -77,10 +100,13 @@ export class TaskCheckpointer {
     for (const [name, chunks] of out.bySink) {
       const sink = this.o.sinks.get(name)!;
       for (const chunk of chunks) {
-        if (Array.isArray(chunk)) sink.stage(chunk, this.tx);
+        let rejected: DeadLetter[] | void = undefined;
+        if (Array.isArray(chunk)) rejected = sink.stage(chunk, this.tx);
         else if (sink.stageColumns) sink.stageColumns(chunk, this.tx);
-        else sink.stage(chunk.toRecords(), this.tx);
-        const n = chunkRows(chunk);
+        else rejected = sink.stage(chunk.toRecords(), this.tx);
+        // Records a sink cannot write (too large for Kafka) are dead-lettered like any bad record.
+        if (rejected?.length) out.dead.push(...rejected);
+        const n = chunkRows(chunk) - (rejected?.length ?? 0);
         this.pendingCounts.out += n;
         this.pendingCounts.bySink[name] = (this.pendingCounts.bySink[name] ?? 0) + n;
       }
@@ -123,12 +149,7 @@ export class TaskCheckpointer {
     }
     const partsKey = sealedPartsKey(this.o.job, this.o.task);
     if (sealed.length) tx.kv.push({ key: partsKey, value: Buffer.from(JSON.stringify(sealed)) });
-    if (!this.o.log && this.o.memoryState) {
-      this.o.memoryState.apply(tx.kv.filter((w) => w.key.startsWith('state/')));
-    } else if (tx.appends.length || tx.offsets.length || tx.kv.length) {
-      if (!this.o.log) throw new SluiceError('INTERNAL', 'a checkpoint has log writes but no embedded log is open');
-      await this.o.log.commit({ appends: tx.appends, offsets: tx.offsets, kv: tx.kv });
-    }
+    await this.o.committer.commit(tx);
     for (const f of after) f();
     await publishParts(sealed);
     const m = this.o.metrics;

@@ -5,14 +5,19 @@ import { SluiceError, ensureError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { OPERATORS, operatorCatalog, type Operator, type ScoringModel } from '../operators/index.js';
-import { createFileSink, createStdoutSink, createTopicSink, type Sink } from '../sinks/index.js';
+import { createFileSink, createKafkaTopicSink, createStdoutSink, createTopicSink, type Sink } from '../sinks/index.js';
+import { IdempotentWriter } from '../../connectors/kafka/index.js';
+import { KafkaCheckpointCommitter } from './kafka-commit.js';
 import type { LoadedTopology } from '../topology/load.js';
-import type { SinkConfig, TopologyDefinition } from '../topology/schema.js';
+import type { SinkConfig, TopicSourceConfig, TopologyDefinition } from '../topology/schema.js';
 import { validateTopology } from '../topology/validate.js';
 import { OperatorChain, type OperatorCounts } from './chain.js';
-import { TaskCheckpointer, type CommitCounts } from './checkpoint.js';
+import { TaskCheckpointer, embeddedCommitter, type CheckpointCommitter, type CommitCounts } from './checkpoint.js';
+import { KafkaTasks } from './kafka-tasks.js';
+import { STATEFUL_KINDS, kafkaError, openKafka, type KafkaSetup } from './kafka-setup.js';
 import { KeyedStateBackend, MemoryStateStore, kvStateStore, type StateStore } from '../state/index.js';
 import { recoverFileSinks } from './recovery.js';
+import { resolveConnection, type ResolvedConnection } from './connection.js';
 import { ensureTopics, loadModels, loadUdf, resolveDataDir } from './resources.js';
 import { openFileSource } from './sources/file.js';
 import type { SourcePartition } from './sources/source.js';
@@ -21,8 +26,10 @@ import { avroFileReader, avroFileSchema, openSchemaContext, topicSinkCodecs, top
 import { Task } from './task.js';
 
 export interface JobOptions {
-  /** Embedded log directory (overrides the topology's connection). */
+  /** Embedded log directory (overrides the topology's connection); on Kafka, the local state cache. */
   dataDir?: string;
+  /** Where topics live (see resolveConnection); default: resolved from the topology and the environment. */
+  connection?: ResolvedConnection;
   /** An embedded log already open in this process (one process holds a log directory); the job will not close it. */
   log?: EmbeddedLog;
   /** Stop when every source has nothing more to read, instead of waiting for new records. */
@@ -76,6 +83,9 @@ interface Resources {
 export class Job {
   readonly done: Promise<JobSummary>;
   private readonly tasks: Task[] = [];
+  /** The first `staticTasks` tasks are fixed at start (files, embedded topics); Kafka tasks come and go with assignments. */
+  private staticTasks = 0;
+  private kafka: KafkaTasks | undefined;
   private readonly controller = new AbortController();
   private readonly counts: CommitCounts = { out: 0, dead: 0, bySink: {} };
   private readonly opCounts = new Map<string, OperatorCounts>();
@@ -99,18 +109,24 @@ export class Job {
     const logger = opts.logger ?? createLogger(`job:${def.name}`);
     const metrics = opts.metrics ?? createMetrics();
     const batchSize = def.runtime?.batchSize ?? 1024;
+    const connection = opts.connection ?? resolveConnection(def, baseDir);
+    const onKafka = connection.kind === 'kafka';
     const realSources = Object.entries(def.sources).filter(([n]) => !opts.sourceOverrides?.has(n));
     const realSinks = Object.entries(def.sinks).filter(([n]) => !opts.sinkOverrides?.has(n));
-    // Positions and checkpoints live in the embedded log, so any real source or file sink needs it.
-    const needsLog = realSources.length > 0 || realSinks.some(([, c]) => c.type !== 'stdout');
+    // Positions and checkpoints live in the embedded log, so any real source or file sink needs it; on Kafka it is the local state cache.
+    const needsLog = onKafka || realSources.length > 0 || realSinks.some(([, c]) => c.type !== 'stdout');
     const res: Resources = { log: opts.log, ownsLog: false, owned: [] };
     if (!res.log && needsLog) {
-      res.log = await EmbeddedLog.open(resolveDataDir(def, baseDir, opts.dataDir));
+      res.log = await EmbeddedLog.open(resolveDataDir(def, baseDir, opts.dataDir, connection.dir));
       res.ownsLog = true;
     }
+    let kafka: KafkaSetup | undefined;
     try {
       const log = res.log;
-      if (log) await ensureTopics(def, log);
+      if (connection.kind === 'kafka') {
+        kafka = await openKafka(def, connection.kafka, realSources.filter(([, c]) => c.type === 'topic').map(([n]) => n), realSinks.map(([n]) => n));
+        res.owned.push({ close: () => kafka!.admin.disconnect() });
+      } else if (log) await ensureTopics(def, log);
       let models = opts.models;
       if (!models) {
         // Models batch on wall time: an injected (test) clock drives records and windows, not the batcher.
@@ -124,7 +140,7 @@ export class Job {
         if (fixed.rolledForward || fixed.removed) logger.info(`file sinks: ${fixed.rolledForward} committed part(s) published, ${fixed.removed} ${opts.fresh ? '' : 'uncommitted '}part(s) removed`);
       }
       // Avro topics: one schema store for the job; each source's reader schema is resolved once, here.
-      const schemas = usesAvroTopics(def) ? await openSchemaContext(def, log) : undefined;
+      const schemas = usesAvroTopics(def) ? await openSchemaContext(def, log, { registry: connection.schemaRegistry, onKafka }) : undefined;
       if (schemas) res.owned.push(schemas);
       const codecs = new Map<string, SourceCodecs>();
       const fileReaders = new Map<string, SourceCodecs['reader']>();
@@ -134,30 +150,40 @@ export class Job {
       }
       // Derived Avro output schemas start from the first Avro input's schema.
       const input = [...[...codecs.values()].map((c) => c.reader), ...fileReaders.values()].find((r) => r !== undefined);
+      const topicOfSource = (n: string) => {
+        const c = def.sources[n];
+        return c?.type === 'topic' ? c.topic : undefined;
+      };
       const sinks = new Map<string, Sink>();
-      for (const [name, cfg] of Object.entries(def.sinks)) sinks.set(name, opts.sinkOverrides?.get(name) ?? (await openSink(name, cfg, log, baseDir, schemas, input)));
+      for (const [name, cfg] of Object.entries(def.sinks)) {
+        const override = opts.sinkOverrides?.get(name);
+        if (override) sinks.set(name, override);
+        else if (kafka && cfg.type === 'topic') sinks.set(name, createKafkaTopicSink(name, cfg.topic, { codecs: await topicSinkCodecs(name, cfg, schemas, baseDir, input), topicOfSource }));
+        else sinks.set(name, await openSink(name, cfg, log, baseDir, schemas, input));
+      }
       const partitions: SourcePartition[] = [];
       for (const [name, cfg] of Object.entries(def.sources)) {
         const override = opts.sourceOverrides?.get(name);
         if (override) partitions.push(...override);
-        else if (cfg.type === 'topic') partitions.push(...(await openTopicSource({ name, log: log!, config: cfg, group: cfg.group ?? def.name, untilIdle: opts.untilIdle ?? false, fromBackfillEnd: opts.fromBackfillEnd ?? false, fresh: opts.fresh ?? false, codecs: codecs.get(name)! })));
-        else partitions.push(...(await openFileSource({ name, config: cfg, baseDir, batchSize, log: opts.fresh ? undefined : log, job: def.name, avroReader: fileReaders.get(name) })));
+        else if (cfg.type === 'topic') {
+          if (!kafka) partitions.push(...(await openTopicSource({ name, log: log!, config: cfg, group: cfg.group ?? def.name, untilIdle: opts.untilIdle ?? false, fromBackfillEnd: opts.fromBackfillEnd ?? false, fresh: opts.fresh ?? false, metrics, codecs: codecs.get(name)! })));
+        } else partitions.push(...(await openFileSource({ name, config: cfg, baseDir, batchSize, log: opts.fresh ? undefined : log, job: def.name, avroReader: fileReaders.get(name) })));
       }
       if (log && opts.fresh) {
-        for (const prefix of [`state/${def.name}/`, `pos/${def.name}/`, `parts/${def.name}/`]) await log.deleteKvPrefix(prefix);
+        for (const prefix of [`state/${def.name}/`, `pos/${def.name}/`, `parts/${def.name}/`, `clpos/${def.name}/`]) await log.deleteKvPrefix(prefix);
       }
-      checkStateOwnership(def, partitions.length);
+      checkStateOwnership(def, partitions.length + (kafka?.sources.reduce((n, s) => n + s.partitions, 0) ?? 0));
       // Keyed state lives in the embedded log's kv space and commits with each checkpoint; without a log (the test harness), in memory.
       const memoryState = log ? undefined : new MemoryStateStore();
       const stateStore: StateStore = log ? kvStateStore(log) : memoryState!;
       const job = new Job(def, sinks, res, logger, clock.now());
       const onError = def.onError ?? 'deadLetter';
       const intervalMs = def.runtime?.checkpointIntervalMs ?? (fileDirs.length ? 10_000 : 0);
-      for (const part of partitions) {
+      const buildTask = async (part: SourcePartition, committer: CheckpointCommitter, signal: AbortSignal): Promise<Task> => {
         const task = `${part.source}-${part.partition}`;
         const backends = new Map<string, KeyedStateBackend>();
         const deps = {
-          models,
+          models: models!,
           loadUdf: (m: string, e: string) => loadUdf(baseDir, m, e),
           state: (opId: string) => {
             const b = new KeyedStateBackend(stateStore, { namespace: `state/${def.name}/${task}/${opId}/`, clock });
@@ -180,8 +206,48 @@ export class Job {
         };
         const chain = new OperatorChain(ops, { onError, clock, metrics, counts: job.opCounts, stateCommitted });
         await chain.open();
-        const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, log, memoryState, intervalMs, clock, metrics, counts: job.counts });
-        job.tasks.push(new Task(part, chain, { batchSize, clock, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal: job.controller.signal, metrics, checkpointer }));
+        const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, committer, intervalMs, clock, metrics, counts: job.counts });
+        return new Task(part, chain, { batchSize, clock, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal, metrics, checkpointer });
+      };
+      // Files read into Kafka topics: those records are produced (idempotent, acknowledged) before the checkpoint's local write.
+      let staticCommitter: (task: string, partition: number) => CheckpointCommitter = () => embeddedCommitter(log, memoryState);
+      if (kafka && partitions.length && realSinks.some(([, c]) => c.type === 'topic')) {
+        const writer = new IdempotentWriter(kafka.kafka);
+        await writer.connect().catch((err: unknown) => Promise.reject(kafkaError(err)));
+        res.owned.push({ close: () => writer.close() });
+        const conn = (connection as Extract<ResolvedConnection, { kind: 'kafka' }>).kafka;
+        const retry = { attempts: Math.max(5, conn.retry.retries + 1), initialMs: conn.retry.initialRetryTimeMs, maxMs: 10_000 };
+        staticCommitter = (task, partition) => new KafkaCheckpointCommitter({ guarantee: 'atLeastOnce', topology: def.name, group: def.name, task, partition, idempotent: { writer }, log: log!, retry, logger, metrics });
+      }
+      for (const part of partitions) job.tasks.push(await buildTask(part, staticCommitter(`${part.source}-${part.partition}`, part.partition), job.controller.signal));
+      job.staticTasks = job.tasks.length;
+      if (kafka?.sources.length) {
+        const k = kafka;
+        job.kafka = new KafkaTasks({
+          kafka: k.kafka,
+          conn: (connection as Extract<ResolvedConnection, { kind: 'kafka' }>).kafka,
+          admin: k.admin,
+          topology: def.name,
+          group: groupOf(def, k.sources.map((s) => s.config)),
+          sources: k.sources.map((s) => ({ ...s, codecs: codecs.get(s.name) })),
+          guarantee: def.runtime?.guarantee ?? 'atLeastOnce',
+          statefulSteps: k.statefulSteps,
+          log: log!,
+          untilIdle: opts.untilIdle ?? false,
+          fromBackfillEnd: opts.fromBackfillEnd ?? false,
+          fresh: opts.fresh ?? false,
+          logger,
+          metrics,
+          buildTask: (part, committer, signal) => buildTask(part, committer, signal),
+          onTask: (t) => job.tasks.push(t),
+        });
+        job.controller.signal.addEventListener('abort', () => job.kafka!.stop(), { once: true });
+        try {
+          await job.kafka.start();
+        } catch (err) {
+          await job.kafka.close();
+          throw kafkaError(err);
+        }
       }
       job.begin();
       return job;
@@ -196,6 +262,7 @@ export class Job {
   async stop(): Promise<JobSummary> {
     this.stopRequested = true;
     this.controller.abort();
+    this.kafka?.stop();
     const timeoutMs = this.definition.runtime?.shutdownTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
@@ -229,18 +296,17 @@ export class Job {
 
   private async runAll(): Promise<JobSummary> {
     await new Promise<void>((r) => (this.begin = r));
-    const results = await Promise.allSettled(
-      this.tasks.map((t) =>
-        t.run().catch((err: unknown) => {
-          // One failed task stops the others: a job fails as a whole.
-          this.failure ??= ensureError(err);
-          this.controller.abort();
-          throw err;
-        }),
-      ),
-    );
-    await Promise.allSettled(this.tasks.map((t) => t.chain.close()));
-    await Promise.allSettled(this.tasks.map((t) => t.source.close()));
+    const staticTasks = this.tasks.slice(0, this.staticTasks);
+    const onFailure = (err: unknown) => {
+      // One failed task stops the others: a job fails as a whole.
+      this.failure ??= ensureError(err);
+      this.controller.abort();
+      throw err;
+    };
+    const results = await Promise.allSettled([...staticTasks.map((t) => t.run().catch(onFailure)), ...(this.kafka ? [this.kafka.done.catch(onFailure)] : [])]);
+    await this.kafka?.close();
+    await Promise.allSettled(staticTasks.map((t) => t.chain.close()));
+    await Promise.allSettled(staticTasks.map((t) => t.source.close()));
     await Promise.allSettled([...this.sinks.values()].map((s) => s.close()));
     await Promise.allSettled(this.res.owned.map((m) => m.close()));
     if (this.res.ownsLog) await this.res.log?.close();
@@ -268,8 +334,14 @@ export class Job {
   }
 }
 
-/** The kinds whose state is keyed by the record key. */
-const STATEFUL = new Set(['aggregate', 'window']);
+const STATEFUL = STATEFUL_KINDS;
+
+/** The consumer group of a topology's Kafka sources: one per topology (the sources' `group`, else the topology name). */
+function groupOf(def: TopologyDefinition, sources: TopicSourceConfig[]): string {
+  const groups = new Set(sources.map((c) => c.group ?? def.name));
+  if (groups.size > 1) throw new SluiceError('INVALID_TOPOLOGY', `Kafka sources of one topology share one consumer group, but they name ${[...groups].map((g) => `"${g}"`).join(', ')}; give them the same group (or none)`);
+  return [...groups][0]!;
+}
 
 /**
  * Keyed state is owned by the task that reads a key's partition. A keyBy changes the key

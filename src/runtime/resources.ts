@@ -9,9 +9,13 @@ import { ModelRunner } from '../model/index.js';
 import { outputTensorName } from '../operators/index.js';
 import type { TopologyDefinition } from '../topology/schema.js';
 
-/** Where the embedded log lives: flag, then topology, then SLUICE_DATA_DIR, then ./.sluice. */
-export function resolveDataDir(def: TopologyDefinition, baseDir: string, override?: string): string {
+/**
+ * Where the embedded log (on Kafka: the local state cache) lives: --data-dir, then the
+ * connection's `embedded.dir` (from --connection or the topology), then SLUICE_DATA_DIR, then ./.sluice.
+ */
+export function resolveDataDir(def: TopologyDefinition, baseDir: string, override?: string, connectionDir?: string): string {
   if (override) return resolve(override);
+  if (connectionDir) return connectionDir;
   const fromFile = def.connection?.embedded?.dir;
   if (fromFile) return resolve(baseDir, fromFile);
   return resolve(process.env.SLUICE_DATA_DIR ?? '.sluice');

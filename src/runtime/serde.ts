@@ -35,11 +35,15 @@ export function registryConfig(def: Pick<TopologyDefinition, 'connection'>, env:
  * asked for: a production registry's subjects are usually managed on purpose), or the
  * store beside the embedded log (auto-registration on: nobody else manages it).
  */
-export async function openSchemaContext(def: Pick<TopologyDefinition, 'connection'>, log: EmbeddedLog | undefined): Promise<SchemaContext> {
-  const reg = registryConfig(def);
+export async function openSchemaContext(def: Pick<TopologyDefinition, 'connection'>, log: EmbeddedLog | undefined, o: { registry?: SchemaRegistryConfig | undefined; onKafka?: boolean } = {}): Promise<SchemaContext> {
+  const reg = o.registry ?? registryConfig(def);
   if (reg) {
     const store = new RegistrySchemaStore({ url: reg.url, username: reg.username, password: reg.password });
     return { store, autoRegister: reg.autoRegister ?? false, close: () => store.close() };
+  }
+  if (o.onKafka) {
+    // Schemas beside a local log would make Kafka topic bytes unreadable for every other client.
+    throw new SluiceError('INVALID_TOPOLOGY', 'Avro topics on Kafka need a schema registry: set connection.schemaRegistry.url (or SLUICE_SCHEMA_REGISTRY_URL)');
   }
   if (!log) throw new SluiceError('INVALID_TOPOLOGY', 'Avro topics need a schema registry (connection.schemaRegistry.url or SLUICE_SCHEMA_REGISTRY_URL) or the embedded log to keep schemas in');
   return { store: await EmbeddedSchemaStore.open(log), autoRegister: true, close: async () => {} };

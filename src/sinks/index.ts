@@ -8,3 +8,5 @@ export { createFileSink } from './file.js';
 export { createStdoutSink } from './stdout.js';
 export { MemorySink } from './memory.js';
 export { stageDeadLetters } from './dead-letter.js';
+export { createKafkaTopicSink, DLQ_HEADERS } from './kafka-topic.js';
+export type { KafkaSinkOptions } from './kafka-topic.js';

@@ -1,4 +1,5 @@
 import type { KvWrite, LogAppend, OffsetCommit } from '../../connectors/embedded/index.js';
+import type { OutRecord } from '../../connectors/kafka/index.js';
 
 /** A part file written under a temporary name, renamed to its final name once its checkpoint commits. */
 export interface PartFile {
@@ -7,14 +8,16 @@ export interface PartFile {
 }
 
 /**
- * One checkpoint's worth of effects for one task. Log appends, source positions and
- * kv writes commit together in one atomic write; part files are sealed before that
+ * One checkpoint's worth of effects for one task. Log appends (or Kafka records), source
+ * positions and kv writes commit together (see CheckpointCommitter); part files are sealed before that
  * commit and renamed after it; other sinks (stdout) add promises that must settle first.
  */
 export class Transaction {
   readonly appends: LogAppend[] = [];
   readonly offsets: OffsetCommit[] = [];
   readonly kv: KvWrite[] = [];
+  /** Records for Kafka topics: produced in the checkpoint's Kafka transaction (exactlyOnce) or acknowledged before it commits offsets (atLeastOnce). */
+  readonly produced: OutRecord[] = [];
   readonly pending: Promise<void>[] = [];
   readonly parts = new Set<PartFile>();
 
@@ -22,6 +25,6 @@ export class Transaction {
   constructor(readonly task: string) {}
 
   isEmpty(): boolean {
-    return !this.appends.length && !this.offsets.length && !this.kv.length && !this.pending.length && !this.parts.size;
+    return !this.appends.length && !this.produced.length && !this.offsets.length && !this.kv.length && !this.pending.length && !this.parts.size;
   }
 }

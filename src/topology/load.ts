@@ -53,7 +53,8 @@ export function parseTopology(text: string, file: string, catalog: StepCatalog, 
   return { definition, file, baseDir: dirname(resolve(file)), locate };
 }
 
-function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]): number | undefined {
+/** The 1-based line of `path` in a parsed YAML document (the nearest existing parent when it is missing). */
+export function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]): number | undefined {
   // A missing key has no node: fall back to the nearest existing parent.
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;

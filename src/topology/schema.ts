@@ -176,6 +176,67 @@ export const RuntimeConfigSchema = Type.Object(
     checkpointIntervalMs: Type.Optional(Type.Integer({ minimum: 0 })),
     /** How long a graceful stop may take before in-flight work is abandoned (uncommitted). Default 10000. */
     shutdownTimeoutMs: Type.Optional(PositiveInt),
+    /**
+     * Kafka only: what a crash may do to outputs. `atLeastOnce` (default): an idempotent producer, offsets
+     * committed after outputs are acknowledged; a crash may repeat the outputs of the last checkpoint.
+     * `exactlyOnce`: each checkpoint is one Kafka transaction (outputs, changelogs, dead letters, offsets).
+     */
+    guarantee: Type.Optional(Type.Union([Type.Literal('atLeastOnce'), Type.Literal('exactlyOnce')])),
+  },
+  { additionalProperties: false },
+);
+
+/** SSL: `true` for the system's CAs, or files (relative to the file that names them). */
+const SslSchema = Type.Union([
+  Type.Boolean(),
+  Type.Object(
+    {
+      ca: Type.Optional(Type.String({ minLength: 1 })),
+      cert: Type.Optional(Type.String({ minLength: 1 })),
+      key: Type.Optional(Type.String({ minLength: 1 })),
+      /** Default true. */
+      rejectUnauthorized: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+/** A Kafka cluster: when present, topics live on Kafka instead of the embedded log. */
+export const KafkaConnectionSchema = Type.Object(
+  {
+    /** Bootstrap brokers, host:port. */
+    brokers: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    /** Default: sluice-<topology name>. */
+    clientId: Type.Optional(Type.String({ minLength: 1 })),
+    sasl: Type.Optional(
+      Type.Object(
+        {
+          mechanism: Type.Union([Type.Literal('plain'), Type.Literal('scram-sha-256'), Type.Literal('scram-sha-512')]),
+          username: Type.String({ minLength: 1 }),
+          password: Type.String(),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    ssl: Type.Optional(SslSchema),
+    /** Defaults for topics sluice creates: create missing ones (default true), with these partitions (default 1) and replication (default 1). */
+    topics: Type.Optional(
+      Type.Object(
+        { create: Type.Optional(Type.Boolean()), partitions: Type.Optional(PositiveInt), replicationFactor: Type.Optional(PositiveInt) },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Client retries: default 5 retries from 300 ms up to 30 s. */
+    retry: Type.Optional(
+      Type.Object(
+        { retries: Type.Optional(Type.Integer({ minimum: 0 })), initialRetryTimeMs: Type.Optional(PositiveInt), maxRetryTimeMs: Type.Optional(PositiveInt) },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Default 3000. */
+    connectionTimeoutMs: Type.Optional(PositiveInt),
+    /** Default 30000. */
+    requestTimeoutMs: Type.Optional(PositiveInt),
   },
   { additionalProperties: false },
 );
@@ -193,6 +254,8 @@ export const SchemaRegistrySchema = Type.Object(
 
 export const ConnectionSchema = Type.Object(
   {
+    /** Topics on a Kafka cluster; absent: the embedded log. */
+    kafka: Type.Optional(KafkaConnectionSchema),
     /** The embedded log (the default when nothing else is configured). */
     embedded: Type.Optional(Type.Object({ dir: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false })),
     /**
@@ -234,6 +297,8 @@ export type FileSinkConfig = Static<typeof FileSinkSchema>;
 export type SinkConfig = Static<typeof SinkConfigSchema>;
 export type RuntimeConfig = Static<typeof RuntimeConfigSchema>;
 export type SchemaRegistryConfig = Static<typeof SchemaRegistrySchema>;
+export type ConnectionConfig = Static<typeof ConnectionSchema>;
+export type KafkaConnectionConfig = Static<typeof KafkaConnectionSchema>;
 export type Step = Record<string, unknown>;
 export type TopologyDefinition = Static<typeof TopologySchema>;
 

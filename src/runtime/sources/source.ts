@@ -37,7 +37,7 @@ export function decodeError(source: string, partition: number, offset: number, k
   return { error: { code, message, operator: `source:${source}` }, position: { source, partition, offset }, key, timestamp, raw };
 }
 
-/** A dead letter for bytes (Avro) that did not decode: the original bytes travel base64-encoded. */
+/** A dead letter for bytes (Avro) that did not decode: the original bytes travel with it (base64 in JSON envelopes). */
 export function binaryDecodeError(source: string, partition: number, offset: number, key: string | null, timestamp: number, raw: Buffer, message: string, code = 'DECODE_ERROR'): DeadLetter {
-  return { error: { code, message, operator: `source:${source}` }, position: { source, partition, offset }, key, timestamp, rawBase64: raw.toString('base64') };
+  return { error: { code, message, operator: `source:${source}` }, position: { source, partition, offset }, key, timestamp, rawBytes: raw };
 }

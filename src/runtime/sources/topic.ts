@@ -3,6 +3,7 @@ import { DecodeFailure, jsonValueDecoder, type KeyDecoder, type ValueDecoder } f
 import { SluiceError } from '../../core/errors.js';
 import type { DeadLetter, StreamRecord } from '../../core/record.js';
 import { EMPTY_HEADERS } from '../../sinks/index.js';
+import type { Metrics } from '../../metrics/registry.js';
 import type { ReplayBound, TopicSourceConfig } from '../../topology/schema.js';
 import { binaryDecodeError, decodeError, type PollResult, type SourcePartition } from './source.js';
 
@@ -21,6 +22,8 @@ export interface TopicSourceOptions {
   fresh?: boolean;
   /** How values (and keys) are decoded. Default: JSON values, UTF-8 keys. */
   codecs?: { value: ValueDecoder; key?: KeyDecoder | undefined };
+  /** Receives sluice_source_lag_records per partition. */
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -118,6 +121,7 @@ class TopicPartitionSource implements SourcePartition {
           records.push({ key: key as string | null, value: v as Record<string, unknown>, timestamp: s.timestamp, headers: s.headers ?? EMPTY_HEADERS, position: { source: this.source, partition: this.partition, offset: s.offset } });
         }
         this.pos = stored[stored.length - 1]!.offset + 1;
+        this.o.metrics?.sourceLag.set({ source: this.source, topic: config.topic, partition: String(this.partition) }, log.endOffset(config.topic, this.partition) - this.pos);
         return { records, dead, next: this.pos, end: false };
       }
       if (this.o.untilIdle) return { records: [], dead: [], next: this.pos, end: true, bounded: true };

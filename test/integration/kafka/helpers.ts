@@ -3,8 +3,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
-import type { RetryOptions } from 'kafkajs';
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import type { KafkaMessage, Message, RetryOptions } from 'kafkajs';
+import { readRanges, type KafkaConnection } from '../../../connectors/kafka/index.js';
+import type { ResolvedConnection } from '../../../src/runtime/connection.js';
 
 /** The broker under test: `KAFKA_BROKERS` (comma-separated), default the one scripts/kafka/start.sh runs. */
 export const KAFKA_BROKERS: string[] = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092')
@@ -73,4 +75,104 @@ export async function kafkaAvailable(t: TestContext): Promise<boolean> {
   }
   t.skip(message);
   return false;
+}
+
+/** A sluice Kafka connection profile for the broker under test, with fast retries. */
+export function testConnection(overrides: Partial<KafkaConnection> = {}): ResolvedConnection {
+  return {
+    kind: 'kafka',
+    from: 'flag',
+    kafka: {
+      brokers: KAFKA_BROKERS,
+      clientId: 'sluice-test',
+      topics: { create: true, partitions: 1, replicationFactor: 1 },
+      retry: { retries: 5, initialRetryTimeMs: 100, maxRetryTimeMs: 2000 },
+      connectionTimeoutMs: 3000,
+      requestTimeoutMs: 15_000,
+      ...overrides,
+    },
+  };
+}
+
+/** Creates a topic with `partitions` partitions and produces JSON values (or raw strings) to it, keyed and timestamped as given. */
+export async function produceTo(kafka: Kafka, topic: string, partitions: number, records: { key?: string | null; value: unknown; timestamp?: number; partition?: number }[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(topic)) await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    for (let i = 0; i < records.length; i += 500) {
+      const messages = records.slice(i, i + 500).map((r) => {
+        const m: Message = { key: r.key ?? null, value: typeof r.value === 'string' ? r.value : JSON.stringify(r.value) };
+        if (r.timestamp !== undefined) m.timestamp = String(r.timestamp);
+        if (r.partition !== undefined) m.partition = r.partition;
+        return m;
+      });
+      await producer.send({ topic, messages, acks: -1 });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export interface ReadRecord {
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: number;
+}
+
+/** Every record of `topic` up to its current end, read_committed (or uncommitted), in partition then offset order. */
+export async function readTopic(kafka: Kafka, topic: string, opts: { readUncommitted?: boolean } = {}): Promise<ReadRecord[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: { partition: number; low: number; high: number }[];
+  try {
+    ends = (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }));
+  } finally {
+    await admin.disconnect();
+  }
+  const out: ReadRecord[] = [];
+  if (opts.readUncommitted) {
+    const c = kafka.consumer({ groupId: uniqueName('read'), readUncommitted: true, maxWaitTimeInMs: 100 });
+    await c.connect();
+    await c.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read_uncommitted of ${topic} timed out with ${out.length}`)), 30_000);
+      const seen = new Map<number, number>();
+      c.on(c.events.END_BATCH_PROCESS, (e) => {
+        seen.set(e.payload.partition, Number(e.payload.lastOffset) + 1);
+        if (ends.every((x) => (seen.get(x.partition) ?? x.low) >= x.high)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void c.run({ eachMessage: async ({ partition, message }) => void out.push(toRead(partition, message)) });
+      if (ends.every((x) => x.high <= x.low)) resolve();
+    });
+    await c.disconnect();
+  } else {
+    await readRanges(kafka, uniqueName('read'), ends.map((e) => ({ topic, partition: e.partition, from: e.low, to: e.high })), (r, msgs) => {
+      for (const m of msgs) out.push({ partition: r.partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value, headers: m.headers, timestamp: m.timestamp });
+    });
+  }
+  return out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+}
+
+function toRead(partition: number, m: KafkaMessage): ReadRecord {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = v.toString();
+  return { partition, offset: Number(m.offset), key: m.key?.toString() ?? null, value: m.value, headers, timestamp: Number(m.timestamp) };
+}
+
+/** The JSON values of records. */
+export function jsonValues(records: ReadRecord[]): Record<string, unknown>[] {
+  return records.map((r) => JSON.parse(r.value?.toString() ?? 'null') as Record<string, unknown>);
 }

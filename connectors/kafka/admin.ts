@@ -1,0 +1,107 @@
+import type { Admin, Kafka } from 'kafkajs';
+import type { KafkaConnection } from './config.js';
+import { errorText, isAuthFailure } from './errors.js';
+
+/** Why a Kafka call failed, in words a user can act on (thrown as Error; the runtime wraps it). */
+export class KafkaConnectError extends Error {
+  constructor(message: string, readonly kind: 'unreachable' | 'auth' | 'missing-topic', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KafkaConnectError';
+  }
+}
+
+export interface PartitionOffsets {
+  partition: number;
+  /** First offset still in the log. */
+  low: number;
+  /** The end: the next offset to be written (read_committed: the last stable offset). */
+  high: number;
+}
+
+/** Topic administration and offset look-ups against a Kafka cluster. */
+export class KafkaTopicAdmin {
+  private readonly admin: Admin;
+  private connected = false;
+
+  constructor(kafka: Kafka, private readonly conn: KafkaConnection) {
+    this.admin = kafka.admin();
+  }
+
+  /** Connects, turning "cannot reach" and "bad credentials" into errors that say so. */
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    try {
+      await this.admin.connect();
+      await this.admin.describeCluster();
+      this.connected = true;
+    } catch (err) {
+      await this.admin.disconnect().catch(() => {});
+      throw describeConnectFailure(err, this.conn);
+    }
+  }
+
+  /**
+   * Partitions of `topic`; a missing topic is created with `partitions` (else the profile's
+   * default) when the profile allows it, else an error naming it.
+   */
+  async ensureTopic(topic: string, opts: { partitions?: number; compacted?: boolean; what?: string } = {}): Promise<number> {
+    const existing = await this.partitionCount(topic);
+    if (existing !== undefined) return existing;
+    if (!this.conn.topics.create) {
+      throw new KafkaConnectError(`${opts.what ?? 'topic'} "${topic}" does not exist on ${this.conn.brokers.join(',')}; create it (sluice topics create ${topic}) or set connection.kafka.topics.create: true`, 'missing-topic');
+    }
+    const numPartitions = opts.partitions ?? this.conn.topics.partitions;
+    const configEntries = opts.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [];
+    await this.admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: this.conn.topics.replicationFactor, configEntries }], waitForLeaders: true });
+    return (await this.partitionCount(topic)) ?? numPartitions;
+  }
+
+  /** The topic's partition count, or undefined when it does not exist. */
+  async partitionCount(topic: string): Promise<number | undefined> {
+    const topics = await this.admin.listTopics();
+    if (!topics.includes(topic)) return undefined;
+    const meta = await this.admin.fetchTopicMetadata({ topics: [topic] });
+    return meta.topics[0]?.partitions.length;
+  }
+
+  async offsets(topic: string): Promise<PartitionOffsets[]> {
+    const rows = await this.admin.fetchTopicOffsets(topic);
+    return rows.map((r) => ({ partition: r.partition, low: Number(r.low), high: Number(r.high) })).sort((a, b) => a.partition - b.partition);
+  }
+
+  /** Per partition, the first offset whose timestamp is at or after `ms` (the end when there is none). */
+  async offsetsForTimestamp(topic: string, ms: number): Promise<Map<number, number>> {
+    const [rows, ends] = await Promise.all([this.admin.fetchTopicOffsetsByTimestamp(topic, ms), this.offsets(topic)]);
+    const out = new Map<number, number>();
+    for (const e of ends) {
+      const o = Number(rows.find((r) => r.partition === e.partition)?.offset ?? -1);
+      out.set(e.partition, o < 0 ? e.high : o);
+    }
+    return out;
+  }
+
+  /** The group's committed offsets on `topic` (partitions without one are absent). */
+  async committed(group: string, topic: string): Promise<Map<number, number>> {
+    const res = await this.admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const out = new Map<number, number>();
+    for (const p of res[0]?.partitions ?? []) {
+      const o = Number(p.offset);
+      if (o >= 0) out.set(p.partition, o);
+    }
+    return out;
+  }
+
+  async disconnect(): Promise<void> {
+    this.connected = false;
+    await this.admin.disconnect().catch(() => {});
+  }
+}
+
+/** One sentence for a failed first contact: unreachable after the configured retries, or refused credentials. */
+export function describeConnectFailure(err: unknown, conn: KafkaConnection): KafkaConnectError {
+  const where = conn.brokers.join(',');
+  if (isAuthFailure(err)) {
+    return new KafkaConnectError(`Kafka at ${where} refused the SASL ${conn.sasl?.mechanism ?? ''} credentials${conn.sasl ? ` of user "${conn.sasl.username}"` : ''}: ${errorText(err)}; check connection.kafka.sasl (or SLUICE_KAFKA_USERNAME/SLUICE_KAFKA_PASSWORD)`, 'auth', { cause: err });
+  }
+  return new KafkaConnectError(`cannot reach Kafka at ${where} after ${conn.retry.retries} retries (connection timeout ${conn.connectionTimeoutMs} ms): ${errorText(err)}; check connection.kafka.brokers and that the broker is up`, 'unreachable', { cause: err });
+}

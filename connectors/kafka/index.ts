@@ -1,0 +1,12 @@
+/** The Kafka connector: kafkajs behind sluice's source and sink seams (DESIGN §1). Knows bytes and formats, not topologies. */
+export { createKafkaClient, kafkaClientConfig, KAFKA_DEFAULTS } from './config.js';
+export type { KafkaConnection } from './config.js';
+export { KafkaTopicAdmin, KafkaConnectError, describeConnectFailure } from './admin.js';
+export type { PartitionOffsets } from './admin.js';
+export { GroupConsumer } from './consumer.js';
+export type { FetchedMessage, GroupConsumerOptions, TopicPartition } from './consumer.js';
+export { readRanges } from './range-reader.js';
+export type { PartitionRange } from './range-reader.js';
+export { IdempotentWriter, TransactionalWriter } from './producer.js';
+export type { ConsumedOffsets, OutRecord } from './producer.js';
+export { errorText, isFenced } from './errors.js';

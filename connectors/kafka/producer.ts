@@ -1,0 +1,99 @@
+import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RecordMetadata, type TopicMessages } from 'kafkajs';
+
+/** A record to produce. No partition: the key's murmur2 hash picks it (Java client compatible). */
+export interface OutRecord {
+  topic: string;
+  partition?: number;
+  key: Buffer | string | null;
+  /** null: a tombstone (compacted topics forget the key). */
+  value: Buffer | string | null;
+  headers?: Record<string, string | Buffer>;
+  timestamp?: number;
+}
+
+export interface ConsumedOffsets {
+  group: string;
+  offsets: { topic: string; partition: number; offset: number }[];
+}
+
+function toTopicMessages(records: readonly OutRecord[]): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>();
+  for (const r of records) {
+    let list = byTopic.get(r.topic);
+    if (!list) byTopic.set(r.topic, (list = []));
+    const m: Message = { key: r.key, value: r.value };
+    if (r.partition !== undefined) m.partition = r.partition;
+    if (r.headers) m.headers = r.headers;
+    if (r.timestamp !== undefined) m.timestamp = String(r.timestamp);
+    list.push(m);
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+/** Producer settings shared by both guarantees: batches as sent, no extra linger (kafkajs sends each send() at once). */
+const COMMON = { createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false } as const;
+
+/** At-least-once: an idempotent producer (acks=all, no duplicates from its own retries). */
+export class IdempotentWriter {
+  private readonly producer: Producer;
+
+  constructor(kafka: Kafka) {
+    this.producer = kafka.producer({ ...COMMON, idempotent: true, maxInFlightRequests: 5 });
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  /** Resolves once every record is acknowledged by all in-sync replicas. */
+  async send(records: readonly OutRecord[]): Promise<RecordMetadata[]> {
+    if (!records.length) return [];
+    return this.producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1, compression: CompressionTypes.None });
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * Exactly-once: a transactional producer. One instance per transactional id; `connect()`
+ * (initTransactions) fences any older producer with the same id and aborts its open transaction.
+ */
+export class TransactionalWriter {
+  private readonly producer: Producer;
+
+  constructor(kafka: Kafka, readonly transactionalId: string, transactionTimeoutMs = 60_000) {
+    this.producer = kafka.producer({ ...COMMON, idempotent: true, maxInFlightRequests: 1, transactionalId, transactionTimeout: transactionTimeoutMs });
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  /** One transaction: the records, then the consumed offsets (sendOffsets), then commit. Aborts on failure and rethrows. */
+  async commit(records: readonly OutRecord[], consumed: ConsumedOffsets | undefined): Promise<RecordMetadata[]> {
+    const tx = await this.producer.transaction();
+    try {
+      const meta = records.length ? await tx.sendBatch({ topicMessages: toTopicMessages(records), compression: CompressionTypes.None }) : [];
+      if (consumed?.offsets.length) {
+        const topics = new Map<string, { partition: number; offset: string }[]>();
+        for (const o of consumed.offsets) {
+          let l = topics.get(o.topic);
+          if (!l) topics.set(o.topic, (l = []));
+          l.push({ partition: o.partition, offset: String(o.offset) });
+        }
+        await tx.sendOffsets({ consumerGroupId: consumed.group, topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) });
+      }
+      await tx.commit();
+      return meta;
+    } catch (err) {
+      await tx.abort().catch(() => {});
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect().catch(() => {});
+  }
+}
