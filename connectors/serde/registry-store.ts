@@ -1,5 +1,5 @@
 // Only the client file: the package root pulls in cloud key-management SDKs (~1 s to import).
-import { SchemaRegistryClient } from '@confluentinc/schemaregistry/dist/schemaregistry-client.js';
+import { SchemaRegistryClient, type Client } from '@confluentinc/schemaregistry/dist/schemaregistry-client.js';
 import { SchemaLookupError, type SchemaStore } from './store.js';
 
 /** How to reach a Confluent-compatible Schema Registry (Confluent, Karapace, Apicurio's ccompat API, AxonOps). */
@@ -13,6 +13,8 @@ export interface RegistryOptions {
   maxRetries?: number | undefined;
   /** First retry wait; doubles up to 2 s. Default 200. */
   retryWaitMs?: number | undefined;
+  /** A client to use instead of making one from the options (shared with other code, or Confluent's MockClient). */
+  client?: Client | undefined;
 }
 
 interface RestLikeError { status?: number; errorCode?: number; message: string }
@@ -23,11 +25,11 @@ interface RestLikeError { status?: number; errorCode?: number; message: string }
  */
 export class RegistrySchemaStore implements SchemaStore {
   readonly where: string;
-  private readonly client: SchemaRegistryClient;
+  private readonly client: Client;
 
   constructor(o: RegistryOptions) {
     this.where = `the schema registry at ${o.url}`;
-    this.client = new SchemaRegistryClient({
+    this.client = o.client ?? new SchemaRegistryClient({
       baseURLs: [o.url],
       maxRetries: o.maxRetries ?? 2,
       retriesWaitMs: o.retryWaitMs ?? 200,
@@ -50,7 +52,7 @@ export class RegistrySchemaStore implements SchemaStore {
 
   async register(subject: string, schema: string): Promise<number> {
     try {
-      return await this.client.register(subject, { schemaType: 'AVRO', schema });
+      return await this.client.register(subject, { schemaType: 'AVRO', schema }, false);
     } catch (err) {
       const e = err as RestLikeError;
       if (e.status === 409) throw new SchemaLookupError(`${this.where} refused the schema for subject "${subject}" as incompatible with its earlier versions (HTTP 409: ${e.message}); add new fields with defaults, or change the subject's compatibility level`, false);
@@ -60,7 +62,7 @@ export class RegistrySchemaStore implements SchemaStore {
 
   async lookup(subject: string, schema: string): Promise<number | undefined> {
     try {
-      return await this.client.getId(subject, { schemaType: 'AVRO', schema });
+      return await this.client.getId(subject, { schemaType: 'AVRO', schema }, false);
     } catch (err) {
       const w = this.wrap(err, `looking up the schema under subject "${subject}"`);
       if (w.notFound) return undefined;
