@@ -6,6 +6,7 @@ import type { EmbeddedLog } from '../../connectors/embedded/index.js';
 import { AvroDecoder, AvroEncoder, EmbeddedSchemaStore } from '../../connectors/serde/index.js';
 import { memoryLogger } from '../../src/core/logger.js';
 import { Job } from '../../src/runtime/job.js';
+import type { TopologyDefinition } from '../../src/topology/schema.js';
 import { FLIGHT_V1, FLIGHT_V2, flight, withLog } from './helpers.js';
 import { scoringTopology, writeFlightModel } from './model.js';
 
@@ -72,5 +73,45 @@ test('embedded log, no registry: Avro in (v1 and v2 writers) → score → Avro 
     const first = (await log.read('scored', 0, 0, 1))[0]!.value;
     await d2.prepare([first]);
     assert.equal((d2.decode(first) as Record<string, unknown>).p_cancel, null);
+  });
+});
+
+test('Avro keys: record keys decode to their JSON text for keyed steps, and are written back as Avro under <topic>-key', { timeout: 30_000 }, async () => {
+  await withLog(async (log, dir) => {
+    await log.createTopic('trips', 2);
+    const store = await EmbeddedSchemaStore.open(log);
+    const keyType = avro.Type.forSchema({ type: 'record', name: 'TripKey', namespace: 'test.sluice', fields: [{ name: 'city', type: 'string' }, { name: 'n', type: 'int' }] } as avro.Schema);
+    const keys = new AvroEncoder({ store, schema: keyType, subject: () => 'trips-key', autoRegister: true, where: 'test keys' });
+    const values = new AvroEncoder({ store, schema: V1, subject: () => 'trips-value', autoRegister: true, where: 'test values' });
+    await keys.prepare([]);
+    await values.prepare([]);
+    const k = (city: string, n: number) => keys.encode({ city, n });
+    await log.produce('trips', [
+      { key: k('SFO', 1), value: values.encode(flight(1)), timestamp: 1 },
+      { key: k('JFK', 2), value: values.encode(flight(2)), timestamp: 2 },
+      { key: Buffer.from('not avro'), value: values.encode(flight(3)), timestamp: 3 },
+    ]);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'key.avsc'), JSON.stringify(keyType.schema()));
+    const def = {
+      name: 'avro-keys',
+      sources: { trips: { type: 'topic', topic: 'trips', format: 'avro', keyFormat: 'avro' } },
+      pipeline: [{ map: { set: { key_seen: '$key' } } }, { sink: 'out' }],
+      sinks: { out: { type: 'topic', topic: 'trips-out', partitions: 2, format: 'avro', keyFormat: 'avro', avro: { keySchema: join(dir, 'key.avsc') } }, dlq: { type: 'topic', topic: 'trips-dlq' } },
+      deadLetter: 'dlq',
+    } as TopologyDefinition;
+    const s = await (await Job.start(def, { log, untilIdle: true, logger: memoryLogger() })).done;
+    assert.equal(s.status, 'completed', s.error);
+    assert.deepEqual({ in: s.recordsIn, out: s.recordsOut, dead: s.deadLettered }, { in: 3, out: 2, dead: 1 });
+    const dead = (await log.read('trips-dlq', 0, 0, 10)).map((r) => JSON.parse(String(r.value)) as { error: { message: string } });
+    assert.match(dead[0]!.error.message, /^key: missing the Confluent magic byte/);
+    const out = [...(await log.read('trips-out', 0, 0, 10)), ...(await log.read('trips-out', 1, 0, 10))];
+    const d = new AvroDecoder({ store, expectRecord: false });
+    await d.prepare(out.map((r) => r.key));
+    assert.deepEqual(out.map((r) => ({ ...(d.decode(r.key as Buffer) as object) })).sort((a, b) => String((a as { city: string }).city).localeCompare((b as { city: string }).city)), [{ city: 'JFK', n: 2 }, { city: 'SFO', n: 1 }]);
+    assert.equal((await store.latest('trips-out-key'))?.id, keys.schemaId, 'the key schema is registered (same id) under the output topic');
+    const dv = new AvroDecoder({ store, expectRecord: true });
+    await dv.prepare(out.map((r) => r.value));
+    assert.deepEqual(out.map((r) => (dv.decode(r.value) as { key_seen: string }).key_seen).sort(), ['{"city":"JFK","n":2}', '{"city":"SFO","n":1}'], 'keyed steps see the key as JSON text');
   });
 });
