@@ -56,14 +56,14 @@ export class AvroDecoder {
   private readonly readers = new Map<number, Reader>();
   /** Ids that will never decode (their reason). */
   private readonly broken = new Map<number, string>();
-  /** Ids the last prepare could not fetch (their reason); asked again by the next one. */
+  /** Ids that could not be fetched (their reason); asked for again by each batch that carries them. */
   private readonly missing = new Map<number, string>();
 
   constructor(private readonly o: AvroDecoderOptions) {}
 
   /** Fetches the schemas of ids the batch carries that are not known yet; undefined when there are none. */
   prepare(values: readonly (string | Buffer | null)[]): Promise<void> | undefined {
-    this.missing.clear();
+    // Not cleared per batch: the tasks of a source share this decoder and prepare concurrently.
     let wanted: Set<number> | undefined;
     for (const v of values) {
       if (v === null || typeof v === 'string' || v.length < HEADER_BYTES || v[0] !== MAGIC_BYTE) continue;
@@ -101,6 +101,7 @@ export class AvroDecoder {
       this.missing.set(id, `unknown schema id ${id}: ${(err as Error).message}`);
       return;
     }
+    this.missing.delete(id);
     let writer: avro.Type;
     try {
       writer = avro.Type.forSchema(JSON.parse(text) as avro.Schema);
@@ -172,6 +173,8 @@ let scratch = Buffer.allocUnsafe(64 * 1024);
 export class AvroEncoder {
   private type: avro.Type | undefined;
   private id = -1;
+  /** The resolution in flight: tasks that share a sink stage concurrently, and must not derive and register twice. */
+  private resolving: Promise<void> | undefined;
 
   constructor(private readonly o: AvroEncoderOptions) {}
 
@@ -186,7 +189,9 @@ export class AvroEncoder {
 
   /** Resolves the writer schema's id (once); undefined when it is resolved already. */
   prepare(sample: readonly unknown[]): Promise<void> | undefined {
-    return this.id >= 0 ? undefined : this.resolve(sample);
+    if (this.id >= 0) return undefined;
+    this.resolving ??= this.resolve(sample).finally(() => (this.resolving = undefined));
+    return this.resolving;
   }
 
   private async resolve(sample: readonly unknown[]): Promise<void> {

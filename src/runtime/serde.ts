@@ -113,18 +113,22 @@ export async function topicSinkCodecs(name: string, cfg: TopicSinkConfig, ctx: S
   if (cfg.format === 'avro') {
     const declared = o.schema ? await readSchemaFile(baseDir, o.schema, `${where} avro.schema`) : undefined;
     const recordName = o.recordName ?? (input?.name ? `${input.name}Output` : `sluice.${cfg.topic.replace(/[^A-Za-z0-9_]/g, '_')}`);
-    value = avroValueEncoder({
+    const enc = avroValueEncoder({
       store: ctx!.store,
       schema: declared ?? ((sample) => deriveOutputSchema(input, sample, recordName)),
       subject: (t) => o.subject ?? subjectName(strategy, cfg.topic, false, t),
       autoRegister,
       where,
     });
+    // A declared schema is registered (or found) now, so a refusal stops the job before it reads anything.
+    if (declared) await enc.encoder.prepare([]);
+    value = enc;
   }
   let key: KeyEncoder | undefined;
   if (cfg.keyFormat === 'avro') {
     const keyType = o.keySchema ? await readSchemaFile(baseDir, o.keySchema, `${where} avro.keySchema`) : parseAvroSchema('"string"', 'key');
     key = avroKeyEncoder({ store: ctx!.store, schema: keyType, subject: (t) => subjectName(t.name ? strategy : 'topic', cfg.topic, true, t), autoRegister, where: `${where} key` });
+    await key.prepare?.([]);
   }
   return { value, key };
 }
