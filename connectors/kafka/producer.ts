@@ -62,6 +62,8 @@ export class IdempotentWriter {
  */
 export class TransactionalWriter {
   private readonly producer: Producer;
+  /** True once an abort failed: the producer's transaction state is unknown, make a new one (initTransactions settles it). */
+  broken = false;
 
   constructor(kafka: Kafka, readonly transactionalId: string, transactionTimeoutMs = 60_000) {
     this.producer = kafka.producer({ ...COMMON, idempotent: true, maxInFlightRequests: 1, transactionalId, transactionTimeout: transactionTimeoutMs });
@@ -88,7 +90,9 @@ export class TransactionalWriter {
       await tx.commit();
       return meta;
     } catch (err) {
-      await tx.abort().catch(() => {});
+      await tx.abort().catch(() => {
+        this.broken = true;
+      });
       throw err;
     }
   }

@@ -178,7 +178,9 @@ export class Job {
       const stateStore: StateStore = log ? kvStateStore(log) : memoryState!;
       const job = new Job(def, sinks, res, logger, clock.now());
       const onError = def.onError ?? 'deadLetter';
-      const intervalMs = def.runtime?.checkpointIntervalMs ?? (fileDirs.length ? 10_000 : 0);
+      // A Kafka transaction per batch would cost more than the batch: exactlyOnce checkpoints every 100 ms by default (as Kafka Streams commits).
+      const exactlyOnceKafka = kafka !== undefined && def.runtime?.guarantee === 'exactlyOnce';
+      const intervalMs = def.runtime?.checkpointIntervalMs ?? (fileDirs.length ? 10_000 : exactlyOnceKafka ? 100 : 0);
       const buildTask = async (part: SourcePartition, committer: CheckpointCommitter, signal: AbortSignal): Promise<Task> => {
         const task = `${part.source}-${part.partition}`;
         const backends = new Map<string, KeyedStateBackend>();

@@ -36,7 +36,9 @@ export async function withRetries<T>(what: string, policy: RetryPolicy, deps: { 
   let delay = policy.initialMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fn(attempt);
+      const result = await fn(attempt);
+      if (attempt > 1) deps.logger.info(`${what} succeeded on attempt ${attempt}`);
+      return result;
     } catch (err) {
       if (isFenced(err) || err instanceof PartitionLostError || attempt >= policy.attempts) throw err;
       deps.metrics?.kafkaRetries.inc({ operation: deps.operation });
@@ -58,6 +60,8 @@ export interface KafkaCommitterOptions {
   transactional?: { current: TransactionalWriter; renew(): Promise<TransactionalWriter> };
   /** atLeastOnce: the job's idempotent producer and the group consumer that commits offsets. */
   idempotent?: { writer: IdempotentWriter; consumer?: GroupConsumer | undefined };
+  /** exactlyOnce: the group's committed offset of an input partition, to learn whether an interrupted transaction committed. */
+  committedOffset?: (topic: string, partition: number) => Promise<number | undefined>;
   /** The local state cache (written after Kafka has the checkpoint). */
   log: EmbeddedLog;
   retry: RetryPolicy;
@@ -112,8 +116,20 @@ export class KafkaCheckpointCommitter implements CheckpointCommitter {
     const t = this.o.transactional!;
     try {
       return await withRetries(`checkpoint of task ${this.o.task} (transaction)`, this.o.retry, { logger: this.o.logger, metrics: this.o.metrics, operation: 'transaction' }, async (attempt) => {
-        // After a failure the producer's state is unknown: a new one with the same id (initTransactions) aborts what was open.
-        if (attempt > 1) t.current = await t.renew();
+        // A failed transaction was aborted and the producer can go on (e.g. CONCURRENT_TRANSACTIONS while the last
+        // commit's markers are written); when the abort failed too, a new producer with the same id settles it.
+        if (attempt > 1 && t.current.broken) {
+          t.current = await t.renew();
+          // The failed transaction may have committed after all (the broker went away while answering EndTxn); once the new
+          // producer is initialised it is settled either way, and our offsets in the group say which: never send it twice.
+          if (offsets.length && this.o.committedOffset) {
+            const done = await Promise.all(offsets.map(async (x) => (await this.o.committedOffset!(x.topic, x.partition)) === x.offset));
+            if (done.every(Boolean)) {
+              this.o.logger.info(`checkpoint of task ${this.o.task}: the interrupted transaction had committed; not sending it again`);
+              return [];
+            }
+          }
+        }
         return t.current.commit(records, { group: this.o.group, offsets });
       });
     } catch (err) {

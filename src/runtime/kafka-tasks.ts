@@ -238,6 +238,7 @@ export class KafkaTasks {
             },
           }
         : { idempotent: { writer: this.idempotent!, consumer: this.consumer } }),
+      committedOffset: async (topic, partition) => (await o.admin.committed(o.group, topic)).get(partition),
       log: o.log,
       retry: this.retry,
       logger: o.logger,

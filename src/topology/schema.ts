@@ -172,7 +172,7 @@ export const RuntimeConfigSchema = Type.Object(
     batchSize: Type.Optional(PositiveInt),
     /** Micro-batches a task may have in flight (scoring overlaps with writing). Default 4. */
     maxInFlight: Type.Optional(PositiveInt),
-    /** How often each task checkpoints (commits outputs and positions). Default 0 (every batch) without file sinks, 10000 with them (a part file per checkpoint). */
+    /** How often each task checkpoints (commits outputs and positions). Default 0 (every batch) without file sinks, 10000 with them (a part file per checkpoint), 100 on Kafka with exactlyOnce (a transaction per checkpoint). */
     checkpointIntervalMs: Type.Optional(Type.Integer({ minimum: 0 })),
     /** How long a graceful stop may take before in-flight work is abandoned (uncommitted). Default 10000. */
     shutdownTimeoutMs: Type.Optional(PositiveInt),

@@ -2,7 +2,7 @@
 // with Kafka Connect style headers, oversized records, start positions, bounded replays, and
 // the errors a user sees for a missing topic or an unreachable broker.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
@@ -11,7 +11,8 @@ import { createMetrics } from '../../../src/metrics/registry.js';
 import { Job } from '../../../src/runtime/job.js';
 import { topology } from '../../../src/topology/builder.js';
 import type { TopologyDefinition } from '../../../src/topology/schema.js';
-import { jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
+import { cli } from '../../batch/helpers.js';
+import { KAFKA_BROKERS, jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
 
 const MODEL = resolve('models/small-mlp.onnx');
 
@@ -118,7 +119,8 @@ describe('sluice on Kafka', () => {
     if (!(await kafkaAvailable(t))) return;
     const kafka = testKafka();
     const input = uniqueName('in');
-    const t0 = Date.UTC(2026, 0, 1);
+    // Recent event times: the test broker keeps records for an hour by their timestamps.
+    const t0 = Date.now() - 60_000;
     await produceTo(kafka, input, 1, Array.from({ length: 10 }, (_, i) => ({ key: null, value: { i }, timestamp: t0 + i * 1000 })));
     const run = async (bounded: NonNullable<Extract<TopologyDefinition['sources'][string], { type: 'topic' }>['bounded']>, extra: { fromBackfillEnd?: boolean; name?: string } = {}) => {
       const output = uniqueName('out');
@@ -161,6 +163,36 @@ describe('sluice on Kafka', () => {
         return true;
       });
       assert.ok(Date.now() - started < 20_000, 'the error comes after the configured retries, not a hang');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the CLI on Kafka', () => {
+  test('validate and backfill take --connection FILE; the same topology file runs on the embedded log without it', { timeout: 120_000 }, async (t) => {
+    if (!(await kafkaAvailable(t))) return;
+    const kafka = testKafka();
+    const [input, output] = [uniqueName('cli-in'), uniqueName('cli-out')];
+    await produceTo(kafka, input, 2, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: { i } })));
+    const dir = await tempDir();
+    try {
+      const topo = join(dir, 'cli.yaml');
+      await writeFile(topo, `name: ${uniqueName('cli')}\nsources: { in: { type: topic, topic: ${input}, bounded: { from: earliest, to: latest } } }\npipeline:\n  - map: { set: { twice: "i * 2" } }\n  - sink: out\nsinks: { out: { type: topic, topic: ${output} } }\nonError: fail\n`);
+      const conn = join(dir, 'kafka.yaml');
+      await writeFile(conn, `kafka:\n  brokers: [${KAFKA_BROKERS.join(', ')}]\n  retry: { retries: 3, initialRetryTimeMs: 100, maxRetryTimeMs: 1000 }\n`);
+      const validated = await cli(['validate', topo, '--connection', conn]);
+      assert.equal(validated.code, 0, validated.stderr);
+      assert.match(validated.stdout, new RegExp(`topics on Kafka at ${KAFKA_BROKERS[0]!.replace(/\./g, '\\.')}.*from --connection`));
+      assert.match((await cli(['validate', topo])).stdout, /topics on the embedded log/);
+
+      const summaryPath = join(dir, 'summary.json');
+      const backfill = await cli(['backfill', topo, '--connection', conn, '--data-dir', join(dir, 'data'), '--no-progress', '--summary-json', summaryPath]);
+      assert.equal(backfill.code, 0, backfill.stderr);
+      const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as { recordsIn: number; recordsOut: number; status: string };
+      assert.deepEqual({ status: summary.status, in: summary.recordsIn, out: summary.recordsOut }, { status: 'completed', in: 20, out: 20 });
+      const out = jsonValues(await readTopic(kafka, output));
+      assert.deepEqual(out.map((v) => v.twice as number).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i * 2));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
