@@ -3,6 +3,7 @@ import { jsonValueEncoder, type KeyEncoder, type ValueEncoder } from '../../conn
 import { SluiceError } from '../core/errors.js';
 import type { DeadLetter, StreamRecord } from '../core/record.js';
 import type { Sink } from './sink.js';
+import { encodeRejection } from './topic.js';
 import type { Transaction } from './transaction.js';
 
 /** Header names of a dead letter on Kafka (Kafka Connect's DLQ puts its context in headers the same way). */
@@ -41,8 +42,16 @@ export function createKafkaTopicSink(name: string, topic: string, o: KafkaSinkOp
   function produce(records: StreamRecord[], tx: Transaction): DeadLetter[] | undefined {
     let rejected: DeadLetter[] | undefined;
     for (const r of records) {
-      const value = valueEnc.encode(r.value);
-      const key = keyEnc ? keyEnc.encode(r.key) : r.key;
+      let value: string | Buffer;
+      let key: string | Buffer | null;
+      try {
+        value = valueEnc.encode(r.value);
+        key = keyEnc ? keyEnc.encode(r.key) : r.key;
+      } catch (err) {
+        // A value that does not fit the sink's Avro schema is a bad record, not a broken job.
+        (rejected ??= []).push(encodeRejection(name, r, err));
+        continue;
+      }
       let size = (typeof value === 'string' ? Buffer.byteLength(value) : value.length) + (key === null ? 0 : typeof key === 'string' ? Buffer.byteLength(key) : key.length);
       for (const [k, v] of Object.entries(r.headers)) size += k.length + v.length;
       if (size > max) {

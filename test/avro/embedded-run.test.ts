@@ -115,3 +115,30 @@ test('Avro keys: record keys decode to their JSON text for keyed steps, and are 
     assert.deepEqual(out.map((r) => (dv.decode(r.value) as { key_seen: string }).key_seen).sort(), ['{"city":"JFK","n":2}', '{"city":"SFO","n":1}'], 'keyed steps see the key as JSON text');
   });
 });
+
+test('a value that does not fit the sink\'s declared Avro schema is dead-lettered with the field, and the rest is written', { timeout: 30_000 }, async () => {
+  await withLog(async (log, dir) => {
+    await log.createTopic('legs', 1);
+    const store = await EmbeddedSchemaStore.open(log);
+    await produce(log, store, 'legs', V1, [flight(1), flight(2), flight(3)]);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'out.avsc'), JSON.stringify({ type: 'record', name: 'Leg', fields: [{ name: 'id', type: 'long' }, { name: 'label', type: 'string' }] }));
+    const def = {
+      name: 'avro-misfit',
+      sources: { legs: { type: 'topic', topic: 'legs', format: 'avro' } },
+      // id 2 gets a number where the schema wants a string
+      pipeline: [{ map: { set: { label: "id == 2 ? 7 : 'ok'" } } }, { sink: 'out' }],
+      sinks: { out: { type: 'topic', topic: 'legs-out', format: 'avro', avro: { schema: join(dir, 'out.avsc') } }, dlq: { type: 'topic', topic: 'legs-dlq' } },
+      deadLetter: 'dlq',
+    } as TopologyDefinition;
+    const s = await (await Job.start(def, { log, untilIdle: true, logger: memoryLogger() })).done;
+    assert.equal(s.status, 'completed', s.error);
+    assert.deepEqual({ in: s.recordsIn, out: s.recordsOut, dead: s.deadLettered }, { in: 3, out: 2, dead: 1 });
+    const dead = (await log.read('legs-dlq', 0, 0, 10)).map((r) => JSON.parse(String(r.value)) as { error: { code: string; message: string; operator: string }; value: { id: number } });
+    assert.equal(dead[0]!.error.code, 'INVALID_INPUT');
+    assert.equal(dead[0]!.error.operator, 'sink:out');
+    assert.match(dead[0]!.error.message, /does not fit the writer schema .*label: 7 is not "string"/);
+    assert.equal(dead[0]!.value.id, 2);
+    assert.deepEqual((await readAvro(log, store, 'legs-out')).map((r) => r.id), [1, 3]);
+  });
+});
