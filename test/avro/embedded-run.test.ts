@@ -142,3 +142,24 @@ test('a value that does not fit the sink\'s declared Avro schema is dead-lettere
     assert.deepEqual((await readAvro(log, store, 'legs-out')).map((r) => r.id), [1, 3]);
   });
 });
+
+test('subject name strategies on a sink: record and topic-record name the subject after the record', { timeout: 30_000 }, async () => {
+  await withLog(async (log) => {
+    await log.createTopic('src', 1);
+    const store = await EmbeddedSchemaStore.open(log);
+    await produce(log, store, 'src', V1, [flight(1)]);
+    for (const [strategy, subject] of [['record', 'test.sluice.Leg'], ['topic-record', 'dst-topic-record-test.sluice.Leg']] as const) {
+      const def = {
+        name: `strategy-${strategy}`,
+        sources: { src: { type: 'topic', topic: 'src', format: 'avro' } },
+        pipeline: [{ sink: 'out' }],
+        sinks: { out: { type: 'topic', topic: `dst-${strategy}`, format: 'avro', avro: { subjectStrategy: strategy, recordName: 'test.sluice.Leg' } }, dlq: { type: 'topic', topic: 'dlq' } },
+        deadLetter: 'dlq',
+      } as TopologyDefinition;
+      const s = await (await Job.start(def, { log, untilIdle: true, logger: memoryLogger() })).done;
+      assert.equal(s.recordsOut, 1, s.error);
+      assert.ok(await store.latest(subject), `registered under ${subject}`);
+      assert.equal(await store.latest(`dst-${strategy}-value`), undefined);
+    }
+  });
+});
