@@ -24,7 +24,7 @@ our_pid() {
   local pid
   [[ -f "$REGISTRY_PID_FILE" ]] || return 1
   pid="$(cat "$REGISTRY_PID_FILE")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == "$REGISTRY_BIN" ]] && echo "$pid"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" == "$(readlink -f "$REGISTRY_BIN")" ]] && echo "$pid"
 }
 
 if pid="$(our_pid)"; then

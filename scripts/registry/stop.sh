@@ -13,7 +13,7 @@ pid=""
 if [[ -f "$REGISTRY_PID_FILE" ]]; then
   pid="$(cat "$REGISTRY_PID_FILE")"
   # Only ever signal the process this script family started (checked by its executable).
-  if ! { [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == "$REGISTRY_BIN" ]]; }; then
+  if ! { [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" == "$(readlink -f "$REGISTRY_BIN")" ]]; }; then
     log "pid file names $pid, which is not our running registry; nothing to stop"
     pid=""
   fi
