@@ -277,7 +277,11 @@ export class KafkaTasks {
       const offs = (await o.admin.offsets(topic)).find((x) => x.partition === partition);
       if (!offs) throw new SluiceError('NOT_FOUND', `changelog topic "${topic}" has no partition ${partition}; it needs at least as many partitions as the input topics (delete it to let sluice recreate it, if its state may be lost)`);
       let from = stored === undefined ? undefined : Number(stored.toString());
-      if (from === undefined || from < offs.low || from > offs.high) {
+      if (o.fresh) {
+        // --fresh starts the state over: the changelog's old entries are not read (they stay in the topic until compaction).
+        await o.log.deleteKvPrefix(`state/${o.topology}/${task}/${step}/`);
+        from = offs.high;
+      } else if (from === undefined || from < offs.low || from > offs.high) {
         // No known position (or one from another changelog): the local cache cannot be trusted; rebuild it whole.
         await o.log.deleteKvPrefix(`state/${o.topology}/${task}/${step}/`);
         from = offs.low;

@@ -176,3 +176,18 @@ function toRead(partition: number, m: KafkaMessage): ReadRecord {
 export function jsonValues(records: ReadRecord[]): Record<string, unknown>[] {
   return records.map((r) => JSON.parse(r.value?.toString() ?? 'null') as Record<string, unknown>);
 }
+
+/** Deletes the topics named, and those starting with `<prefix>-` for each prefix (a topology's changelogs), so test runs do not pile partitions onto the broker. */
+export async function dropTopics(kafka: Kafka, names: string[], prefixes: string[] = []): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const existing = await admin.listTopics();
+    const doomed = existing.filter((t) => names.includes(t) || prefixes.some((p) => t.startsWith(`${p}-`)));
+    if (doomed.length) await admin.deleteTopics({ topics: doomed, timeout: 30_000 });
+  } catch {
+    // Best effort: a leftover topic costs the broker a little, never a test result.
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}

@@ -12,7 +12,7 @@ import { Job } from '../../../src/runtime/job.js';
 import { topology } from '../../../src/topology/builder.js';
 import type { TopologyDefinition } from '../../../src/topology/schema.js';
 import { cli } from '../../batch/helpers.js';
-import { KAFKA_BROKERS, jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
+import { KAFKA_BROKERS, dropTopics, jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
 
 const MODEL = resolve('models/small-mlp.onnx');
 
@@ -82,6 +82,7 @@ describe('sluice on Kafka', () => {
         const lag = (await metrics.registry.getSingleMetric('sluice_source_lag_records')!.get()).values;
         assert.ok(lag.length >= 1 && lag.every((v) => v.value === 0), 'lag per partition is reported, and 0 once all is read');
       } finally {
+        await dropTopics(kafka, [input, output, dlq]);
         await rm(dir, { recursive: true, force: true });
       }
     });
@@ -111,6 +112,7 @@ describe('sluice on Kafka', () => {
       assert.equal(s2.recordsIn, 3, 'the restart reads only what came after its committed position');
       assert.deepEqual(jsonValues(await readTopic(kafka, output)).map((v) => v.phase).sort(), ['later', 'later', 'later', 'new', 'new', 'new', 'new', 'new']);
     } finally {
+      await dropTopics(kafka, [input, output]);
       await rm(dir, { recursive: true, force: true });
     }
   });
@@ -121,9 +123,12 @@ describe('sluice on Kafka', () => {
     const input = uniqueName('in');
     // Recent event times: the test broker keeps records for an hour by their timestamps.
     const t0 = Date.now() - 60_000;
+    const outputs: string[] = [];
+    t.after(() => dropTopics(kafka, [input, ...outputs]));
     await produceTo(kafka, input, 1, Array.from({ length: 10 }, (_, i) => ({ key: null, value: { i }, timestamp: t0 + i * 1000 })));
     const run = async (bounded: NonNullable<Extract<TopologyDefinition['sources'][string], { type: 'topic' }>['bounded']>, extra: { fromBackfillEnd?: boolean; name?: string } = {}) => {
       const output = uniqueName('out');
+      outputs.push(output);
       const name = extra.name ?? uniqueName('replay');
       const def = topology(name).source('in', { type: 'topic', topic: input, bounded }).to('out').sink('out', { type: 'topic', topic: output }).onError('fail').build();
       const dir = await tempDir();
@@ -194,6 +199,7 @@ describe('the CLI on Kafka', () => {
       const out = jsonValues(await readTopic(kafka, output));
       assert.deepEqual(out.map((v) => v.twice as number).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i * 2));
     } finally {
+      await dropTopics(kafka, [input, output]);
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { KAFKA_BROKERS, jsonValues, kafkaAvailable, produceTo, readTopic, testKafka, uniqueName } from './helpers.js';
+import { KAFKA_BROKERS, dropTopics, jsonValues, kafkaAvailable, produceTo, readTopic, testKafka, uniqueName } from './helpers.js';
 import { SluiceProcess, waitFor } from './processes.js';
 
 const N = Number(process.env.SCALE_N ?? 12_000);
@@ -35,6 +35,8 @@ test('three processes, one SIGKILLed mid-stream: survivors take over with state,
   const input = uniqueName('scale-in');
   const dir = await mkdtemp(join(tmpdir(), 'sluice-scale-'));
   const procs: SluiceProcess[] = [];
+  const topics: string[] = [input];
+  const topologies: string[] = [];
   try {
     const conn = join(dir, 'kafka.yaml');
     await writeFile(conn, `kafka:\n  brokers: [${KAFKA_BROKERS.join(', ')}]\n  retry: { retries: 8, initialRetryTimeMs: 100, maxRetryTimeMs: 2000 }\n`);
@@ -45,7 +47,10 @@ test('three processes, one SIGKILLed mid-stream: survivors take over with state,
 
     const output = uniqueName('scale-out');
     const topo = join(dir, 'scale.yaml');
-    await writeFile(topo, topologyYaml(uniqueName('scale'), input, output));
+    const scaleName = uniqueName('scale');
+    topics.push(output);
+    topologies.push(scaleName);
+    await writeFile(topo, topologyYaml(scaleName, input, output));
     for (let p = 0; p < 3; p++) procs.push(new SluiceProcess(['run', topo, '--connection', conn, '--data-dir', join(dir, `data-${p}`)]));
     const logs = () => procs.map((p, i) => `--- process ${i} ---\n${p.log.slice(-3000)}`).join('\n');
     await waitFor('the three members to own two partitions each', () => procs.every((p) => p.owned.size === 2), 120_000, logs);
@@ -77,7 +82,10 @@ test('three processes, one SIGKILLed mid-stream: survivors take over with state,
     // The same input through one process, under another topology name (its own group and changelogs).
     const single = uniqueName('single-out');
     const singleTopo = join(dir, 'single.yaml');
-    await writeFile(singleTopo, topologyYaml(uniqueName('single'), input, single));
+    const singleName = uniqueName('single');
+    topics.push(single);
+    topologies.push(singleName);
+    await writeFile(singleTopo, topologyYaml(singleName, input, single));
     const one = new SluiceProcess(['run', singleTopo, '--connection', conn, '--data-dir', join(dir, 'single'), '--until-idle']);
     assert.equal((await one.exited).code, 0, one.log);
     const reference = jsonValues(await readTopic(kafka, single));
@@ -85,6 +93,7 @@ test('three processes, one SIGKILLed mid-stream: survivors take over with state,
     for (const r of reference) assert.deepEqual(byI.get(r.i as number), r, `input ${String(r.i)}: same values as a single-process run`);
   } finally {
     for (const p of procs) p.kill('SIGKILL');
+    await dropTopics(kafka, topics, topologies);
     await rm(dir, { recursive: true, force: true });
   }
 });

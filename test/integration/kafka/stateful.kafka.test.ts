@@ -10,7 +10,7 @@ import { memoryLogger } from '../../../src/core/logger.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { Job } from '../../../src/runtime/job.js';
 import type { TopologyDefinition } from '../../../src/topology/schema.js';
-import { jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
+import { dropTopics, jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
 
 function countingTopology(name: string, input: string, output: string, guarantee: 'atLeastOnce' | 'exactlyOnce'): TopologyDefinition {
   return {
@@ -80,6 +80,7 @@ describe('keyed state on Kafka', () => {
         assert.deepEqual(last.get(k), { n: 18, total }, `key u${k} counted and summed across three processes and two directories`);
       }
     } finally {
+      await dropTopics(kafka, [input, output], [def.name]);
       await rm(dir1, { recursive: true, force: true });
       await rm(dir2, { recursive: true, force: true });
     }
@@ -117,6 +118,7 @@ describe('keyed state on Kafka', () => {
       assert.ok(sa.recordsOut + sb.recordsOut >= 800);
       checkCounts(jsonValues(await readTopic(kafka, output)), 800, 20);
     } finally {
+      await dropTopics(kafka, [input, output], [def.name]);
       await rm(dirA, { recursive: true, force: true });
       await rm(dirB, { recursive: true, force: true });
     }

@@ -12,7 +12,7 @@ import { memoryLogger } from '../../../src/core/logger.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { KafkaCheckpointCommitter } from '../../../src/runtime/kafka-commit.js';
 import { Transaction } from '../../../src/sinks/index.js';
-import { kafkaAvailable, produceTo, readTopic, testKafka, uniqueName } from './helpers.js';
+import { dropTopics, kafkaAvailable, produceTo, readTopic, testKafka, uniqueName } from './helpers.js';
 
 test('an aborted checkpoint transaction never reaches a read_committed reader', { timeout: 120_000 }, async (t) => {
   if (!(await kafkaAvailable(t))) return;
@@ -66,6 +66,7 @@ test('an aborted checkpoint transaction never reaches a read_committed reader', 
     assert.equal(all.filter((r) => r.key?.startsWith('aborted-')).length, 10, 'both aborted attempts wrote their records to the log');
   } finally {
     await writer.close();
+    await dropTopics(kafka, [input, output]);
     await log.close();
     await rm(dir, { recursive: true, force: true });
   }

@@ -2,8 +2,8 @@
 // KAFKA_KEEP_DATA=1, then start.sh): an exactlyOnce job retries with backoff, says so in its log
 // and metrics, and resumes with nothing lost or duplicated.
 //
-// It restarts the broker the other Kafka tests use: while it is down they see retries too. The
-// name sorts last so that scripts/run-tests.mjs starts it after the other Kafka test files.
+// It restarts the broker the other Kafka tests use, so it is a `.serial.` test file:
+// scripts/run-tests.mjs runs those alone, after every other test file has finished.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,7 +14,7 @@ import { memoryLogger } from '../../../src/core/logger.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { Job } from '../../../src/runtime/job.js';
 import type { TopologyDefinition } from '../../../src/topology/schema.js';
-import { KAFKA_BROKERS, jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
+import { KAFKA_BROKERS, dropTopics, jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
 import { waitFor } from './processes.js';
 
 function brokerScript(name: 'stop.sh' | 'start.sh'): void {
@@ -62,6 +62,7 @@ test('broker restart mid-stream under exactlyOnce: retries, then nothing lost or
     for (const ns of byKey.values()) assert.deepEqual(ns.sort((a, b) => a - b), Array.from({ length: ns.length }, (_, i) => i + 1), 'running counts have no gap or repeat');
   } finally {
     if (!restarted) brokerScript('start.sh');
+    await dropTopics(kafka, [input, output], [def.name]);
     await rm(dir, { recursive: true, force: true });
   }
 });
