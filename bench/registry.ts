@@ -6,7 +6,7 @@ import { kafkaPassthrough } from './benchmarks/kafka-passthrough.js';
 import { httpCeiling } from './benchmarks/http-ceiling.js';
 import { batchFlights } from './benchmarks/batch-flights.js';
 import { avroSerde } from './benchmarks/avro-serde.js';
-import { streamAvro } from './benchmarks/stream-avro.js';
+import { streamAvro, streamAvroKafka } from './benchmarks/stream-avro.js';
 
 /** Every benchmark `npm run bench` knows, in the order they run. */
-export const BENCHMARKS: Benchmark[] = [modelRunner, streamEmbedded, streamStateful, batchFlights, avroSerde, streamAvro, kafkaPassthrough, httpCeiling];
+export const BENCHMARKS: Benchmark[] = [modelRunner, streamEmbedded, streamStateful, batchFlights, avroSerde, streamAvro, kafkaPassthrough, streamAvroKafka, httpCeiling];
