@@ -28,6 +28,12 @@ export {
 export type { ValueDecoder, ValueEncoder, KeyDecoder, KeyEncoder, SchemaStore, SubjectStrategy, RegistryOptions } from '../connectors/serde/index.js';
 export { resolveConnection, loadConnectionFile, describeConnection } from './runtime/connection.js';
 export type { ResolvedConnection } from './runtime/connection.js';
+export { createOnlineService, loadAllModels } from './online/service.js';
+export type { OnlineService, OnlineServiceOptions } from './online/service.js';
+export { buildServer } from './online/server.js';
+export type { OnlineServerOptions } from './online/server.js';
+export { RequestPath } from './runtime/request-path.js';
+export type { RecordAnswer, RecordError, RoutedRecord } from './runtime/request-path.js';
 export { runTopology } from './testing/index.js';
 export type { HarnessOptions, HarnessResult } from './testing/index.js';
 
