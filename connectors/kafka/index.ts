@@ -7,6 +7,6 @@ export { GroupConsumer } from './consumer.js';
 export type { FetchedMessage, GroupConsumerOptions, TopicPartition } from './consumer.js';
 export { readRanges } from './range-reader.js';
 export type { PartitionRange } from './range-reader.js';
-export { IdempotentWriter, TransactionalWriter } from './producer.js';
+export { IdempotentWriter, TransactionalWriter, chunkRecords } from './producer.js';
 export type { ConsumedOffsets, OutRecord } from './producer.js';
 export { errorText, isFenced } from './errors.js';

@@ -1,3 +1,4 @@
+import { toJson } from '../../src/core/json.js';
 import { DecodeFailure, type ValueDecoder, type ValueEncoder } from './codec.js';
 
 /** JSON objects as UTF-8 text: the default format of topics. */
@@ -17,5 +18,6 @@ export const jsonValueDecoder: ValueDecoder = {
 };
 
 export const jsonValueEncoder: ValueEncoder = {
-  encode: (value) => JSON.stringify(value),
+  // 64-bit integers (BigInt) as JSON numbers with every digit, as the other JSON sinks write them.
+  encode: (value) => toJson(value) ?? 'null',
 };

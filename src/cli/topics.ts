@@ -1,19 +1,21 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { EmbeddedLog } from '../../connectors/embedded/index.js';
+import type { IncomingRecord, OutgoingRecord, TopicDescription } from '../../connectors/kafka/topic-ops.js';
 import { SluiceError } from '../core/errors.js';
-import type { LogRecord } from '../core/record.js';
-import { DecodeFailure } from '../../connectors/serde/index.js';
 import { intOption, parse, requirePositional } from './args.js';
-import { cliAvroDecoder, cliAvroEncoder, type AvroCliOptions } from './topics-avro.js';
-import { resolve } from 'node:path';
+import { openTopicBackend, type TopicBackend } from './topics-backend.js';
+import { avroConsume, avroProduce, type AvroCliOptions } from './topics-avro.js';
 
-const USAGE = 'sluice topics list | create NAME [--partitions N] | produce NAME [--file F] [--key FIELD] [--format json|avro [--schema F.avsc] [--subject S] [--registry URL]] | consume NAME [--from-beginning|--offset N] [--max N] [--values] [--format json|avro [--schema F.avsc] [--subject S] [--registry URL]]';
+const USAGE =
+  'sluice topics list | create NAME [--partitions N] | describe NAME [--json] | produce NAME [--file F] [--key FIELD] [--format json|avro] | consume NAME [--from-beginning|--offset N] [--max N] [--values] [--format json|avro]  (all take --data-dir DIR or --connection FILE; avro takes --schema F.avsc, --subject S, --registry URL)';
+const SUBCOMMANDS = ['list', 'create', 'describe', 'produce', 'consume'];
 
+/** `sluice topics …` on the embedded log, or on Kafka when `--connection FILE` or SLUICE_KAFKA_BROKERS names brokers. */
 export async function topicsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const args = parse(`topics ${sub ?? ''}`.trim(), rest, {
     'data-dir': { type: 'string' },
+    connection: { type: 'string' },
     partitions: { type: 'string' },
     file: { type: 'string' },
     key: { type: 'string' },
@@ -21,71 +23,93 @@ export async function topicsCommand(argv: string[]): Promise<number> {
     offset: { type: 'string' },
     'from-beginning': { type: 'boolean' },
     values: { type: 'boolean' },
+    json: { type: 'boolean' },
     format: { type: 'string' },
     schema: { type: 'string' },
     subject: { type: 'string' },
     registry: { type: 'string' },
   });
+  if (!sub || !SUBCOMMANDS.includes(sub)) throw new SluiceError('INVALID_INPUT', `usage: ${USAGE}`);
   const format = args.str('format') ?? 'json';
   if (format !== 'json' && format !== 'avro') throw new SluiceError('INVALID_INPUT', `sluice topics: --format must be json or avro; got "${format}"`);
   const avro: AvroCliOptions | undefined = format === 'avro' ? { schema: args.str('schema'), subject: args.str('subject'), registry: args.str('registry') ?? process.env.SLUICE_SCHEMA_REGISTRY_URL } : undefined;
-  const dir = resolve(args.str('data-dir') ?? process.env.SLUICE_DATA_DIR ?? '.sluice');
-  if (!sub || !['list', 'create', 'produce', 'consume'].includes(sub)) throw new SluiceError('INVALID_INPUT', `usage: ${USAGE}`);
-  const log = await EmbeddedLog.open(dir);
+  // Flags are checked before connecting, so a typo never waits on a broker.
+  const partitions = intOption('topics create', 'partitions', args.str('partitions'));
+  if (partitions === 0) throw new SluiceError('INVALID_INPUT', 'sluice topics create: --partitions must be at least 1');
+  const max = intOption('topics consume', 'max', args.str('max')) ?? Infinity;
+  const offset = intOption('topics consume', 'offset', args.str('offset')) ?? 0;
+  const name = sub === 'list' ? '' : requirePositional(`topics ${sub}`, args.positionals, 'the topic NAME');
+
+  const backend = await openTopicBackend({ connectionFile: args.str('connection'), dataDir: args.str('data-dir') });
   try {
     switch (sub) {
       case 'list':
-        for (const t of log.listTopics()) {
-          const ends = Array.from({ length: t.partitions }, (_, p) => log.endOffset(t.name, p));
-          process.stdout.write(`${t.name}\tpartitions=${t.partitions}\trecords=${ends.reduce((a, b) => a + b, 0)}\n`);
-        }
+        for (const t of await backend.list()) process.stdout.write(`${t.name}\tpartitions=${t.partitions}\trecords=${t.records}\n`);
         return 0;
       case 'create': {
-        const name = requirePositional('topics create', args.positionals, 'the topic NAME');
-        const t = await log.createTopic(name, intOption('topics create', 'partitions', args.str('partitions')) ?? 1);
-        process.stderr.write(`topic ${t.name} has ${t.partitions} partition(s) in ${dir}\n`);
+        const t = await backend.create(name, partitions);
+        process.stderr.write(`topic ${t.name} ${t.created ? 'created with' : 'already exists with'} ${t.partitions} partition(s) on ${backend.where}\n`);
+        return 0;
+      }
+      case 'describe': {
+        const d = await backend.describe(name);
+        process.stdout.write(args.flag('json') ? JSON.stringify(d) + '\n' : formatDescription(d, backend.where));
         return 0;
       }
       case 'produce':
-        return await produce(log, requirePositional('topics produce', args.positionals, 'the topic NAME'), args.str('file'), args.str('key'), avro);
-      case 'consume':
-        return await consume(log, requirePositional('topics consume', args.positionals, 'the topic NAME'), {
-          max: intOption('topics consume', 'max', args.str('max')) ?? Infinity,
-          offset: intOption('topics consume', 'offset', args.str('offset')) ?? 0,
-          valuesOnly: args.flag('values'),
-          avro,
-        });
+        if (avro) return await avroProduce(avroLog(backend), name, args.str('file'), args.str('key'), avro);
+        return await produce(backend, name, args.str('file'), args.str('key'));
+      case 'consume': {
+        const valuesOnly = args.flag('values');
+        if (avro) return await avroConsume(avroLog(backend), name, { offset, max, valuesOnly }, avro);
+        await backend.consume(name, { offset, max }, (recs) => process.stdout.write(formatRecords(recs, valuesOnly)));
+        return 0;
+      }
     }
   } finally {
-    await log.close();
+    await backend.close();
   }
   return 0;
 }
 
-/**
- * Appends JSON lines (one record value per line) from a file or stdin, keyed by a field if
- * asked. With --format avro each line is encoded with the Avro schema (Confluent wire format);
- * a line that is not JSON or does not fit the schema stops the command, naming the line.
- */
-async function produce(log: EmbeddedLog, topic: string, file: string | undefined, keyField: string | undefined, avro?: AvroCliOptions): Promise<number> {
-  if (!log.topic(topic)) await log.createTopic(topic, 1);
-  const enc = avro ? await cliAvroEncoder(log, topic, avro) : undefined;
-  try {
-    return await produceLines(log, topic, file, keyField, enc?.encoder);
-  } finally {
-    await enc?.close();
-  }
+function avroLog(backend: TopicBackend) {
+  if (!backend.embeddedLog) throw new SluiceError('INVALID_INPUT', `sluice topics --format avro works on the embedded log only for now; ${backend.where} is Kafka (use a Confluent Avro client there)`);
+  return backend.embeddedLog;
 }
 
-async function produceLines(log: EmbeddedLog, topic: string, file: string | undefined, keyField: string | undefined, encoder: { encode(v: unknown): Buffer; schemaId: number | undefined } | undefined): Promise<number> {
+/** Partitions with their offsets, then one line per group and partition with its committed offset and lag. */
+export function formatDescription(d: TopicDescription, where: string): string {
+  const records = d.partitions.reduce((sum, p) => sum + p.end - p.start, 0);
+  let out = `topic ${d.name} on ${where}: ${d.partitions.length} partition(s), ${records} record(s)\n`;
+  out += 'partition\tstart\tend\n';
+  for (const p of d.partitions) out += `${p.partition}\t${p.start}\t${p.end}\n`;
+  if (!d.groups.length) return out + 'no consumer group has committed offsets on this topic\n';
+  out += 'group\tpartition\tcommitted\tend\tlag\n';
+  for (const g of d.groups) {
+    for (const p of g.partitions) {
+      const end = d.partitions.find((x) => x.partition === p.partition)?.end ?? '-';
+      out += `${g.group}\t${p.partition}\t${p.committed ?? '-'}\t${end}\t${p.lag ?? '-'}\n`;
+    }
+    out += `${g.group}\ttotal lag ${g.totalLag}\n`;
+  }
+  return out;
+}
+
+function formatRecords(recs: IncomingRecord[], valuesOnly: boolean): string {
+  let text = '';
+  for (const r of recs) text += valuesOnly ? r.value + '\n' : JSON.stringify({ partition: r.partition, offset: r.offset, key: r.key, timestamp: r.timestamp, value: tryParse(r.value) }) + '\n';
+  return text;
+}
+
+/** Appends JSON lines (one record value per line) from a file or stdin, keyed by a field if asked. */
+async function produce(backend: TopicBackend, topic: string, file: string | undefined, keyField: string | undefined): Promise<number> {
+  await backend.ensureTopic(topic);
   const input = file ? createReadStream(file, 'utf8') : process.stdin;
   const lines = createInterface({ input, crlfDelay: Infinity });
-  let batch: LogRecord[] = [];
+  let batch: OutgoingRecord[] = [];
   let total = 0;
-  let lineNo = 0;
   let unparsable = 0;
   for await (const line of lines) {
-    lineNo++;
     if (!line.trim()) continue;
     let key: string | null = null;
     if (keyField) {
@@ -96,65 +120,20 @@ async function produceLines(log: EmbeddedLog, topic: string, file: string | unde
         unparsable++;
       }
     }
-    let value: string | Buffer = line;
-    if (encoder) {
-      try {
-        value = encoder.encode(JSON.parse(line));
-      } catch (err) {
-        throw new SluiceError('INVALID_INPUT', `topics produce --format avro: line ${lineNo}: ${(err as Error).message}`);
-      }
-    }
-    batch.push({ key, value, timestamp: Date.now() });
+    batch.push({ key, value: line, timestamp: Date.now() });
     if (batch.length >= 1000) {
-      await log.produce(topic, batch);
+      await backend.produce(topic, batch);
       total += batch.length;
       batch = [];
     }
   }
-  if (batch.length) await log.produce(topic, batch);
+  await backend.produce(topic, batch);
   total += batch.length;
-  process.stderr.write(`produced ${total} record(s) to ${topic}${encoder ? ` as Avro (schema id ${encoder.schemaId})` : ''}${unparsable ? ` (${unparsable} line(s) are not JSON objects; they are stored as sent and a topology will dead-letter them)` : ''}\n`);
+  process.stderr.write(`produced ${total} record(s) to ${topic}${unparsable ? ` (${unparsable} line(s) are not JSON objects; they are stored as sent and a topology will dead-letter them)` : ''}\n`);
   return 0;
 }
 
-/** Prints records from every partition, from an offset up to the current end. */
-async function consume(log: EmbeddedLog, topic: string, o: { max: number; offset: number; valuesOnly: boolean; avro?: AvroCliOptions | undefined }): Promise<number> {
-  const info = log.requireTopic(topic);
-  const dec = o.avro ? await cliAvroDecoder(log, o.avro) : undefined;
-  try {
-    return await consumeAll(log, topic, info.partitions, o, dec);
-  } finally {
-    await dec?.close();
-  }
-}
-
-async function consumeAll(log: EmbeddedLog, topic: string, partitions: number, o: { max: number; offset: number; valuesOnly: boolean }, dec: Awaited<ReturnType<typeof cliAvroDecoder>> | undefined): Promise<number> {
-  const info = { partitions };
-  let printed = 0;
-  for (let p = 0; p < info.partitions && printed < o.max; p++) {
-    let pos = Math.max(o.offset, log.startOffset(topic, p));
-    const end = log.endOffset(topic, p);
-    while (pos < end && printed < o.max) {
-      const recs = await log.read(topic, p, pos, Math.min(1000, o.max - printed));
-      if (!recs.length) break;
-      let text = '';
-      const decoded = dec ? await dec.decode(recs.map((r) => r.value)) : undefined;
-      for (const [i, r] of recs.entries()) {
-        let value: unknown = decoded ? decoded[i] : tryParse(r.value);
-        if (value instanceof DecodeFailure) value = { error: value.reason, rawBase64: Buffer.isBuffer(r.value) ? r.value.toString('base64') : r.value };
-        const key = Buffer.isBuffer(r.key) ? r.key.toString('base64') : r.key;
-        text += o.valuesOnly ? (dec ? JSON.stringify(value) : String(r.value)) + '\n' : JSON.stringify({ partition: p, offset: r.offset, key, timestamp: r.timestamp, value }) + '\n';
-      }
-      process.stdout.write(text);
-      printed += recs.length;
-      pos = recs[recs.length - 1]!.offset + 1;
-    }
-  }
-  return 0;
-}
-
-function tryParse(s: string | Buffer): unknown {
-  if (Buffer.isBuffer(s)) return { rawBase64: s.toString('base64') };
+function tryParse(s: string): unknown {
   try {
     return JSON.parse(s);
   } catch {

@@ -53,13 +53,13 @@ export interface ResolveOptions {
  * `connection:` block, else SLUICE_KAFKA_BROKERS (with SLUICE_KAFKA_SASL_MECHANISM,
  * SLUICE_KAFKA_USERNAME, SLUICE_KAFKA_PASSWORD, SLUICE_KAFKA_SSL=1), else the embedded log.
  */
-export function resolveConnection(def: TopologyDefinition, baseDir: string, opts: ResolveOptions = {}): ResolvedConnection {
+export function resolveConnection(def: Pick<TopologyDefinition, 'name' | 'connection'>, baseDir: string, opts: ResolveOptions = {}): ResolvedConnection {
   const r = resolveTopics(def, baseDir, opts);
   const reg = opts.file?.config.schemaRegistry ?? def.connection?.schemaRegistry;
   return reg ? { ...r, schemaRegistry: reg } : r;
 }
 
-function resolveTopics(def: TopologyDefinition, baseDir: string, opts: ResolveOptions): ResolvedConnection {
+function resolveTopics(def: Pick<TopologyDefinition, 'name' | 'connection'>, baseDir: string, opts: ResolveOptions): ResolvedConnection {
   const env = opts.env ?? process.env;
   const clientId = `sluice-${def.name}`;
   const pick = (cfg: ConnectionConfig, dir: string, from: 'flag' | 'topology'): ResolvedConnection | undefined => {

@@ -3,7 +3,7 @@ import type { EmbeddedLog } from '../../../connectors/embedded/index.js';
 import type avro from 'avsc';
 import { expandPaths, readAvroContainer, readCsv, readJsonl, type FileBatch } from '../../../connectors/files/index.js';
 import { readParquetColumns, readParquetMetadata, type ColumnBatch } from '../../../connectors/parquet/index.js';
-import { ColumnarBatch, type Column } from '../../core/columns.js';
+import { ColumnarBatch, type Column, type ColumnType } from '../../core/columns.js';
 import type { DeadLetter, StreamRecord } from '../../core/record.js';
 import { EMPTY_HEADERS } from '../../sinks/index.js';
 import type { FileSourceConfig } from '../../topology/schema.js';
@@ -91,7 +91,8 @@ class FilePartitionSource implements SourcePartition {
     const offsets = new Float64Array(b.rows);
     for (let i = 0; i < b.rows; i++) offsets[i] = b.firstRow + i;
     this.rows = b.firstRow + b.rows;
-    return { records: new ColumnarBatch(b.rows, columns, nulls, this.source, this.partition, offsets, Date.now()), dead: [], next: this.rows, end: false };
+    const types = new Map(Object.entries(b.types).filter((e): e is [string, ColumnType] => e[1] !== undefined));
+    return { records: new ColumnarBatch(b.rows, columns, nulls, this.source, this.partition, offsets, Date.now(), null, types), dead: [], next: this.rows, end: false };
   }
 
   commitFor(next: number) {
