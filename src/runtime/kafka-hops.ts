@@ -1,4 +1,4 @@
-import { jsonCodec, type KafkaTopicAdmin } from '../../connectors/kafka/index.js';
+import type { KafkaTopicAdmin } from '../../connectors/kafka/index.js';
 import { SluiceError } from '../core/errors.js';
 import { createKafkaTopicSink, type Sink } from '../sinks/index.js';
 import { STATEFUL_KINDS, type RepartitionHop, type Stage } from '../topology/plan.js';
@@ -54,7 +54,7 @@ export async function prepareKafkaHops(admin: KafkaTopicAdmin, topology: string,
 
 /** The internal sink of a hop on Kafka: the Kafka topic sink, with each record's upstream path as a header (see createRepartitionSink). */
 export function kafkaHopSink(hop: RepartitionHop): Sink {
-  const inner = createKafkaTopicSink(hop.sink, hop.topic, { codec: jsonCodec });
+  const inner = createKafkaTopicSink(hop.sink, hop.topic, {});
   return {
     name: hop.sink,
     stage(records, tx) {

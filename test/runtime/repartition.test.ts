@@ -105,7 +105,7 @@ test('keyBy + aggregate on a 3-partition input keyed differently: each key count
   const last = new Map<string, { n: number; total: number }>();
   const pairs: string[] = [];
   for (const r of three.out) {
-    const v = JSON.parse(r.value) as { user: string; n: number; total: number };
+    const v = JSON.parse(String(r.value)) as { user: string; n: number; total: number };
     assert.equal(r.key, v.user, 'records after keyBy are keyed by the new key');
     pairs.push(`${v.user}#${v.n}`);
     const prev = last.get(v.user);
@@ -113,11 +113,11 @@ test('keyBy + aggregate on a 3-partition input keyed differently: each key count
   }
   assert.deepEqual(Object.fromEntries([...last].sort()), Object.fromEntries([...want].sort()));
   assert.equal(new Set(pairs).size, N, 'no count is given twice');
-  const onePairs = one.out.map((r) => { const v = JSON.parse(r.value) as { user: string; n: number }; return `${v.user}#${v.n}`; });
+  const onePairs = one.out.map((r) => { const v = JSON.parse(String(r.value)) as { user: string; n: number }; return `${v.user}#${v.n}`; });
   assert.deepEqual([...pairs].sort(), [...onePairs].sort(), 'the same (key, count) pairs as a 1-partition run');
 
   // Timestamps and headers survive the hop; the internal header does not leak.
-  const byN = new Map(three.out.map((r) => [(JSON.parse(r.value) as { seq: number }).seq, r]));
+  const byN = new Map(three.out.map((r) => [(JSON.parse(String(r.value)) as { seq: number }).seq, r]));
   for (const n of [0, 1, 1234, N - 1]) {
     const r = byN.get(n)!;
     assert.equal(r.timestamp, T0 + n * 1000);
@@ -130,11 +130,11 @@ test('event-time windows after the hop: the watermark follows the slowest upstre
   const one = await run(windowed(), 1);
   assertCountsReconcile(three.summary, 'rw-by-user-repartition');
   assert.equal(three.dead.length, 0, `no late records: ${three.dead.slice(0, 2).map((d) => d.value).join('\n')}`);
-  const rows = (out: { value: string }[]) => out.map((r) => r.value).sort();
+  const rows = (out: { value: string | Buffer }[]) => out.map((r) => String(r.value)).sort();
   assert.ok(one.out.length > USERS, 'windows were emitted');
   assert.deepEqual(rows(three.out), rows(one.out));
   let c = 0;
-  for (const r of three.out) c += (JSON.parse(r.value) as { c: number }).c;
+  for (const r of three.out) c += (JSON.parse(String(r.value)) as { c: number }).c;
   assert.equal(c, N, 'every record is in exactly one window');
 });
 
@@ -158,9 +158,9 @@ test('two hops in a row: each stage waits for the one before it, a bounded run e
   assert.deepEqual(three.summary.repartitioned, { 'r2-by-user-repartition': { written: N, read: N }, 'r2-by-region-repartition': { written: N, read: N } });
   assert.deepEqual(one.summary.repartitioned, { 'r2-by-region-repartition': { written: N, read: N } }, 'one input partition: only the hop that asks for partitions');
   assert.equal(three.dead.length, 0);
-  const rows = (out: { value: string }[]) => out.map((r) => r.value).sort();
+  const rows = (out: { value: string | Buffer }[]) => out.map((r) => String(r.value)).sort();
   let c = 0;
-  for (const r of three.out) c += (JSON.parse(r.value) as { c: number }).c;
+  for (const r of three.out) c += (JSON.parse(String(r.value)) as { c: number }).c;
   assert.equal(c, N);
   assert.deepEqual(rows(three.out), rows(one.out));
 });
@@ -181,7 +181,7 @@ test('keyBy partitions: sets the hop\'s partitions (even over one input partitio
     // --fresh started the hop over too: the second run counted from 1 again, nothing twice.
     const out = await readAll(log, 'out');
     assert.equal(out.length, 2 * N);
-    const second = out.filter((r) => (JSON.parse(r.value) as { n: number }).n === 1);
+    const second = out.filter((r) => (JSON.parse(String(r.value)) as { n: number }).n === 1);
     assert.equal(second.length, 2 * USERS);
   } finally {
     await log.close();
@@ -202,7 +202,7 @@ test('a restart resumes both stages where they committed: new input is counted o
     assert.deepEqual(s.repartitioned, { 'rp-by-user-repartition': { written: N / 2, read: N / 2 } });
     const last = new Map<string, number>();
     for (const r of await readAll(log, 'out')) {
-      const v = JSON.parse(r.value) as { user: string; n: number };
+      const v = JSON.parse(String(r.value)) as { user: string; n: number };
       last.set(v.user, Math.max(last.get(v.user) ?? 0, v.n));
     }
     assert.deepEqual(Object.fromEntries([...last].sort()), Object.fromEntries([...expectedCounts()].map(([k, v]) => [k, v.n]).sort()));

@@ -57,10 +57,10 @@ test('keyed state survives a restart on the same data directory', async () => {
     await (await Job.start(def, { log, untilIdle: true, logger: memoryLogger() })).done;
     await log.produce('in', [{ key: 'k', value: '{"v": 2}', timestamp: 2 }, { key: 'j', value: '{"v": 3}', timestamp: 3 }]);
     await (await Job.start(def, { log, untilIdle: true, logger: memoryLogger() })).done;
-    const out = (await log.read('out', 0, 0, 10)).map((r) => [r.key, (JSON.parse(r.value) as { n: number }).n]);
+    const out = (await log.read('out', 0, 0, 10)).map((r) => [r.key, (JSON.parse(String(r.value)) as { n: number }).n]);
     assert.deepEqual(out, [['k', 1], ['k', 2], ['j', 1]]);
     await (await Job.start(def, { log, untilIdle: true, fresh: true, logger: memoryLogger() })).done;
-    const again = (await log.read('out', 0, 3, 10)).map((r) => [r.key, (JSON.parse(r.value) as { n: number }).n]);
+    const again = (await log.read('out', 0, 3, 10)).map((r) => [r.key, (JSON.parse(String(r.value)) as { n: number }).n]);
     assert.deepEqual(again, [['k', 1], ['k', 2], ['j', 1]], '--fresh discards state and positions');
   } finally {
     await log.close();
@@ -78,7 +78,7 @@ test('keyed state after keyBy over several partitions is no longer refused: it r
     const s = await (await Job.start(def, { log, untilIdle: true, logger: memoryLogger() })).done;
     assert.equal(s.status, 'completed', s.error);
     assert.deepEqual(s.repartitioned, { 'w-keyBy-0-repartition': { written: 2, read: 2 } });
-    const out = (await log.read('out', 0, 0, 10)).map((r) => JSON.parse(r.value) as { user: string; spend: number });
+    const out = (await log.read('out', 0, 0, 10)).map((r) => JSON.parse(String(r.value)) as { user: string; spend: number });
     assert.deepEqual(out.map((v) => [v.user, v.spend]), [['a', 3]], 'one window for the key, with both records');
   } finally {
     await log.close();

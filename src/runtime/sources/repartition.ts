@@ -74,14 +74,17 @@ class RepartitionPartition implements SourcePartition {
         const records: StreamRecord[] = [];
         const dead: DeadLetter[] = [];
         for (const s of stored) {
+          // The hop is written as JSON text with text keys (createRepartitionSink).
+          const text = typeof s.value === 'string' ? s.value : s.value.toString('utf8');
+          const key = s.key === null || typeof s.key === 'string' ? s.key : s.key.toString('utf8');
           let value: unknown;
           try {
-            value = JSON.parse(s.value);
+            value = JSON.parse(text);
           } catch (err) {
-            dead.push(decodeError(this.source, this.partition, s.offset, s.key, s.timestamp, s.value, `not valid JSON: ${(err as Error).message}`));
+            dead.push(decodeError(this.source, this.partition, s.offset, key, s.timestamp, text, `not valid JSON: ${(err as Error).message}`));
             continue;
           }
-          const r: StreamRecord = { key: s.key, value: value as Record<string, unknown>, timestamp: s.timestamp, headers: s.headers ?? EMPTY_HEADERS, position: { source: this.source, partition: this.partition, offset: s.offset } };
+          const r: StreamRecord = { key, value: value as Record<string, unknown>, timestamp: s.timestamp, headers: s.headers ?? EMPTY_HEADERS, position: { source: this.source, partition: this.partition, offset: s.offset } };
           takeOrigin(r);
           records.push(r);
         }
