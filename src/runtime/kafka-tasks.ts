@@ -206,6 +206,7 @@ export class KafkaTasks {
       await writer?.close();
       return;
     }
+    o.logger.info(`task ${task}: starts at offset ${start}${range ? ` (ends at ${range.end})` : ''}`);
     this.consumer.seek(tp.topic, tp.partition, start);
     await this.restore(task, tp.partition);
     const source = new KafkaPartitionSource({ name: spec.name, topic: tp.topic, partition: tp.partition, group: o.group, consumer: this.consumer, codec: spec.codec ?? jsonCodec, start, end: range?.end ?? Infinity, metrics: o.metrics });
