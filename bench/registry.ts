@@ -5,6 +5,7 @@ import { modelRunner } from './benchmarks/model-runner.js';
 import { kafkaPassthrough } from './benchmarks/kafka-passthrough.js';
 import { httpCeiling } from './benchmarks/http-ceiling.js';
 import { batchFlights } from './benchmarks/batch-flights.js';
+import { onlineServing } from './benchmarks/online-serving.js';
 
 /** Every benchmark `npm run bench` knows, in the order they run. */
-export const BENCHMARKS: Benchmark[] = [modelRunner, streamEmbedded, streamStateful, batchFlights, kafkaPassthrough, httpCeiling];
+export const BENCHMARKS: Benchmark[] = [modelRunner, streamEmbedded, streamStateful, batchFlights, kafkaPassthrough, httpCeiling, onlineServing];

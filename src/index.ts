@@ -23,6 +23,12 @@ export { createKafkaClient, jsonCodec } from '../connectors/kafka/index.js';
 export type { KafkaConnection, ValueCodec } from '../connectors/kafka/index.js';
 export { resolveConnection, loadConnectionFile, describeConnection } from './runtime/connection.js';
 export type { ResolvedConnection } from './runtime/connection.js';
+export { createOnlineService, loadAllModels } from './online/service.js';
+export type { OnlineService, OnlineServiceOptions } from './online/service.js';
+export { buildServer } from './online/server.js';
+export type { OnlineServerOptions } from './online/server.js';
+export { RequestPath } from './runtime/request-path.js';
+export type { RecordAnswer, RecordError, RoutedRecord } from './runtime/request-path.js';
 export { runTopology } from './testing/index.js';
 export type { HarnessOptions, HarnessResult } from './testing/index.js';
 

@@ -19,6 +19,10 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   /** Requests in flight per connection (HTTP pipelining). Default 1. */
   pipelining?: number;
+  /** A fixed offered rate (requests/s over all connections) instead of as fast as possible. */
+  rate?: number;
+  /** Seconds before a request counts as timed out. Default autocannon's 10. */
+  timeoutSeconds?: number;
 }
 
 export interface LoadResult {
@@ -33,12 +37,18 @@ export interface LoadResult {
   timeouts: number;
   non2xx: number;
   seconds: number;
+  latencyP90Ms: number;
+  /** autocannon reports no p95; p97.5 is the nearest percentile above it. */
+  latencyP97_5Ms: number;
+  /** Responses per HTTP status. */
+  statusCodes: Record<string, number>;
 }
 
 /** The subset of autocannon's `--json` output read here. */
 interface AutocannonJson {
   requests: { total: number; average: number };
-  latency: { p50: number; p99: number; max: number };
+  latency: { p50: number; p90: number; p97_5: number; p99: number; max: number };
+  statusCodeStats?: Record<string, { count: number }>;
   errors: number;
   timeouts: number;
   non2xx: number;
@@ -51,6 +61,8 @@ function runAutocannon(o: LoadOptions, seconds: number): Promise<AutocannonJson>
   const method = o.method ?? (o.body === undefined ? 'GET' : 'POST');
   const headers = { ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}), ...o.headers };
   const args = [AUTOCANNON_CLI, '--json', '-c', String(o.connections ?? 64), '-d', String(seconds), '-p', String(o.pipelining ?? 1), '-m', method];
+  if (o.rate !== undefined) args.push('-R', String(o.rate));
+  if (o.timeoutSeconds !== undefined) args.push('-t', String(o.timeoutSeconds));
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
   if (o.body !== undefined) args.push('-b', o.body);
   args.push(o.url);
@@ -86,5 +98,8 @@ export async function generateLoad(o: LoadOptions): Promise<LoadResult> {
     timeouts: r.timeouts,
     non2xx: r.non2xx,
     seconds: r.duration,
+    latencyP90Ms: r.latency.p90,
+    latencyP97_5Ms: r.latency.p97_5,
+    statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, v.count])),
   };
 }

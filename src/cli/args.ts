@@ -8,6 +8,8 @@ export interface ParsedArgs {
   positionals: string[];
   str(name: string): string | undefined;
   flag(name: string): boolean;
+  /** A repeatable string option's values (empty when absent). */
+  list(name: string): string[];
 }
 
 export function parse(verb: string, argv: string[], options: Options): ParsedArgs {
@@ -18,6 +20,10 @@ export function parse(verb: string, argv: string[], options: Options): ParsedArg
       positionals: r.positionals,
       str: (name) => (typeof values[name] === 'string' ? (values[name] as string) : undefined),
       flag: (name) => values[name] === true,
+      list: (name) => {
+        const v = (r.values as Record<string, unknown>)[name];
+        return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+      },
     };
   } catch (err) {
     throw new SluiceError('INVALID_INPUT', `sluice ${verb}: ${(err as Error).message} (see sluice help)`);

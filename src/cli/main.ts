@@ -1,12 +1,14 @@
 import { SluiceError } from '../core/errors.js';
 import { backfillCommand } from './backfill.js';
 import { runCommand } from './run.js';
+import { serveCommand } from './serve.js';
 import { topicsCommand } from './topics.js';
 import { validateCommand } from './validate.js';
 
-/** Verb → handler. `serve` joins this table with the online server. */
+/** Verb → handler. */
 const VERBS: Record<string, (argv: string[]) => Promise<number>> = {
   run: runCommand,
+  serve: serveCommand,
   backfill: backfillCommand,
   validate: validateCommand,
   topics: topicsCommand,
@@ -15,6 +17,8 @@ const VERBS: Record<string, (argv: string[]) => Promise<number>> = {
 const HELP = `sluice — one engine for batch, streaming and online scoring
 
   sluice run FILE [--until-idle] [--from-backfill-end] [--fresh] [--data-dir DIR] [--connection FILE] [--metrics-port N] [--summary-json PATH]
+  sluice run FILE --serve PORT [run options] [--host H] [--token T]... [--timeout-ms N]
+  sluice serve FILE [--port N] [--host H] [--token T]... [--timeout-ms N] [--data-dir DIR] [--connection FILE]
   sluice backfill FILE [--summary-json PATH] [--fresh] [--no-progress] [--data-dir DIR] [--connection FILE]
   sluice validate FILE [--connection FILE]
   sluice topics list | create NAME [--partitions N] | produce NAME [--file F] [--key FIELD]

@@ -9,6 +9,14 @@ import { describeConnection } from '../runtime/connection.js';
 import { Job, type JobSummary } from '../runtime/job.js';
 import { loadTopologyFile } from '../topology/load.js';
 import { intOption, parse, requirePositional } from './args.js';
+import { EmbeddedLog } from '../../connectors/embedded/index.js';
+import type { ModelRunner } from '../model/index.js';
+import { createOnlineService, loadAllModels, startResponder, type OnlineService } from '../online/service.js';
+import { embeddedTransport } from '../online/bridge/embedded-transport.js';
+import { kafkaTransport } from '../online/bridge/kafka-transport.js';
+import type { BridgeTransport } from '../online/bridge/transport.js';
+import { resolveDataDir } from '../runtime/resources.js';
+import { ONLINE_FLAGS, onlineFlags } from './serve.js';
 
 export async function runCommand(argv: string[]): Promise<number> {
   const args = parse('run', argv, {
@@ -19,6 +27,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     'summary-json': { type: 'string' },
     'from-backfill-end': { type: 'boolean' },
     fresh: { type: 'boolean' },
+    serve: { type: 'string' },
+    ...ONLINE_FLAGS,
   });
   const file = requirePositional('run', args.positionals, 'the topology FILE');
   const loaded = loadTopologyFile(file, operatorCatalog);
@@ -34,15 +44,61 @@ export async function runCommand(argv: string[]): Promise<number> {
   const dataDir = args.str('data-dir');
   const connection = connectionFor(loaded, args.str('connection'));
   logger.info(`topics on ${describeConnection(connection)}`);
-  const job = await Job.start(loaded, { connection, untilIdle: args.flag('until-idle'), fromBackfillEnd: args.flag('from-backfill-end'), fresh: args.flag('fresh'), metrics, logger, ...(dataDir ? { dataDir } : {}) });
+  const servePort = intOption('run', 'serve', args.str('serve'));
+  // --serve: the job and the online server share the embedded log (its state) and the models (one ModelRunner each).
+  let log: EmbeddedLog | undefined;
+  let runners: Map<string, ModelRunner> | undefined;
+  let online: OnlineService | undefined;
+  // online.mode: bridge: this process owns the state, so it answers the bridge's requests
+  // (on Kafka even without --serve: the HTTP side may be another process's `sluice serve`).
+  const bridge = loaded.definition.online?.mode === 'bridge' && (servePort !== undefined || connection.kind === 'kafka');
+  let transport: BridgeTransport | undefined;
+  let responder: { close(): Promise<void> } | undefined;
+  if (servePort !== undefined || bridge) {
+    log = await EmbeddedLog.open(resolveDataDir(loaded.definition, loaded.baseDir, dataDir, connection.dir));
+    try {
+      runners = await loadAllModels(loaded, { metrics, logger });
+    } catch (err) {
+      await log.close();
+      throw err;
+    }
+  }
+  const closeShared = async () => {
+    await responder?.close();
+    await transport?.close();
+    await Promise.all([...(runners?.values() ?? [])].map((r) => r.close()));
+    await log?.close();
+  };
+  let job: Job;
+  try {
+    job = await Job.start(loaded, { connection, untilIdle: args.flag('until-idle'), fromBackfillEnd: args.flag('from-backfill-end'), fresh: args.flag('fresh'), metrics, logger, ...(dataDir ? { dataDir } : {}), ...(log ? { log } : {}), ...(runners ? { models: runners } : {}) });
+    if (bridge) transport = connection.kind === 'kafka' ? await kafkaTransport(connection.kafka) : embeddedTransport(log!);
+    if (servePort !== undefined) {
+      online = await createOnlineService(loaded, { metrics, logger, job, log: log!, runners: runners!, flags: onlineFlags('run', args, servePort), ...(transport ? { transport, responder: true } : {}) });
+      await online.listen();
+    } else if (bridge) {
+      responder = await startResponder(loaded, { transport: transport!, runners: runners!, log: log!, job, logger });
+    }
+  } catch (err) {
+    await closeShared();
+    throw err;
+  }
   logger.info(args.flag('until-idle') ? 'running until the sources are idle' : 'running; Ctrl-C (SIGINT) or SIGTERM stops it after draining');
   let stopping: Promise<JobSummary> | undefined;
   let onStopped!: (s: JobSummary) => void;
   const stopped = new Promise<JobSummary>((r) => (onStopped = r));
   const onSignal = (sig: string) => {
     if (stopping) return;
-    logger.info(`${sig}: stopping sources, draining in-flight batches, flushing sinks`);
-    stopping = job.stop();
+    logger.info(`${sig}: ${online ? 'draining online requests, then ' : ''}stopping sources, draining in-flight batches, flushing sinks`);
+    // The online server drains first: its requests read the job's state and share its models.
+    stopping = (async () => {
+      if (online) {
+        await online.app.sluice.admission.drain();
+        await online.close();
+      }
+      await responder?.close();
+      return job.stop();
+    })();
     void stopping.then(onStopped);
   };
   process.on('SIGINT', onSignal);
@@ -51,6 +107,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const summary = await Promise.race([job.done, stopped]);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  await online?.close();
+  await closeShared();
   server?.close();
   printSummary(summary);
   const summaryPath = args.str('summary-json');

@@ -43,6 +43,8 @@ export interface InferOptions {
   deadline?: number;
   /** When the queue is full, wait for room instead of failing with OVERLOADED. Default false. */
   wait?: boolean;
+  /** Aborting it cancels the request (CANCELLED): a queued one leaves the queue at once. */
+  signal?: AbortSignal;
 }
 
 export interface TensorInfo {

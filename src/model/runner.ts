@@ -32,6 +32,8 @@ interface Request {
   chunks: { start: number; rows: number; outputs: ModelOutput }[] | null;
   waitTimer: TimerHandle | null;
   settled: boolean;
+  /** Cancelled while queued: its rows were already taken off queuedRows. */
+  cancelled: boolean;
   resolve(out: ModelOutput): void;
   reject(err: Error): void;
 }
@@ -151,11 +153,20 @@ export class ModelRunner {
     if (bad) return Promise.reject(new SluiceError('INVALID_INPUT', `model "${this.name}": ${bad}`, { model: this.name }));
     const now = this.o.clock.now();
     if (opts.deadline !== undefined && now >= opts.deadline) return Promise.reject(this.expired());
+    if (opts.signal?.aborted) return Promise.reject(this.cancelledError());
     return new Promise<ModelOutput>((resolve, reject) => {
       const req: Request = {
         data, rows, width: data.length / rows, priority: opts.priority ?? 0, deadline: opts.deadline,
-        enqueuedAt: now, perfAt: 0, next: 0, done: 0, chunks: null, waitTimer: null, settled: false, resolve, reject,
+        enqueuedAt: now, perfAt: 0, next: 0, done: 0, chunks: null, waitTimer: null, settled: false, cancelled: false, resolve, reject,
       };
+      const signal = opts.signal;
+      if (signal) {
+        const onAbort = (): void => this.cancel(req);
+        signal.addEventListener('abort', onAbort, { once: true });
+        const release = (): void => signal.removeEventListener('abort', onAbort);
+        req.resolve = (out) => (release(), resolve(out));
+        req.reject = (err) => (release(), reject(err));
+      }
       // Waiters go first: a request that does not wait must not overtake them.
       if (this.waiters.length === 0 && this.hasRoom(rows)) {
         this.enqueue(req, now);
@@ -175,8 +186,30 @@ export class ModelRunner {
     });
   }
 
-  stats(): { queuedRows: number; inFlightBatches: number; workers: number } {
-    return { queuedRows: this.queuedRows, inFlightBatches: this.inFlight, workers: this.workers.length };
+  stats(): { queuedRows: number; waiting: number; inFlightBatches: number; workers: number } {
+    return { queuedRows: this.queuedRows, waiting: this.waiters.length, inFlightBatches: this.inFlight, workers: this.workers.length };
+  }
+
+  /**
+   * The caller gave up (an HTTP client disconnected): a request not yet handed to a
+   * worker leaves the queue's row count at once, so it frees its slot; one already
+   * running is left to finish and its answer is dropped.
+   */
+  private cancel(req: Request): void {
+    if (req.settled) return;
+    const w = this.waiters.indexOf(req);
+    if (w >= 0) {
+      this.waiters.splice(w, 1);
+      if (req.waitTimer) this.o.clock.clearTimeout(req.waitTimer);
+    } else if (req.next === 0) {
+      // Still queued: take() will skip it without counting its rows again.
+      req.cancelled = true;
+      this.queuedRows -= req.rows;
+      this.m?.depth.set(this.queuedRows);
+    }
+    this.settle(req, this.cancelledError());
+    this.admitWaiters();
+    this.pump();
   }
 
   /** Rejects queued requests with SHUTTING_DOWN, waits for batches in flight, ends the workers. Idempotent. */
@@ -289,6 +322,10 @@ export class ModelRunner {
     let width = -1;
     for (let req = this.queue.peek(); req; req = this.queue.peek()) {
       const left = req.rows - req.next;
+      if (req.cancelled) {
+        this.queue.shift();
+        continue;
+      }
       if (req.settled || (req.next === 0 && req.deadline !== undefined && now >= req.deadline)) {
         // Expired before it ran, or an earlier chunk of it failed.
         this.queue.shift();
@@ -411,6 +448,10 @@ export class ModelRunner {
 
   private expired(): SluiceError {
     return new SluiceError('DEADLINE_EXCEEDED', `model "${this.name}": request deadline passed before it ran`, { model: this.name });
+  }
+
+  private cancelledError(): SluiceError {
+    return new SluiceError('CANCELLED', `model "${this.name}": request cancelled by its caller`, { model: this.name });
   }
 
   private shuttingDown(): SluiceError {

@@ -59,6 +59,26 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
         return out;
       },
       drainState: () => backend.drainWrites(),
+      // Online: each record gets the key's aggregates as if it were added (itself included), and nothing is stored.
+      async lookup(batch, ctx, view) {
+        const stored = view.value<AggregateState>('aggregates', ttlMs ? { ttlMs } : {});
+        const keys: string[] = [];
+        for (const r of batch) if (r.key !== null) keys.push(r.key);
+        await view.load(keys);
+        const out: StreamRecord[] = [];
+        for (const r of batch) {
+          if (r.key === null) {
+            ctx.deadLetter(r, needsKey('aggregate', id));
+            continue;
+          }
+          const inputs = readInputs(aggs, r, ctx, `aggregate "${id}"`);
+          if (inputs === FAILED) continue;
+          const s = addInputs(aggs, structuredClone(stored.get(r.key) ?? {}), inputs, r.timestamp);
+          for (const a of aggs) r.value[a.name] = resultOf(a, s);
+          out.push(r);
+        }
+        return out;
+      },
     };
   },
 };

@@ -43,6 +43,13 @@ export interface Operator {
    * as that batch's outputs and source position.
    */
   drainState?(): StateWrite[];
+  /**
+   * Stateful steps, for online requests (the read-only request path): what `process`
+   * would pass on for these records, read from `state` and changing nothing. `state` is a
+   * backend for this call alone (it reads the step's namespace and is then thrown away).
+   * A stateful step without it cannot answer requests.
+   */
+  lookup?(batch: StreamRecord[], ctx: OperatorContext, state: KeyedStateBackend): Promise<StreamRecord[]>;
   close?(): Promise<void>;
 }
 
@@ -69,7 +76,7 @@ export interface ScoringModel {
   readonly name: string;
   readonly featureCount: number | null;
   readonly outputs: readonly { name: string; dims: readonly (number | string)[] }[];
-  infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number }): Promise<Record<string, { data: Float32Array | Float64Array | Int32Array; dims: number[] }>>;
+  infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number; signal?: AbortSignal }): Promise<Record<string, { data: Float32Array | Float64Array | Int32Array; dims: number[] }>>;
 }
 
 export interface OperatorSpec<C = unknown> extends StepKind {

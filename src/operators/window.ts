@@ -268,6 +268,36 @@ class WindowOperator implements Operator {
     return this.backend.drainWrites();
   }
 
+  /**
+   * Online (emit: enrich only): each record gets its key's previous window, read from
+   * `view` exactly as process reads it, and is not added to any window. The aggregate
+   * inputs are not needed (a request may lack the field the stream aggregates, e.g. the
+   * delay a model predicts), and lateness does not apply: nothing is written.
+   */
+  async lookup(batch: StreamRecord[], ctx: OperatorContext, view: KeyedStateBackend): Promise<StreamRecord[]> {
+    if (!this.enrich) {
+      for (const r of batch) ctx.deadLetter(r, new SluiceError('INVALID_INPUT', `window "${this.id}" (emit: ${this.o.emit}) sends window results, not the records it reads, so it cannot answer a request; only emit: enrich windows can`, { operator: this.id }));
+      return [];
+    }
+    const windows = view.value<Pending>('windows');
+    const closed = view.value<ClosedWindow[]>('closed');
+    const keys: string[] = [];
+    for (const r of batch) if (r.key !== null) keys.push(r.key);
+    await view.load(keys, ['windows', 'closed']);
+    const out: StreamRecord[] = [];
+    for (const r of batch) {
+      if (r.key === null) {
+        ctx.deadLetter(r, needsKey('window', this.id));
+        continue;
+      }
+      const t = this.eventTime(r, ctx);
+      if (t === FAILED) continue;
+      Object.assign(r.value, this.previousWindow(r.key, enrichEnd(t, this.o.sizeMs, this.o.slideMs), windows, closed));
+      out.push(r);
+    }
+    return out;
+  }
+
   /** On first use: the watermark from state, and the timer index from the pending windows. */
   private init(now: number): Promise<void> {
     this.ready ??= (async () => {
@@ -301,16 +331,16 @@ class WindowOperator implements Operator {
   }
 
   /** The results of the key's window that ends at `end` so far (pending and fired parts merged), or nulls. */
-  private previousWindow(key: string, end: number): Record<string, unknown> {
-    const pending = this.windows.get(key)?.[String(end - this.o.sizeMs)];
-    const kept = this.closedOf(key).find((c) => c.end === end);
+  private previousWindow(key: string, end: number, windows = this.windows, closed = this.closed!): Record<string, unknown> {
+    const pending = windows.get(key)?.[String(end - this.o.sizeMs)];
+    const kept = this.closedOf(key, closed).find((c) => c.end === end);
     if (!pending && !kept) return Object.fromEntries(this.o.aggs.map((a) => [a.name, null]));
     const acc = pending && kept ? mergeStates(this.o.aggs, kept.acc, pending.acc) : (pending?.acc ?? kept!.acc);
     return results(this.o.aggs, acc);
   }
 
-  private closedOf(key: string): ClosedWindow[] {
-    const list = this.closed!.get(key);
+  private closedOf(key: string, closed = this.closed!): ClosedWindow[] {
+    const list = closed.get(key);
     if (list === undefined) return [];
     if (!isClosedList(list)) throw new SluiceError('STATE_CORRUPT', `window "${this.id}": stored closed windows of key ${JSON.stringify(key)} are not a list of {end, acc}: ${JSON.stringify(list)}. Delete the data directory or rerun with --fresh to start the state over`, { operator: this.id });
     return list;

@@ -88,6 +88,8 @@ export class Job {
   private readonly controller = new AbortController();
   private readonly counts: CommitCounts = { out: 0, dead: 0, bySink: {} };
   private readonly opCounts = new Map<string, OperatorCounts>();
+  /** Each task's stateful steps' backends (task → step id → backend), read by online requests. */
+  private readonly liveState = new Map<string, Map<string, KeyedStateBackend>>();
   private failure: SluiceError | undefined;
   private stopRequested = false;
   private begin!: () => void;
@@ -172,6 +174,7 @@ export class Job {
       const buildTask = async (part: SourcePartition, committer: CheckpointCommitter, signal: AbortSignal): Promise<Task> => {
         const task = `${part.source}-${part.partition}`;
         const backends = new Map<string, KeyedStateBackend>();
+        job.liveState.set(task, backends);
         const deps = {
           models: models!,
           loadUdf: (m: string, e: string) => loadUdf(baseDir, m, e),
@@ -277,6 +280,23 @@ export class Job {
       byUnit.set(p.unit, acc);
     }
     return [...byUnit.values()];
+  }
+
+  /**
+   * Whether the job is processing: at least one task runs. Kafka tasks are made only after
+   * their partition's state has been restored from its changelog, so the online server's
+   * readiness waits for this.
+   */
+  hasTasks(): boolean {
+    return this.tasks.length > 0;
+  }
+
+  /**
+   * The live state backend of step `opId` in task `task` (`<source>-<partition>`), for
+   * read-only views that must see changes not committed yet (online requests).
+   */
+  stateBackend(task: string, opId: string): KeyedStateBackend | undefined {
+    return this.liveState.get(task)?.get(opId);
   }
 
   /** Records read so far (for progress lines). */

@@ -91,6 +91,8 @@ export interface KeyedStateBackendOptions {
   clock: Clock;
   /** Most clean (committed) entries kept in the cache, least recently loaded evicted first. Default 100_000. */
   cacheEntries?: number;
+  /** A live backend of the same namespace whose cached entries load() prefers to the store (read-only views). */
+  overlay?: KeyedStateBackend;
 }
 
 /**
@@ -127,9 +129,13 @@ export class KeyedStateBackend {
   private pendingCount = 0;
   private drains = 0;
 
+  /** Read first by load(): a live backend whose cache may hold changes the store has not got yet. */
+  private readonly overlay: KeyedStateBackend | undefined;
+
   constructor(store: StateStore, opts: KeyedStateBackendOptions) {
     if (!opts.namespace.endsWith('/')) throw new SluiceError('INTERNAL', `state namespace must end with '/'; got ${JSON.stringify(opts.namespace)}`);
     this.store = store;
+    this.overlay = opts.overlay;
     this.namespace = opts.namespace;
     this.clock = opts.clock;
     this.maxClean = opts.cacheEntries ?? 100_000;
@@ -201,7 +207,7 @@ export class KeyedStateBackend {
 
   async load(keys: Iterable<string>, states?: readonly string[]): Promise<void> {
     const defs = states ? states.map((n) => this.def(n)) : [...this.defs.values()].filter((d) => d.prefetch);
-    const missing: { def: StateDef; key: string; sk: string }[] = [];
+    let missing: { def: StateDef; key: string; sk: string }[] = [];
     const seen = new Set<string>();
     for (const key of keys) {
       if (seen.has(key)) continue;
@@ -212,6 +218,16 @@ export class KeyedStateBackend {
         if (!e) missing.push({ def, key, sk: def.prefix + (ek ??= escapeKeyPart(key)) });
         else if (e.where === CLEAN) this.lruMoveToTail(e);
       }
+    }
+    if (this.overlay) {
+      // What the live backend caches (written, drained or clean) is at least as new as the store.
+      const rest: typeof missing = [];
+      for (const m of missing) {
+        const seen = this.overlay.peekStored(m.def.name, m.key);
+        if (seen === null) rest.push(m);
+        else this.cacheLoaded(m.def, m.key, m.sk, seen, this.clock.now());
+      }
+      missing = rest;
     }
     if (!missing.length) return;
     const sks = missing.map((m) => m.sk);
@@ -225,26 +241,41 @@ export class KeyedStateBackend {
     const now = this.clock.now();
     for (let i = 0; i < missing.length; i++) {
       const m = missing[i]!;
-      const cache = m.def.cache;
-      if (cache.has(m.key)) continue; // written while the read was in flight
-      const buf = bufs[i];
-      const e = this.entry(m.def, m.key, m.sk);
-      cache.set(m.key, e);
-      if (buf !== undefined) {
-        const d = this.decode(m.def, m.key, buf);
-        if (d.expiresAt !== 0 && now >= d.expiresAt) {
-          // Expired on disk: read as absent and delete it with the next commit.
-          e.stored = true;
-          this.markDirty(e);
-          continue;
-        }
-        e.value = d.value;
-        e.expiresAt = d.expiresAt;
-        e.stored = true;
-      }
-      e.where = CLEAN;
-      this.lruAppend(e);
+      this.cacheLoaded(m.def, m.key, m.sk, bufs[i], now);
     }
+  }
+
+  /** Caches one value read from the store (undefined: absent). */
+  private cacheLoaded(def: StateDef, key: string, sk: string, buf: StoredValue | undefined, now: number): void {
+    const cache = def.cache;
+    if (cache.has(key)) return; // written while the read was in flight
+    const e = this.entry(def, key, sk);
+    cache.set(key, e);
+    if (buf !== undefined) {
+      const d = this.decode(def, key, buf);
+      if (d.expiresAt !== 0 && now >= d.expiresAt) {
+        // Expired on disk: read as absent and delete it with the next commit.
+        e.stored = true;
+        this.markDirty(e);
+        return;
+      }
+      e.value = d.value;
+      e.expiresAt = d.expiresAt;
+      e.stored = true;
+    }
+    e.where = CLEAN;
+    this.lruAppend(e);
+  }
+
+  /**
+   * The stored form of a cached entry, without touching the cache (no LRU move, no
+   * load): null when `key` is not cached for `state`, undefined when cached as absent.
+   * Lets a read-only view (online requests) see changes not yet committed.
+   */
+  peekStored(state: string, key: string): string | undefined | null {
+    const e = this.defs.get(state)?.cache.get(key);
+    if (!e) return null;
+    return this.encode(e);
   }
 
   /** The writes made since the last call (the last write per storage key), then forgets them. */

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { OnlineConfigSchema } from './online-schema.js';
 
 /**
  * The schema of a topology definition: the single source of its config types.
@@ -204,6 +205,8 @@ export const TopologySchema = Type.Object(
     /** What a bad record does: go to the dead-letter sink (default), or stop the job. */
     onError: Type.Optional(Type.Union([Type.Literal('deadLetter'), Type.Literal('fail')])),
     runtime: Type.Optional(RuntimeConfigSchema),
+    /** How `sluice serve` answers HTTP requests (see src/topology/online-schema.ts). */
+    online: Type.Optional(OnlineConfigSchema),
   },
   { additionalProperties: false },
 );
@@ -236,6 +239,8 @@ export const TopLevelSchema = Type.Object(
     deadLetter: Type.Optional(Name),
     onError: Type.Optional(Type.Union([Type.Literal('deadLetter'), Type.Literal('fail')])),
     runtime: Type.Optional(RuntimeConfigSchema),
+    /** How `sluice serve` answers HTTP requests (see src/topology/online-schema.ts). */
+    online: Type.Optional(OnlineConfigSchema),
   },
   { additionalProperties: false },
 );

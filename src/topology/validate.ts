@@ -32,7 +32,19 @@ export function topologyIssues(def: unknown, catalog: StepCatalog): Issue[] {
       issues.push({ path: ['deadLetter'], message: `unknown sink "${d.deadLetter}"; defined sinks: ${sinks.join(', ') || 'none'}` });
     }
   }
+  checkOnlineModels(d.online, Object.keys(models), issues);
   return issues;
+}
+
+/** online.models: every version names a model under models:. */
+function checkOnlineModels(online: unknown, models: string[], issues: Issue[]): void {
+  if (!isObject(online) || !isObject(online.models)) return;
+  for (const [served, spec] of Object.entries(online.models)) {
+    if (!isObject(spec) || !isObject(spec.versions)) continue;
+    for (const [version, model] of Object.entries(spec.versions)) {
+      if (typeof model === 'string' && !models.includes(model)) issues.push({ path: ['online', 'models', served, 'versions', version], message: `unknown model "${model}"; defined models: ${models.join(', ') || 'none'}` });
+    }
+  }
 }
 
 /** Throws a TopologyError listing every problem, or returns the definition typed. */

@@ -53,7 +53,7 @@ test('validate prints the problem with file and line and exits non-zero; unknown
     assert.match(ok.stdout, /valid topology "t"/);
     const unknown = await sluice(['frobnicate']);
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /unknown command "frobnicate"; commands: run, backfill, validate, topics/);
+    assert.match(unknown.stderr, /unknown command "frobnicate"; commands: run, serve, backfill, validate, topics/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,0 +1,190 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Benchmark } from '../lib/benchmark.js';
+import { fastifyCeiling } from '../lib/fastify-ceiling.js';
+import { generateLoad, type LoadOptions, type LoadResult } from '../lib/load-generator.js';
+import { FLIGHT_RECORD, MODELS, sampleRow, type ModelKey } from '../lib/online-server.js';
+import { result, round, type BenchResult } from '../lib/result.js';
+
+const CONNECTIONS = 64;
+const SECONDS = Number(process.env.BENCH_ONLINE_SECONDS ?? 8);
+const WARMUP = Number(process.env.BENCH_ONLINE_WARMUP ?? 2);
+const MIXED_RATE = Number(process.env.BENCH_ONLINE_MIXED_RATE ?? 500);
+const SERVER = fileURLToPath(new URL('../lib/online-server.js', import.meta.url));
+
+interface Server {
+  port: number;
+  /** The topology the server answers for (sluice servers). */
+  topology: string;
+  /** Stops it; resolves with its peak RSS in MiB. */
+  stop(): Promise<number>;
+}
+
+function startServer(args: string[]): Promise<Server> {
+  const child = spawn(process.execPath, [SERVER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`online server ${args.join(' ')} did not listen within 60 s`)), 60_000);
+    const check = setInterval(() => {
+      const m = /LISTENING (\d+)/.exec(out);
+      if (!m) return;
+      clearInterval(check);
+      clearTimeout(timer);
+      resolve({
+        port: Number(m[1]),
+        topology: /TOPOLOGY (\S+)/.exec(out)?.[1] ?? '',
+        async stop() {
+          child.kill('SIGTERM');
+          await exited;
+          return Number(/PEAK_RSS_MB (\d+)/.exec(out)?.[1] ?? NaN);
+        },
+      });
+    }, 20);
+    void exited.then(() => reject(new Error(`online server ${args.join(' ')} exited before listening`)));
+  });
+}
+
+const inferBody = (model: ModelKey) => JSON.stringify({ inputs: [{ name: MODELS[model].input, shape: [1, MODELS[model].width], datatype: 'FP32', data: sampleRow(model) }] });
+
+/** Rows and inference calls of a model so far, from the server's /metrics. */
+async function batchStats(port: number, model: string): Promise<{ rows: number; calls: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const get = (s: string) => Number(new RegExp(`sluice_model_batch_rows_${s}\\{model="${model}"\\} (\\S+)`).exec(text)?.[1] ?? 0);
+  return { rows: get('sum'), calls: get('count') };
+}
+
+async function load(port: number, path: string, body: string, extra: Partial<LoadOptions> = {}): Promise<LoadResult> {
+  return generateLoad({ url: `http://127.0.0.1:${port}${path}`, method: 'POST', body, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP, ...extra });
+}
+
+/** Loads sluice's /v2 infer; also returns the average batch size over the measured run. */
+async function sluiceInfer(port: number, model: ModelKey, extra: Partial<LoadOptions> = {}): Promise<LoadResult & { avgBatch: number }> {
+  const served = MODELS[model].served;
+  const path = `/v2/models/${served}/infer`;
+  if (WARMUP) await generateLoad({ url: `http://127.0.0.1:${port}${path}`, method: 'POST', body: inferBody(model), connections: CONNECTIONS, seconds: WARMUP });
+  const before = await batchStats(port, served);
+  const r = await load(port, path, inferBody(model), { warmupSeconds: 0, ...extra });
+  const after = await batchStats(port, served);
+  return { ...r, avgBatch: after.calls > before.calls ? (after.rows - before.rows) / (after.calls - before.calls) : 0 };
+}
+
+export const onlineServing: Benchmark = {
+  name: 'online-serving',
+  mode: 'online',
+  description: `online serving at ${CONNECTIONS} connections (autocannon in its own process, each server in its own): the bare fastify route (ceiling), a naive route (onnxruntime once per request), sluice's /v2 infer and topology endpoint (flight-delay model, wide MLP), mixed load (a backfill on the same model in the same process, ${MIXED_RATE} req/s), overload at 4x the sustainable rate, and the request-reply bridge (embedded log; Kafka at KAFKA_BROKERS unless BENCH_ONLINE_KAFKA=0)`,
+  async run() {
+    const rows: BenchResult[] = [];
+    const add = (name: string, metric: string, value: number, unit: string, params: Record<string, unknown>, ceiling: { name: string; value: number } | null = null) =>
+      rows.push(result({ benchmark: 'online-serving', name, mode: 'online', metric, value, unit, ceiling, params: { connections: CONNECTIONS, seconds: SECONDS, warmup_seconds: WARMUP, ...params } }));
+    const latencies = (name: string, r: LoadResult, params: Record<string, unknown>) => {
+      add(name, 'p50_latency_ms', r.latencyP50Ms, 'ms', params);
+      add(name, 'p97_5_latency_ms', r.latencyP97_5Ms, 'ms', { ...params, note: 'autocannon reports no p95; p97.5 is the nearest above it' });
+      add(name, 'p99_latency_ms', r.latencyP99Ms, 'ms', params);
+    };
+    const clean = (what: string, r: LoadResult) => {
+      if (!r.requests) throw new Error(`${what}: no request completed in ${r.seconds} s`);
+      if (r.errors || r.timeouts || r.non2xx) throw new Error(`${what}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx of ${r.requests} (status codes ${JSON.stringify(r.statusCodes)})`);
+    };
+
+    const bare = await fastifyCeiling({ connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP });
+    clean('bare route', bare);
+    const bareCeiling = { name: 'bare fastify route', value: round(bare.requestsPerSecond) };
+    add('online-bare-route', 'requests_per_s', round(bare.requestsPerSecond), 'requests/s', { server: 'fastify 5 bare JSON route' });
+    latencies('online-bare-route', bare, {});
+
+    const naive: Partial<Record<ModelKey, LoadResult>> = {};
+    for (const model of ['flight', 'wide'] as const) {
+      const s = await startServer(['naive', model]);
+      try {
+        const r = await load(s.port, `/v2/models/${MODELS[model].served}/infer`, inferBody(model));
+        clean(`naive ${model}`, r);
+        naive[model] = r;
+        const rss = await s.stop();
+        add(`online-naive-${model}`, 'requests_per_s', round(r.requestsPerSecond), 'requests/s', { server: 'fastify + onnxruntime session.run per request (batch 1)', model, peak_rss_mb_server: rss });
+        latencies(`online-naive-${model}`, r, { model });
+      } catch (err) {
+        await s.stop();
+        throw err;
+      }
+    }
+
+    let sustainable = 0;
+    let calmP99 = NaN;
+    for (const model of ['flight', 'wide'] as const) {
+      const s = await startServer(['sluice', model]);
+      let rss = NaN;
+      try {
+        const r = await sluiceInfer(s.port, model);
+        clean(`sluice /v2 ${model}`, r);
+        if (model === 'flight') sustainable = r.requestsPerSecond;
+        const ceiling = model === 'flight' ? bareCeiling : { name: 'naive route, wide MLP', value: round(naive.wide!.requestsPerSecond) };
+        add(`online-direct-v2-${model}`, 'requests_per_s', round(r.requestsPerSecond), 'requests/s', { path: '/v2 infer, 1 row per request', model }, ceiling);
+        add(`online-direct-v2-${model}`, 'avg_batch_rows', round(r.avgBatch, 1), 'rows', { model });
+        latencies(`online-direct-v2-${model}`, r, { model });
+        if (model === 'flight') {
+          const t = await load(s.port, '/v1/topologies/flight-delay/score', JSON.stringify(FLIGHT_RECORD));
+          clean('sluice topology endpoint', t);
+          add('online-direct-topology-flight', 'requests_per_s', round(t.requestsPerSecond), 'requests/s', { path: 'POST /v1/topologies/flight-delay/score, one raw flight (features, window state read, score, route)' }, bareCeiling);
+          latencies('online-direct-topology-flight', t, {});
+          const calm = await sluiceInfer(s.port, 'flight', { rate: MIXED_RATE });
+          add('online-mixed-flight', 'p99_latency_ms_without_backfill', calm.latencyP99Ms, 'ms', { rate: MIXED_RATE });
+          calmP99 = calm.latencyP99Ms;
+        }
+      } finally {
+        rss = await s.stop();
+      }
+      add(`online-direct-v2-${model}`, 'peak_rss_mb_server', rss, 'MiB', { model });
+    }
+
+    const busy = await startServer(['sluice', 'flight', '--backfill']);
+    try {
+      await new Promise((r) => setTimeout(r, 1000)); // let the first backfill start
+      const r = await sluiceInfer(busy.port, 'flight', { rate: MIXED_RATE });
+      clean('sluice mixed load', r);
+      add('online-mixed-flight', 'p99_latency_ms_with_backfill', r.latencyP99Ms, 'ms', { rate: MIXED_RATE, backfill: '200k-row JSONL backfills on the same model in the same process, back to back' }, { name: 'p99 without the backfill', value: calmP99 });
+    } finally {
+      await busy.stop();
+    }
+
+    const over = await startServer(['sluice', 'flight']);
+    let stopped = false;
+    try {
+      const rate = Math.max(1, Math.round(sustainable * 4));
+      const r = await generateLoad({ url: `http://127.0.0.1:${over.port}/v2/models/delay/infer`, method: 'POST', body: inferBody('flight'), connections: CONNECTIONS * 4, seconds: SECONDS, rate, timeoutSeconds: 5 });
+      const answered = Object.entries(r.statusCodes);
+      const unexpected = answered.filter(([code]) => !['200', '429', '504'].includes(code));
+      const rss = await over.stop();
+      stopped = true;
+      add('online-overload-flight', 'requests_per_s_answered', round(r.requestsPerSecond), 'requests/s', { offered_rate: rate, connections: CONNECTIONS * 4, status_codes: r.statusCodes, errors: r.errors, timeouts: r.timeouts, unexpected_statuses: Object.fromEntries(unexpected), peak_rss_mb_server: rss });
+      add('online-overload-flight', 'p99_latency_ms_all_answers', r.latencyP99Ms, 'ms', { offered_rate: rate, deadline_ms: 1000 });
+      add('online-overload-flight', 'peak_rss_mb_server', rss, 'MiB', { offered_rate: rate });
+      if (unexpected.length || r.errors || r.timeouts) throw new Error(`overload: every request must be answered 200, 429 or 504; got ${JSON.stringify(r.statusCodes)}, ${r.errors} errors, ${r.timeouts} timeouts`);
+    } finally {
+      if (!stopped) await over.stop();
+    }
+
+    // The bridge: the topology endpoint answered through request and reply topics (responder in the same process).
+    const transports = process.env.BENCH_ONLINE_KAFKA === '0' ? ['embedded'] : ['embedded', 'kafka'];
+    for (const transport of transports) {
+      const b = await startServer(['sluice', 'flight', '--bridge', transport]);
+      let rss = NaN;
+      try {
+        const path = `/v1/topologies/${b.topology}/score`;
+        const body = JSON.stringify(FLIGHT_RECORD);
+        const r = await load(b.port, path, body);
+        clean(`bridge ${transport}`, r);
+        add(`online-bridge-${transport}-flight`, 'requests_per_s', round(r.requestsPerSecond), 'requests/s', { path: `POST ${path} via the ${transport} request-reply bridge` }, bareCeiling);
+        latencies(`online-bridge-${transport}-flight`, r, { transport });
+        const fixed = await load(b.port, path, body, { rate: 1000, warmupSeconds: 0 });
+        clean(`bridge ${transport} at 1000 req/s`, fixed);
+        add(`online-bridge-${transport}-flight`, 'p99_latency_ms_at_1000_rps', fixed.latencyP99Ms, 'ms', { rate: 1000, achieved_rps: round(fixed.requestsPerSecond) });
+      } finally {
+        rss = await b.stop();
+      }
+      add(`online-bridge-${transport}-flight`, 'peak_rss_mb_server', rss, 'MiB', { transport });
+    }
+    return rows;
+  },
+};

@@ -1,0 +1,66 @@
+/** POST /v1/topologies/{name}/score through inject(): answers in order, per-record errors, routes, filters. */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { FEATURES, record, smallTopology, startService } from './helpers.js';
+
+const service = await startService(smallTopology());
+const app = service.app;
+after(() => service.close());
+
+const score = (body: unknown, name = 'small') => app.inject({ method: 'POST', url: `/v1/topologies/${name}/score`, payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
+test('one record: the request path\'s answer, with the same score as /v2 infer on the same features (bit for bit)', async () => {
+  const rec = record(1);
+  const r = await score(rec);
+  assert.equal(r.statusCode, 200, r.body);
+  const a = r.json();
+  assert.ok(a.route === 'scored' || a.route === 'alerts');
+  assert.equal(a.route, a.value.risk > 0.5 ? 'alerts' : 'scored');
+  const features = FEATURES.map((f) => a.value[f]);
+  const v2 = await app.inject({ method: 'POST', url: '/v2/models/risk/versions/1/infer', payload: { inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: features }] } });
+  assert.equal(v2.json().outputs[0].data[0], a.value.risk);
+});
+
+test('an array is answered in order; a bad record gets its own error, a filtered one says which step dropped it', async () => {
+  const good = record(2);
+  const missing = { ...record(3), x3: null };
+  const filtered = { ...record(4), x0: -500 };
+  const r = await score([good, missing, 'text', filtered, record(5)]);
+  assert.equal(r.statusCode, 200, r.body);
+  const { topology, results } = r.json();
+  assert.equal(topology, 'small');
+  assert.equal(results.length, 5);
+  assert.equal(results[0].value.x0, good.x0);
+  assert.equal(typeof results[0].value.risk, 'number');
+  assert.equal(results[1].error.step, 'features');
+  assert.equal(results[1].error.code, 'EXPRESSION_ERROR');
+  assert.match(results[1].error.message, /x3/);
+  assert.deepEqual(results[2], { error: { code: 'INVALID_INPUT', message: 'record 2 must be a JSON object of fields; got string', step: 'request' } });
+  assert.deepEqual(results[3], { route: null, filteredBy: 'positive-x0' });
+  assert.equal(typeof results[4].value.risk, 'number');
+});
+
+test('a missing feature names the field; one failing record alone gets its status', async () => {
+  const t = await startService(smallTopology({}, { name: 'direct', pipeline: [{ score: { id: 'm', model: 'risk', features: FEATURES } }, { sink: 'scored' }] } as never));
+  after(() => t.close());
+  const { f3: _drop, ...rest } = Object.fromEntries(FEATURES.map((f) => [f, 1]));
+  const r = await t.app.inject({ method: 'POST', url: '/v1/topologies/direct/score', payload: rest });
+  assert.equal(r.statusCode, 400);
+  assert.deepEqual(r.json().error.code, 'MISSING_FEATURE');
+  assert.equal(r.json().error.step, 'm');
+  assert.match(r.json().error.message, /feature "f3" is missing/);
+  const ok = await t.app.inject({ method: 'POST', url: '/v1/topologies/direct/score', payload: { ...rest, f3: 2 } });
+  assert.equal(ok.json().route, 'scored');
+  assert.equal(typeof ok.json().value.score, 'number');
+});
+
+test('errors use the error table: unknown topology 404, empty or non-record bodies 400', async () => {
+  const nf = await score(record(1), 'other');
+  assert.equal(nf.statusCode, 404);
+  assert.equal(nf.json().error.code, 'NOT_FOUND');
+  const empty = await score([]);
+  assert.equal(empty.statusCode, 400);
+  assert.equal(empty.json().error.code, 'INVALID_INPUT');
+  const num = await score(42);
+  assert.equal(num.statusCode, 400);
+});
