@@ -75,7 +75,8 @@ export class KafkaTasks {
   constructor(private readonly o: KafkaTasksOptions) {
     for (const s of o.sources) this.bySourceTopic.set(s.config.topic, s);
     this.bounded = o.untilIdle || (!o.fromBackfillEnd && o.sources.every((s) => s.config.bounded));
-    this.retry = { attempts: Math.max(5, o.conn.retry.retries + 1), initialMs: o.conn.retry.initialRetryTimeMs, maxMs: Math.min(o.conn.retry.maxRetryTimeMs, 10_000) };
+    // Checkpoints outlast a broker restart: about a minute of retries with backoff on top of the client's own.
+    this.retry = { attempts: Math.max(10, o.conn.retry.retries + 1), initialMs: o.conn.retry.initialRetryTimeMs, maxMs: 10_000 };
     this.done = new Promise<void>((res, rej) => {
       this.resolveDone = res;
       this.rejectDone = rej;
@@ -182,6 +183,8 @@ export class KafkaTasks {
     const spec = this.bySourceTopic.get(tp.topic);
     if (!spec || this.running.has(k)) return;
     if (this.finished.has(k)) return;
+    // Assignments are handled in order; one that was already taken away again must not fence its new owner.
+    if (!this.consumer.isAssigned(tp.topic, tp.partition)) return;
     const task = `${spec.name}-${tp.partition}`;
     let writer: TransactionalWriter | undefined;
     const txId = `sluice-${o.group}-${tp.topic}-${tp.partition}`;
@@ -247,18 +250,27 @@ export class KafkaTasks {
     const t = await o.buildTask(source, committer, controller.signal);
     o.onTask(t);
     const entry: Running = { source, controller, writer, run: Promise.resolve() };
+    let lost = false;
     entry.run = (async () => {
       try {
         await t.run();
         if (range && !controller.signal.aborted) this.markFinished(k);
       } catch (err) {
-        if (err instanceof PartitionLostError || (err as { cause?: unknown }).cause instanceof PartitionLostError) o.logger.info(`task ${task}: partition moved to another instance; its last uncommitted work is left to the new owner`);
-        else this.fail(err);
+        if (err instanceof PartitionLostError || (err as { cause?: unknown }).cause instanceof PartitionLostError) {
+          o.logger.info(`task ${task}: partition moved to another instance; its last uncommitted work is left to the new owner`);
+          lost = true;
+        } else this.fail(err);
       } finally {
         this.stopping.signal.removeEventListener('abort', onStop);
         await t.chain.close().catch(() => undefined);
         await holder.current?.close();
         this.running.delete(k);
+        // Fenced while the group still gives us the partition (a late fence from an instance that just lost it):
+        // take it up again, which fences that one in turn and resumes from the committed position.
+        if (lost && !this.stopping.signal.aborted && this.consumer.isAssigned(tp.topic, tp.partition)) {
+          o.logger.info(`task ${task}: still assigned here; starting it again`);
+          this.chain = this.chain.then(() => this.acquire(tp)).catch((e: unknown) => this.fail(e));
+        }
       }
     })();
     this.running.set(k, entry);

@@ -42,10 +42,10 @@ test('broker restart mid-stream under exactlyOnce: retries, then nothing lost or
   const metrics = createMetrics();
   let restarted = false;
   try {
-    const job = await Job.start(def, { connection: testConnection({ retry: { retries: 10, initialRetryTimeMs: 200, maxRetryTimeMs: 3000 } }), dataDir: dir, logger, metrics });
+    const job = await Job.start(def, { connection: testConnection({ retry: { retries: 2, initialRetryTimeMs: 300, maxRetryTimeMs: 2000 } }), dataDir: dir, logger, metrics });
     await waitFor('a first part of the results to be committed', async () => (await readTopic(kafka, output).catch(() => [])).length >= 300, 120_000);
     brokerScript('stop.sh');
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 4000));
     brokerScript('start.sh');
     restarted = true;
     await waitFor('every input to be processed after the restart', async () => (await readTopic(kafka, output).catch(() => [])).length >= N, 240_000, () => logger.lines.slice(-30).join('\n'));
