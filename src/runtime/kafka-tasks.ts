@@ -86,6 +86,7 @@ export class KafkaTasks {
       groupId: o.group,
       topics: o.sources.map((s) => s.config.topic),
       maxBuffered: 16_384,
+      retry: { retries: o.conn.retry.retries, initialRetryTime: o.conn.retry.initialRetryTimeMs, maxRetryTime: o.conn.retry.maxRetryTimeMs },
       onAssignment: (gained, lost) => {
         this.chain = this.chain.then(() => this.rebalance(gained, lost)).catch((err: unknown) => this.fail(err));
       },
