@@ -3,14 +3,12 @@
 export { readCommittedFixed, filterAbortedMessages } from './read-committed-fix.js';
 export { createKafkaClient, kafkaClientConfig, KAFKA_DEFAULTS } from './config.js';
 export type { KafkaConnection } from './config.js';
-export { jsonCodec } from './codec.js';
-export type { Decoded, ValueCodec } from './codec.js';
 export { KafkaTopicAdmin, KafkaConnectError, describeConnectFailure } from './admin.js';
 export type { PartitionOffsets } from './admin.js';
 export { GroupConsumer } from './consumer.js';
 export type { FetchedMessage, GroupConsumerOptions, TopicPartition } from './consumer.js';
 export { readRanges } from './range-reader.js';
 export type { PartitionRange } from './range-reader.js';
-export { IdempotentWriter, TransactionalWriter } from './producer.js';
+export { IdempotentWriter, TransactionalWriter, chunkRecords } from './producer.js';
 export type { ConsumedOffsets, OutRecord } from './producer.js';
 export { errorText, isFenced } from './errors.js';

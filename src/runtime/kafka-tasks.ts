@@ -1,4 +1,4 @@
-import { GroupConsumer, IdempotentWriter, KafkaTopicAdmin, TransactionalWriter, errorText, jsonCodec, readRanges, type KafkaConnection, type TopicPartition, type ValueCodec } from '../../connectors/kafka/index.js';
+import { GroupConsumer, IdempotentWriter, KafkaTopicAdmin, TransactionalWriter, errorText, readRanges, type KafkaConnection, type TopicPartition } from '../../connectors/kafka/index.js';
 import type { EmbeddedLog, KvWrite } from '../../connectors/embedded/index.js';
 import type { Kafka } from 'kafkajs';
 import { SluiceError, ensureError } from '../core/errors.js';
@@ -8,14 +8,15 @@ import type { ReplayBound, TopicSourceConfig } from '../topology/schema.js';
 import type { CheckpointCommitter } from './checkpoint.js';
 import { KafkaCheckpointCommitter, PartitionLostError, changelogPositionKey, changelogTopic, type Guarantee, type RetryPolicy } from './kafka-commit.js';
 import { KafkaPartitionSource } from './sources/kafka.js';
+import type { KeyDecoder, ValueDecoder } from '../../connectors/serde/index.js';
 import type { Task } from './task.js';
 
 export interface KafkaSourceSpec {
   name: string;
   config: TopicSourceConfig;
   partitions: number;
-  /** How this source's values decode. Default JSON. */
-  codec?: ValueCodec;
+  /** How the source's values (and keys) are decoded; default JSON. */
+  codecs?: { value: ValueDecoder; key?: KeyDecoder | undefined } | undefined;
 }
 
 export interface KafkaTasksOptions {
@@ -213,7 +214,7 @@ export class KafkaTasks {
     o.logger.info(`task ${task}: starts at offset ${start}${range ? ` (ends at ${range.end})` : ''}`);
     this.consumer.seek(tp.topic, tp.partition, start);
     await this.restore(task, tp.partition);
-    const source = new KafkaPartitionSource({ name: spec.name, topic: tp.topic, partition: tp.partition, group: o.group, consumer: this.consumer, codec: spec.codec ?? jsonCodec, start, end: range?.end ?? Infinity, metrics: o.metrics });
+    const source = new KafkaPartitionSource({ name: spec.name, topic: tp.topic, partition: tp.partition, group: o.group, consumer: this.consumer, codecs: spec.codecs, start, end: range?.end ?? Infinity, metrics: o.metrics });
     const controller = new AbortController();
     const onStop = () => controller.abort();
     this.stopping.signal.addEventListener('abort', onStop, { once: true });
