@@ -173,6 +173,8 @@ let scratch = Buffer.allocUnsafe(64 * 1024);
 export class AvroEncoder {
   private type: avro.Type | undefined;
   private id = -1;
+  /** With a derived schema, its field names: a field first seen after the derivation must not vanish quietly. */
+  private derivedFields: Set<string> | undefined;
   /** The resolution in flight: tasks that share a sink stage concurrently, and must not derive and register twice. */
   private resolving: Promise<void> | undefined;
 
@@ -209,11 +211,21 @@ export class AvroEncoder {
     }
     this.type = type;
     this.id = id;
+    if (typeof this.o.schema === 'function' && type instanceof avro.types.RecordType) this.derivedFields = new Set(type.fields.map((f) => f.name));
   }
 
   encode(value: unknown): Buffer {
     const type = this.type;
     if (type === undefined) throw new SluiceError('INTERNAL', `${this.o.where}: encode before prepare`);
+    const known = this.derivedFields;
+    if (known && typeof value === 'object' && value !== null) {
+      // Own keys only: values decoded by avsc are Record instances whose prototype has methods (clone, …).
+      for (const k of Object.keys(value)) {
+        if (!known.has(k) && (value as Record<string, unknown>)[k] !== undefined) {
+          throw new SluiceError('INVALID_INPUT', `${this.o.where}: field "${k}" is not in the output schema (id ${this.id}), which was derived from the first records written; declare the sink's avro.schema with every field it may carry`);
+        }
+      }
+    }
     let end: number;
     try {
       end = type.encode(value, scratch, HEADER_BYTES);

@@ -76,7 +76,8 @@ export class KafkaTasks {
   constructor(private readonly o: KafkaTasksOptions) {
     for (const s of o.sources) this.bySourceTopic.set(s.config.topic, s);
     this.bounded = o.untilIdle || (!o.fromBackfillEnd && o.sources.every((s) => s.config.bounded));
-    this.retry = { attempts: Math.max(5, o.conn.retry.retries + 1), initialMs: o.conn.retry.initialRetryTimeMs, maxMs: Math.min(o.conn.retry.maxRetryTimeMs, 10_000) };
+    // Checkpoints outlast a broker restart: about a minute of retries with backoff on top of the client's own.
+    this.retry = { attempts: Math.max(10, o.conn.retry.retries + 1), initialMs: o.conn.retry.initialRetryTimeMs, maxMs: 10_000 };
     this.done = new Promise<void>((res, rej) => {
       this.resolveDone = res;
       this.rejectDone = rej;
@@ -86,6 +87,7 @@ export class KafkaTasks {
       groupId: o.group,
       topics: o.sources.map((s) => s.config.topic),
       maxBuffered: 16_384,
+      retry: { retries: o.conn.retry.retries, initialRetryTime: o.conn.retry.initialRetryTimeMs, maxRetryTime: o.conn.retry.maxRetryTimeMs },
       onAssignment: (gained, lost) => {
         this.chain = this.chain.then(() => this.rebalance(gained, lost)).catch((err: unknown) => this.fail(err));
       },
@@ -183,6 +185,8 @@ export class KafkaTasks {
     const spec = this.bySourceTopic.get(tp.topic);
     if (!spec || this.running.has(k)) return;
     if (this.finished.has(k)) return;
+    // Assignments are handled in order; one that was already taken away again must not fence its new owner.
+    if (!this.consumer.isAssigned(tp.topic, tp.partition)) return;
     const task = `${spec.name}-${tp.partition}`;
     let writer: TransactionalWriter | undefined;
     const txId = `sluice-${o.group}-${tp.topic}-${tp.partition}`;
@@ -207,6 +211,7 @@ export class KafkaTasks {
       await writer?.close();
       return;
     }
+    o.logger.info(`task ${task}: starts at offset ${start}${range ? ` (ends at ${range.end})` : ''}`);
     this.consumer.seek(tp.topic, tp.partition, start);
     await this.restore(task, tp.partition);
     const source = new KafkaPartitionSource({ name: spec.name, topic: tp.topic, partition: tp.partition, group: o.group, consumer: this.consumer, codecs: spec.codecs, start, end: range?.end ?? Infinity, metrics: o.metrics });
@@ -247,18 +252,27 @@ export class KafkaTasks {
     const t = await o.buildTask(source, committer, controller.signal);
     o.onTask(t);
     const entry: Running = { source, controller, writer, run: Promise.resolve() };
+    let lost = false;
     entry.run = (async () => {
       try {
         await t.run();
         if (range && !controller.signal.aborted) this.markFinished(k);
       } catch (err) {
-        if (err instanceof PartitionLostError || (err as { cause?: unknown }).cause instanceof PartitionLostError) o.logger.info(`task ${task}: partition moved to another instance; its last uncommitted work is left to the new owner`);
-        else this.fail(err);
+        if (err instanceof PartitionLostError || (err as { cause?: unknown }).cause instanceof PartitionLostError) {
+          o.logger.info(`task ${task}: partition moved to another instance; its last uncommitted work is left to the new owner`);
+          lost = true;
+        } else this.fail(err);
       } finally {
         this.stopping.signal.removeEventListener('abort', onStop);
         await t.chain.close().catch(() => undefined);
         await holder.current?.close();
         this.running.delete(k);
+        // Fenced while the group still gives us the partition (a late fence from an instance that just lost it):
+        // take it up again, which fences that one in turn and resumes from the committed position.
+        if (lost && !this.stopping.signal.aborted && this.consumer.isAssigned(tp.topic, tp.partition)) {
+          o.logger.info(`task ${task}: still assigned here; starting it again`);
+          this.chain = this.chain.then(() => this.acquire(tp)).catch((e: unknown) => this.fail(e));
+        }
       }
     })();
     this.running.set(k, entry);

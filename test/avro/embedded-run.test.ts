@@ -143,6 +143,35 @@ test('a value that does not fit the sink\'s declared Avro schema is dead-lettere
   });
 });
 
+test('with a derived output schema, a field that first appears after the derivation is dead-lettered, never dropped', { timeout: 30_000 }, async () => {
+  await withLog(async (log, dir) => {
+    await log.createTopic('late-fields', 1);
+    const store = await EmbeddedSchemaStore.open(log);
+    await produce(log, store, 'late-fields', V1, [flight(1), flight(2), flight(3)]);
+    const { writeFile } = await import('node:fs/promises');
+    const udf = join(dir, 'udf.mjs');
+    await writeFile(udf, 'export function addLate(v) { return v.id === 3 ? { ...v, late_field: "x" } : v; }\n');
+    const def = {
+      name: 'avro-late-field',
+      sources: { in: { type: 'topic', topic: 'late-fields', format: 'avro' } },
+      pipeline: [{ map: { udf: { module: udf, export: 'addLate' } } }, { sink: 'out' }],
+      sinks: { out: { type: 'topic', topic: 'late-fields-out', format: 'avro' }, dlq: { type: 'topic', topic: 'late-fields-dlq' } },
+      deadLetter: 'dlq',
+      // One record per batch: the schema is derived from record 1 alone.
+      runtime: { batchSize: 1 },
+    } as TopologyDefinition;
+    const s = await (await Job.start(def, { log, untilIdle: true, logger: memoryLogger() })).done;
+    assert.equal(s.status, 'completed', s.error);
+    assert.deepEqual({ in: s.recordsIn, out: s.recordsOut, dead: s.deadLettered }, { in: 3, out: 2, dead: 1 });
+    const dead = (await log.read('late-fields-dlq', 0, 0, 10)).map((r) => JSON.parse(String(r.value)) as { error: { code: string; message: string }; value: { id: number } });
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0]!.error.code, 'INVALID_INPUT');
+    assert.match(dead[0]!.error.message, /field "late_field" is not in the output schema/);
+    assert.equal(dead[0]!.value.id, 3);
+    assert.deepEqual((await readAvro(log, store, 'late-fields-out')).map((r) => r.id), [1, 2]);
+  });
+});
+
 test('subject name strategies on a sink: record and topic-record name the subject after the record', { timeout: 30_000 }, async () => {
   await withLog(async (log) => {
     await log.createTopic('src', 1);
