@@ -50,8 +50,9 @@ export class BridgeClient implements RecordAnswerer {
     return this.waiting.size;
   }
 
-  async answer(values: readonly unknown[], call: { deadline: number; signal: AbortSignal }): Promise<RecordAnswer[]> {
-    const keys = await this.o.path.keysOf(values);
+  async answer(values: readonly unknown[], call: { deadline: number; signal: AbortSignal; keys?: readonly (string | null | undefined)[] }): Promise<RecordAnswer[]> {
+    // The message key is the entity key: the request's own, or the keyBy's; it picks the partition, and so the task that owns the key's state.
+    const keys = await this.o.path.keysOf(values, call.keys);
     const ids = values.map(() => `${this.instance}.${++this.seq}`);
     const replies = ids.map((id) => new Promise<RecordAnswer>((resolve) => this.waiting.set(id, resolve)));
     const forget = () => ids.forEach((id) => this.waiting.delete(id));
