@@ -64,3 +64,12 @@ test('errors use the error table: unknown topology 404, empty or non-record bodi
   const num = await score(42);
   assert.equal(num.statusCode, 400);
 });
+
+test('the topology endpoint takes JSON only: another content type gets 415 in the error format', async () => {
+  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+    const r = await app.inject({ method: 'POST', url: '/v1/topologies/small/score', payload: 'x=1', headers: { 'content-type': type } });
+    assert.equal(r.statusCode, 415, `${type}: ${r.body}`);
+    assert.equal(r.json().error.code, 'UNSUPPORTED_MEDIA_TYPE');
+    assert.match(r.json().error.message, /application\/json/);
+  }
+});
