@@ -19,6 +19,7 @@ import type { StreamRecord } from '../core/record.js';
 import { OPERATORS, type Operator, type OperatorContext, type ScoringModel } from '../operators/index.js';
 import { KeyedStateBackend, MemoryStateStore, type StateStore } from '../state/index.js';
 import type { TopologyDefinition } from '../topology/schema.js';
+import { checkRequired, requiredInputFields, type RequiredField } from './request-fields.js';
 import { loadUdf } from './resources.js';
 
 /** A failed record's slot in the answer. */
@@ -112,11 +113,15 @@ export interface CallOptions {
 const STATEFUL = new Set(['aggregate', 'window']);
 
 export class RequestPath {
+  /** Fields each record must carry, checked per record before the pipeline runs (see request-fields.ts). */
+  readonly required: RequiredField[];
   private constructor(
     readonly definition: TopologyDefinition,
     private readonly ops: Operator[],
     private readonly o: RequestPathOptions & { clock: Clock },
-  ) {}
+  ) {
+    this.required = requiredInputFields(definition);
+  }
 
   static async create(def: TopologyDefinition, o: RequestPathOptions): Promise<RequestPath> {
     // Stateful steps get a throwaway backend at creation; requests read through per-call views.
@@ -183,6 +188,11 @@ export class RequestPath {
     for (const [i, v] of values.entries()) {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) {
         answers[i] = { error: { code: 'INVALID_INPUT', message: `record ${i} must be a JSON object of fields; got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}`, step: 'request' } };
+        continue;
+      }
+      const bad = this.required.map((r) => ({ r, e: checkRequired(v as Record<string, unknown>, r) })).find((x) => x.e !== null);
+      if (bad) {
+        answers[i] = { error: { code: bad.e!.code, message: bad.e!.message, step: bad.r.step } };
         continue;
       }
       batch.push({ key: opts.keys?.[i] ?? null, value: v as Record<string, unknown>, timestamp: now, headers: {}, position: { source: 'online', partition: 0, offset: i } });
