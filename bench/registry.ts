@@ -3,9 +3,10 @@ import { streamEmbedded } from './benchmarks/stream-embedded.js';
 import { streamStateful } from './benchmarks/stream-stateful.js';
 import { modelRunner } from './benchmarks/model-runner.js';
 import { kafkaPassthrough } from './benchmarks/kafka-passthrough.js';
+import { kafkaSluice } from './benchmarks/kafka-sluice.js';
 import { httpCeiling } from './benchmarks/http-ceiling.js';
 import { batchFlights } from './benchmarks/batch-flights.js';
 import { onlineServing } from './benchmarks/online-serving.js';
 
 /** Every benchmark `npm run bench` knows, in the order they run. */
-export const BENCHMARKS: Benchmark[] = [modelRunner, streamEmbedded, streamStateful, batchFlights, kafkaPassthrough, httpCeiling, onlineServing];
+export const BENCHMARKS: Benchmark[] = [modelRunner, streamEmbedded, streamStateful, batchFlights, kafkaPassthrough, kafkaSluice, httpCeiling, onlineServing];

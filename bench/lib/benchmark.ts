@@ -5,5 +5,7 @@ export interface Benchmark {
   name: string;
   mode: BenchResult['mode'];
   description: string;
+  /** How long `npm run bench` lets it run before killing it. Default 120 s. */
+  timeLimitMs?: number;
   run(): Promise<BenchResult[]>;
 }

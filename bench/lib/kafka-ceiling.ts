@@ -6,8 +6,73 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
-import type { Admin, Message } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, logLevel } from 'kafkajs';
+import type { Admin, Message, Producer } from 'kafkajs';
+
+/**
+ * How the raw kafkajs passthrough reads and writes. kafkajs has no linger: a produce request
+ * carries what one `send` is given, so batching is per fetched batch (split into chunks that
+ * stay under the broker's 1 MiB record-batch limit).
+ */
+export interface PassthroughTuning {
+  name: string;
+  /** Consumer fetch settings (kafkajs names). */
+  fetch: { maxBytes: number; maxBytesPerPartition: number; minBytes: number; maxWaitTimeInMs: number };
+  /** kafkajs `partitionsConsumedConcurrently`. */
+  partitionsConsumedConcurrently: number;
+  /** Records per produce request (one record batch per request and partition). */
+  sendChunk: number;
+  /**
+   * Fetched batches per partition whose sends may still be unacknowledged while the next one is
+   * fetched (1: send, wait for the ack, then fetch the next). Only acknowledged batches' offsets
+   * are committed, so the passthrough stays at-least-once either way.
+   */
+  batchesInFlight: number;
+  compression: CompressionTypes;
+  acks: -1 | 1;
+}
+
+/** The passthrough as first written: kafkajs's default fetch sizes, one awaited send per fetched batch. */
+export const NAIVE_PASSTHROUGH: PassthroughTuning = {
+  name: 'naive',
+  fetch: { maxBytes: 10 * 1024 * 1024, maxBytesPerPartition: 1024 * 1024, minBytes: 1, maxWaitTimeInMs: 100 },
+  partitionsConsumedConcurrently: 0, // 0: one per partition
+  sendChunk: Infinity,
+  batchesInFlight: 1,
+  compression: CompressionTypes.None,
+  acks: -1,
+};
+
+/**
+ * The fair ceiling, with every knob kafkajs has set for throughput (each overridable with
+ * BENCH_KAFKA_* variables for tuning runs): large fetches (fewer round trips and bigger
+ * batches), sends of up to 4,000 records (well under the 1 MiB batch limit), the next fetch
+ * overlapped with the previous batch's sends, every partition consumed concurrently, and no
+ * compression (gzip, the only codec kafkajs has built in, costs more CPU than loopback saves).
+ * acks stay -1, what sluice's sinks ask for.
+ */
+export const TUNED_PASSTHROUGH: PassthroughTuning = {
+  name: 'tuned',
+  fetch: {
+    maxBytes: envInt('BENCH_KAFKA_FETCH_MAX_BYTES', 32 * 1024 * 1024),
+    maxBytesPerPartition: envInt('BENCH_KAFKA_FETCH_MAX_BYTES_PER_PARTITION', 4 * 1024 * 1024),
+    minBytes: envInt('BENCH_KAFKA_FETCH_MIN_BYTES', 64 * 1024),
+    maxWaitTimeInMs: envInt('BENCH_KAFKA_FETCH_MAX_WAIT_MS', 20),
+  },
+  partitionsConsumedConcurrently: 0,
+  sendChunk: envInt('BENCH_KAFKA_SEND_CHUNK', 4000),
+  batchesInFlight: envInt('BENCH_KAFKA_BATCHES_IN_FLIGHT', 3),
+  compression: process.env.BENCH_KAFKA_COMPRESSION === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+  acks: -1,
+};
+
+function envInt(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer; got "${v}"`);
+  return n;
+}
 
 export interface KafkaPassthroughOptions {
   brokers: string[];
@@ -17,6 +82,10 @@ export interface KafkaPassthroughOptions {
   partitions: number;
   /** Approximate size of each JSON value in bytes (at least ~60). */
   valueBytes: number;
+  /** Default TUNED_PASSTHROUGH. */
+  tuning?: PassthroughTuning;
+  /** Values to cycle through instead of valuePool(valueBytes) (keys stay `u<i % 997>`). */
+  pool?: string[];
   /** Gives up after this long. Default 90 s. */
   timeoutMs?: number;
 }
@@ -28,13 +97,12 @@ export interface KafkaPassthroughResult {
   produceRecordsPerSecond: number;
   passthroughSeconds: number;
   produceSeconds: number;
-  /** The acks both producers ask for: -1 (all in-sync replicas; with one broker, the same as 1). */
-  acks: -1;
+  /** The acks the passthrough's producer asks for (-1: all in-sync replicas; with one broker, the same as 1). */
+  acks: -1 | 1;
   /** Mean records per fetched batch in the passthrough. */
   meanBatch: number;
 }
 
-const ACKS = -1;
 /**
  * kafkajs's own log, off unless KAFKAJS_LOG_LEVEL (ERROR, WARN, INFO, DEBUG) asks for it: it logs
  * retriable broker answers (e.g. the group coordinator not yet available on a fresh broker) as
@@ -45,7 +113,7 @@ const PRODUCE_CHUNK = 1000;
 const PRODUCE_IN_FLIGHT = 4;
 
 /** 1,000 distinct JSON values of about `bytes` bytes each. */
-function valuePool(bytes: number): string[] {
+export function valuePool(bytes: number): string[] {
   return Array.from({ length: 1000 }, (_, i) => {
     const base = { id: i, user: `u${i % 997}`, f0: ((i * 31) % 200) / 100 - 1, f1: ((i * 17) % 200) / 100 - 1, pad: '' };
     const pad = Math.max(0, bytes - JSON.stringify(base).length);
@@ -53,19 +121,40 @@ function valuePool(bytes: number): string[] {
   });
 }
 
-async function totalRecords(admin: Admin, topic: string): Promise<number> {
+export async function totalRecords(admin: Admin, topic: string): Promise<number> {
   const offsets = await admin.fetchTopicOffsets(topic);
   return offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
 }
 
 /**
+ * Fills `topic` with `records` keyed records cycling through `pool` (chunks of 1,000, 4 in
+ * flight, acks -1). Returns the produce rate in records/s.
+ */
+export async function fillTopic(producer: Producer, topic: string, records: number, pool: string[]): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: PRODUCE_IN_FLIGHT }, async () => {
+      for (let from = next; from < records; from = next) {
+        next = Math.min(records, from + PRODUCE_CHUNK);
+        const messages: Message[] = [];
+        for (let i = from; i < next; i++) messages.push({ key: `u${i % 997}`, value: pool[i % pool.length]! });
+        await producer.send({ topic, acks: -1, messages });
+      }
+    }),
+  );
+  return records / ((performance.now() - start) / 1000);
+}
+
+/**
  * Produces `records` JSON records into a fresh topic, then measures a raw kafkajs
- * consume→produce passthrough: one consumer group reading every partition in parallel with
- * `eachBatch`, sending each batch as one produce request (acks -1, no compression) to the
- * same partition of a fresh output topic, offsets resolved per batch and committed by
- * kafkajs's auto-commit. No decoding: the bytes are copied as they are.
+ * consume→produce passthrough with the given tuning: one consumer group reading every
+ * partition with `eachBatch`, sending each fetched batch (in chunks) to the same partition of a
+ * fresh output topic, committing (once a second) only offsets whose batches are acknowledged.
+ * No decoding: the bytes are copied as they are.
  */
 export async function kafkaPassthroughRecordsPerSecond(o: KafkaPassthroughOptions): Promise<KafkaPassthroughResult> {
+  const tuning = o.tuning ?? TUNED_PASSTHROUGH;
   const id = randomBytes(4).toString('hex');
   const input = `bench-passthrough-in-${id}`;
   const output = `bench-passthrough-out-${id}`;
@@ -73,26 +162,14 @@ export async function kafkaPassthroughRecordsPerSecond(o: KafkaPassthroughOption
   const kafka = new Kafka({ clientId: 'sluice-bench', brokers: o.brokers, logLevel: LOG_LEVEL, retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 8 } });
   const admin = kafka.admin();
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-  const consumer = kafka.consumer({ groupId: `bench-passthrough-${id}`, maxWaitTimeInMs: 100, sessionTimeout: 30_000, heartbeatInterval: 3000 });
+  const consumer = kafka.consumer({ groupId: `bench-passthrough-${id}`, ...tuning.fetch, sessionTimeout: 30_000, heartbeatInterval: 3000 });
   await admin.connect();
   try {
     await admin.createTopics({ topics: [input, output].map((topic) => ({ topic, numPartitions: o.partitions, replicationFactor: 1 })), waitForLeaders: true });
     await producer.connect();
 
-    // Produce phase: chunks of 1,000 keyed records, 4 requests in flight.
-    const pool = valuePool(o.valueBytes);
-    let next = 0;
     const produceStart = performance.now();
-    await Promise.all(
-      Array.from({ length: PRODUCE_IN_FLIGHT }, async () => {
-        for (let from = next; from < o.records; from = next) {
-          next = Math.min(o.records, from + PRODUCE_CHUNK);
-          const messages: Message[] = [];
-          for (let i = from; i < next; i++) messages.push({ key: `u${i % 997}`, value: pool[i % pool.length]! });
-          await producer.send({ topic: input, acks: ACKS, messages });
-        }
-      }),
-    );
+    await fillTopic(producer, input, o.records, o.pool ?? valuePool(o.valueBytes));
     const produceSeconds = (performance.now() - produceStart) / 1000;
     const produced = await totalRecords(admin, input);
     if (produced !== o.records) throw new Error(`kafka ceiling: produced ${produced} records into ${input}, expected ${o.records}`);
@@ -104,34 +181,66 @@ export async function kafkaPassthroughRecordsPerSecond(o: KafkaPassthroughOption
     let batches = 0;
     let start = 0;
     let end = 0;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`kafka ceiling: passthrough copied ${copied} of ${o.records} records within ${timeoutMs / 1000} s`)), timeoutMs);
-      consumer.on(consumer.events.CRASH, (e) => {
-        clearTimeout(timer);
-        reject(e.payload.error);
-      });
-      consumer
-        .run({
-          partitionsConsumedConcurrently: o.partitions,
-          eachBatch: async ({ batch, heartbeat }) => {
-            if (!start) start = performance.now();
-            if (!batch.messages.length) return;
-            await producer.send({ topic: output, acks: ACKS, messages: batch.messages.map((m) => ({ key: m.key, value: m.value, partition: batch.partition })) });
-            copied += batch.messages.length;
-            batches++;
-            await heartbeat();
-            if (copied >= o.records && !end) {
-              end = performance.now();
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch((err: unknown) => {
+    /** Per partition, the sends of batches not yet acknowledged, oldest first. */
+    const inFlight = new Map<number, Promise<void>[]>();
+    /** Per partition, the offset after the last acknowledged batch: what may be committed. */
+    const acked = new Map<number, string>();
+    // kafkajs fetches from the last resolved offset, so offsets are resolved as soon as a batch
+    // is handed to the producer; commits (manual, once a second) only cover acknowledged batches.
+    const commitAcked = () => consumer.commitOffsets([...acked].map(([partition, offset]) => ({ topic: input, partition, offset })));
+    const committer = setInterval(() => void commitAcked().catch(() => {}), 1000);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`kafka ceiling: passthrough copied ${copied} of ${o.records} records within ${timeoutMs / 1000} s`)), timeoutMs);
+        const fail = (err: unknown) => {
           clearTimeout(timer);
           reject(err instanceof Error ? err : new Error(String(err)));
-        });
-    });
+        };
+        consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
+        consumer
+          .run({
+            partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently || o.partitions,
+            autoCommit: false,
+            eachBatchAutoResolve: false,
+            eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+              if (!start) start = performance.now();
+              const n = batch.messages.length;
+              if (!n) return;
+              batches++;
+              const partition = batch.partition;
+              const lastOffset = batch.lastOffset();
+              const sends: Promise<unknown>[] = [];
+              const chunk = Math.min(tuning.sendChunk, n);
+              for (let from = 0; from < n; from += chunk) {
+                const messages: Message[] = [];
+                for (let i = from; i < Math.min(n, from + chunk); i++) messages.push({ key: batch.messages[i]!.key, value: batch.messages[i]!.value, partition });
+                sends.push(producer.send({ topic: output, acks: tuning.acks, compression: tuning.compression, messages }));
+              }
+              const done = Promise.all(sends).then(() => {
+                acked.set(partition, String(Number(lastOffset) + 1));
+                copied += n;
+                if (copied >= o.records && !end) {
+                  end = performance.now();
+                  clearTimeout(timer);
+                  resolve();
+                }
+              });
+              done.catch(fail);
+              const queue = inFlight.get(partition) ?? [];
+              inFlight.set(partition, queue);
+              queue.push(done);
+              // At most batchesInFlight batches unacknowledged per partition; the next fetch overlaps the others' sends.
+              while (queue.length >= tuning.batchesInFlight) await queue.shift();
+              resolveOffset(lastOffset);
+              await heartbeat();
+            },
+          })
+          .catch(fail);
+      });
+      await commitAcked();
+    } finally {
+      clearInterval(committer);
+    }
     const passthroughSeconds = (end - start) / 1000;
     const written = await totalRecords(admin, output);
     if (written !== o.records) throw new Error(`kafka ceiling: ${written} records in ${output}, expected ${o.records}`);
@@ -140,7 +249,7 @@ export async function kafkaPassthroughRecordsPerSecond(o: KafkaPassthroughOption
       produceRecordsPerSecond: o.records / produceSeconds,
       passthroughSeconds,
       produceSeconds,
-      acks: ACKS,
+      acks: tuning.acks,
       meanBatch: o.records / batches,
     };
   } finally {
@@ -165,7 +274,7 @@ export async function kafkaReachable(brokers: string[]): Promise<boolean> {
 }
 
 /** scripts/kafka/<name>, found by walking up from this module (it runs from dist/bench/lib). */
-function kafkaScript(name: string): string {
+export function kafkaScript(name: string): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
     const p = join(dir, 'scripts', 'kafka', name);
     if (existsSync(p)) return p;
@@ -173,10 +282,11 @@ function kafkaScript(name: string): string {
   }
 }
 
-/** Runs scripts/kafka/<name> with KAFKA_PORT set; its output goes to stderr (stdout carries RESULT lines). */
-function runKafkaScript(name: string, port: number): Promise<void> {
+/** Runs scripts/kafka/<name> (with KAFKA_PORT set when given); its output goes to stderr (stdout carries RESULT lines). */
+export function runKafkaScript(name: string, port?: number, args: string[] = []): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [kafkaScript(name)], { stdio: ['ignore', process.stderr, process.stderr], env: { ...process.env, KAFKA_PORT: String(port) } });
+    const env = port === undefined ? process.env : { ...process.env, KAFKA_PORT: String(port) };
+    const child = spawn('bash', [kafkaScript(name), ...args], { stdio: ['ignore', process.stderr, process.stderr], env });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`scripts/kafka/${name} exited with ${code}`))));
   });

@@ -2,6 +2,8 @@ import { cpus } from 'node:os';
 
 /** One measured number, as written to bench/results/latest.jsonl. */
 export interface BenchResult {
+  /** The registry name of the benchmark that wrote the row (what `npm run bench -- NAME` takes). */
+  benchmark?: string;
   name: string;
   mode: 'batch' | 'stream' | 'online' | 'serde' | 'state' | 'model';
   metric: string;
@@ -31,6 +33,7 @@ export function peakRssMb(): number {
 export function result(r: Omit<BenchResult, 'ratio' | 'peak_rss_mb' | 'machine' | 'timestamp' | 'command'> & { benchmark: string }): BenchResult {
   const { benchmark, ...rest } = r;
   return {
+    benchmark,
     ...rest,
     ratio: r.ceiling && r.ceiling.value > 0 ? round(r.value / r.ceiling.value, 3) : null,
     peak_rss_mb: peakRssMb(),

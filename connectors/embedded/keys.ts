@@ -79,6 +79,11 @@ export function offsetKey(group: string, topic: string, partition: number): Buff
   return key;
 }
 
+/** The partition and group of a key made by offsetKey for `topic`. */
+export function partitionAndGroupOfOffsetKey(topic: string, key: Buffer): { partition: number; group: string } {
+  return { partition: key.readUInt32BE(2 + topic.length), group: key.toString('utf8', 6 + topic.length) };
+}
+
 export function encodeOffset(offset: number): Buffer {
   const value = Buffer.allocUnsafe(8);
   value.writeUInt32BE(Math.floor(offset / TWO_32), 0);

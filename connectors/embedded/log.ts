@@ -33,14 +33,15 @@
  * batches are skipped without decoding); the data directory is locked by one process,
  * and opened once within it.
  */
-import { mkdir, realpath } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdir, realpath } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { SluiceError } from '../../src/core/errors.js';
 import type { LogRecord, StoredLogRecord } from '../../src/core/record.js';
 import { batchCount, batchCursor, decodeFrom, encodeBatch, firstAtOrAfter, type BatchCursor } from './codec.js';
 import { newPartition, wake, wakeAll, waitFor, type PartitionState } from './partition.js';
 import {
-  baseOfBatchKey, batchKey, decodeOffset, encodeOffset, KV_PREFIX, kvKey, kvRange, metaKey, metaRange, nameOfKvKey, offsetKey,
+  baseOfBatchKey, batchKey, decodeOffset, encodeOffset, KV_PREFIX, kvKey, kvRange, metaKey, metaRange, nameOfKvKey, offsetKey, partitionAndGroupOfOffsetKey,
   partitionRange, topicBatchRange, topicFromMetaKey, topicOffsetRange,
 } from './keys.js';
 import { partitionOfKey } from './partitioner.js';
@@ -139,6 +140,11 @@ export class EmbeddedLog {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       if (cause?.code === 'LEVEL_LOCKED') {
         throw new SluiceError('STORAGE_ERROR', `embedded log at "${dir}" is in use by another process (${cause.message ?? 'locked'}); stop it or use another data directory`, { path: dir }, { cause: err });
+      }
+      // LevelDB reports a file it may not open as an IO error, like damage; but deleting
+      // a healthy log because of its permissions would lose its data: say what it is.
+      if (cause?.code === 'LEVEL_IO_ERROR' && (/Permission denied|Read-only file system|Operation not permitted/i.test(cause.message ?? '') || !(await writable(real)))) {
+        throw new SluiceError('STORAGE_ERROR', `embedded log at "${dir}": permission denied (${cause.message ?? cause.code}); this process (uid ${process.getuid?.() ?? '?'}) may not write the data directory or its files. Grant it write access (e.g. chown or chmod), or use another --data-dir; the data in it is not damaged`, { path: dir }, { cause: err });
       }
       if (cause?.code === 'LEVEL_CORRUPTION' || cause?.code === 'LEVEL_IO_ERROR') {
         // A damaged directory cannot be opened at all, so --fresh cannot help: say what will.
@@ -488,6 +494,24 @@ export class EmbeddedLog {
     }
   }
 
+  /** Every group's committed offsets on `topic`: group → partition → offset (for `sluice topics describe`). */
+  async groupOffsets(topic: string): Promise<Map<string, Map<number, number>>> {
+    this.checkOpen();
+    this.requireTopic(topic);
+    const out = new Map<string, Map<number, number>>();
+    try {
+      for (const [key, value] of await this.db.iterator(topicOffsetRange(topic)).all()) {
+        const { partition, group } = partitionAndGroupOfOffsetKey(topic, key);
+        let byPartition = out.get(group);
+        if (!byPartition) out.set(group, (byPartition = new Map()));
+        byPartition.set(partition, decodeOffset(value));
+      }
+    } catch (err) {
+      throw storageError(`reading the committed offsets of topic "${topic}" failed`, err, this.dir);
+    }
+    return out;
+  }
+
   /**
    * Resolves true as soon as `endOffset > offset`, false on timeout, abort, topic
    * deletion or close. Woken by the write path, no polling.
@@ -552,4 +576,14 @@ function storageError(message: string, err: unknown, dir: string): SluiceError {
   if (err instanceof SluiceError) return err;
   const detail = err instanceof Error ? err.message : String(err);
   return new SluiceError('STORAGE_ERROR', `${message}: ${detail}`, { path: dir }, { cause: err });
+}
+
+/** Whether this process may write the directory (false on EACCES, EROFS, ...). */
+async function writable(dir: string): Promise<boolean> {
+  try {
+    await access(dir, fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -13,6 +13,7 @@ import type { WriteStream } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
+import { toJson } from '../../src/core/json.js';
 import { SluiceError } from '../../src/core/errors.js';
 import { readCsvHeader } from './csv.js';
 
@@ -166,7 +167,7 @@ export async function createJsonlWriter(path: string): Promise<RowWriter> {
       const v = values[i];
       let line: string | undefined;
       try {
-        line = JSON.stringify(v);
+        line = toJson(v);
       } catch (err) {
         throw encodeError(path, i, err);
       }
@@ -192,7 +193,7 @@ export function formatCsvCell(v: unknown): string {
   if (typeof v === 'string') s = v;
   else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   else if (v instanceof Date) return Number.isNaN(v.getTime()) ? '' : v.toISOString();
-  else if (typeof v === 'object') s = JSON.stringify(v) ?? '';
+  else if (typeof v === 'object') s = toJson(v) ?? '';
   else if (typeof v === 'function' || typeof v === 'symbol') return '';
   else s = String(v);
   if (s.length === 0) return s;

@@ -2,6 +2,8 @@
  * How record values turn into objects and back. The Kafka source and sink take a codec, so
  * other formats (Avro with a schema registry) plug in here; JSON is the default.
  */
+import { toJson } from '../../src/core/json.js';
+
 export type Decoded = { ok: true; value: Record<string, unknown> } | { ok: false; error: string };
 
 export interface ValueCodec {
@@ -26,6 +28,7 @@ export const jsonCodec: ValueCodec = {
     return { ok: true, value: value as Record<string, unknown> };
   },
   encode(value) {
-    return Buffer.from(JSON.stringify(value), 'utf8');
+    // 64-bit integers (BigInt) as JSON numbers with every digit, as the other JSON sinks write them.
+    return Buffer.from(toJson(value) ?? 'null', 'utf8');
   },
 };

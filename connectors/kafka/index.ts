@@ -10,6 +10,6 @@ export { copartitionedAssigner } from './copartition.js';
 export type { FetchedMessage, GroupConsumerOptions, TopicPartition } from './consumer.js';
 export { readRanges } from './range-reader.js';
 export type { PartitionRange } from './range-reader.js';
-export { IdempotentWriter, TransactionalWriter } from './producer.js';
+export { IdempotentWriter, TransactionalWriter, chunkRecords } from './producer.js';
 export type { ConsumedOffsets, OutRecord } from './producer.js';
 export { errorText, isFenced } from './errors.js';

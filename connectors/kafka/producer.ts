@@ -30,6 +30,52 @@ function toTopicMessages(records: readonly OutRecord[]): TopicMessages[] {
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
+/**
+ * The broker refuses a record batch over `message.max.bytes` (1 MiB by default), and kafkajs sends
+ * each send() for one partition as one batch: a checkpoint's records go out in chunks below that.
+ */
+const CHUNK_BYTES = 768 * 1024;
+
+function recordBytes(r: OutRecord): number {
+  let n = 70 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  if (r.headers) for (const [k, v] of Object.entries(r.headers)) n += k.length + v.length + 2;
+  return n;
+}
+
+/** Splits records into runs whose bytes stay under CHUNK_BYTES (a record larger than that goes alone, and the broker judges it). */
+export function chunkRecords(records: readonly OutRecord[], maxBytes = CHUNK_BYTES): OutRecord[][] {
+  const out: OutRecord[][] = [];
+  let cur: OutRecord[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const b = recordBytes(r);
+    if (cur.length && bytes + b > maxBytes) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(r);
+    bytes += b;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/**
+ * Sends the chunks one after another; per topic-partition the metadata keeps the FIRST chunk's
+ * base offset, so base offset + records sent never points past what this call wrote.
+ */
+async function sendChunked(records: readonly OutRecord[], send: (topicMessages: TopicMessages[]) => Promise<RecordMetadata[]>): Promise<RecordMetadata[]> {
+  const first = new Map<string, RecordMetadata>();
+  for (const chunk of chunkRecords(records)) {
+    for (const m of await send(toTopicMessages(chunk))) {
+      const k = `${m.topicName}\0${m.partition}`;
+      if (!first.has(k)) first.set(k, m);
+    }
+  }
+  return [...first.values()];
+}
+
 /** Producer settings shared by both guarantees: batches as sent, no extra linger (kafkajs sends each send() at once). */
 const COMMON = { createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false } as const;
 
@@ -48,7 +94,7 @@ export class IdempotentWriter {
   /** Resolves once every record is acknowledged by all in-sync replicas. */
   async send(records: readonly OutRecord[]): Promise<RecordMetadata[]> {
     if (!records.length) return [];
-    return this.producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1, compression: CompressionTypes.None });
+    return sendChunked(records, (topicMessages) => this.producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None }));
   }
 
   async close(): Promise<void> {
@@ -77,7 +123,7 @@ export class TransactionalWriter {
   async commit(records: readonly OutRecord[], consumed: ConsumedOffsets | undefined): Promise<RecordMetadata[]> {
     const tx = await this.producer.transaction();
     try {
-      const meta = records.length ? await tx.sendBatch({ topicMessages: toTopicMessages(records), compression: CompressionTypes.None }) : [];
+      const meta = records.length ? await sendChunked(records, (topicMessages) => tx.sendBatch({ topicMessages, compression: CompressionTypes.None })) : [];
       if (consumed?.offsets.length) {
         const topics = new Map<string, { partition: number; offset: string }[]>();
         for (const o of consumed.offsets) {

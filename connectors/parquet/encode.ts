@@ -19,7 +19,7 @@ type ColumnChunk = RowGroup['columns'][number];
 type ColumnMetaData = NonNullable<ColumnChunk['meta_data']>;
 type Statistics = NonNullable<ColumnMetaData['statistics']>;
 
-export type ChunkType = 'DOUBLE' | 'FLOAT' | 'INT64' | 'INT32' | 'STRING' | 'BOOLEAN' | 'TIMESTAMP_MILLIS' | 'JSON';
+export type ChunkType = 'DOUBLE' | 'FLOAT' | 'INT64' | 'INT32' | 'STRING' | 'BOOLEAN' | 'DATE' | 'TIMESTAMP_MILLIS' | 'TIMESTAMP_MICROS' | 'TIMESTAMP_NANOS' | 'JSON';
 export type Codec = 'SNAPPY' | 'GZIP' | 'ZSTD' | 'UNCOMPRESSED';
 
 /** One column's buffered rows, as the writer keeps them. */
@@ -30,7 +30,7 @@ export interface ChunkSource {
   count: number;
   /** 1 = null, for the first `count` rows. */
   isNull: Uint8Array;
-  /** DOUBLE, FLOAT, INT32 and TIMESTAMP_MILLIS (epoch ms, integral) values. */
+  /** DOUBLE, FLOAT, INT32, DATE and TIMESTAMP_* (as epoch milliseconds, possibly fractional) values. */
   num: Float64Array;
   /** INT64 values. */
   big: BigInt64Array | undefined;
@@ -44,7 +44,7 @@ const MAX_DICT_ENTRIES = 1 << 15;
 const MAX_DICT_BYTES = 1 << 20;
 
 const PHYSICAL: Record<ChunkType, ColumnMetaData['type']> = {
-  DOUBLE: 'DOUBLE', FLOAT: 'FLOAT', INT64: 'INT64', INT32: 'INT32', TIMESTAMP_MILLIS: 'INT64', STRING: 'BYTE_ARRAY', JSON: 'BYTE_ARRAY', BOOLEAN: 'BOOLEAN',
+  DOUBLE: 'DOUBLE', FLOAT: 'FLOAT', INT64: 'INT64', INT32: 'INT32', DATE: 'INT32', TIMESTAMP_MILLIS: 'INT64', TIMESTAMP_MICROS: 'INT64', TIMESTAMP_NANOS: 'INT64', STRING: 'BYTE_ARRAY', JSON: 'BYTE_ARRAY', BOOLEAN: 'BOOLEAN',
 };
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('sluice Parquet writer: big-endian platforms are not supported');
@@ -240,8 +240,10 @@ function encodeValues(src: ChunkSource, n: number): Values {
       const vals = compact(src.num, isNull, count, new Float32Array(n));
       return { encoding: 'PLAIN', width: 4, bytes: new Uint8Array(vals.buffer, 0, n * 4) };
     }
-    case 'INT32': {
-      const vals = compact(src.num, isNull, count, new Int32Array(n));
+    case 'INT32':
+    case 'DATE': {
+      // DATE: days since the epoch, from epoch milliseconds.
+      const vals = compact(type === 'DATE' ? src.num.map((x) => Math.floor(x / 86400000)) : src.num, isNull, count, new Int32Array(n));
       let min = Infinity;
       let max = -Infinity;
       for (let i = 0; i < n; i++) {
@@ -262,15 +264,30 @@ function encodeValues(src: ChunkSource, n: number): Values {
       }
       return { encoding: 'PLAIN', width: 8, bytes: new Uint8Array(vals.buffer, vals.byteOffset, n * 8), ...(n ? { min, max } : {}) };
     }
-    case 'TIMESTAMP_MILLIS': {
-      // Integral epoch ms as int64 halves (low word unsigned), without a BigInt per value.
+    case 'TIMESTAMP_NANOS': {
+      // Beyond 2^53: one BigInt per value (the reader keeps times as ms, so microsecond precision).
+      const vals = new BigInt64Array(n);
+      for (let i = 0, v = 0; i < count; i++) if (!isNull[i]) vals[v++] = BigInt(Math.round(src.num[i]! * 1e3)) * 1000n;
+      let min = 0n;
+      let max = 0n;
+      for (let i = 0; i < n; i++) {
+        const x = vals[i]!;
+        if (i === 0 || x < min) min = x;
+        if (i === 0 || x > max) max = x;
+      }
+      return { encoding: 'PLAIN', width: 8, bytes: new Uint8Array(vals.buffer, 0, n * 8), ...(n ? { min, max } : {}) };
+    }
+    case 'TIMESTAMP_MILLIS':
+    case 'TIMESTAMP_MICROS': {
+      // Integral epoch ms (or µs) as int64 halves (low word unsigned), without a BigInt per value.
+      const micros = type === 'TIMESTAMP_MICROS';
       const words = new Uint32Array(n * 2);
       const signed = new Int32Array(words.buffer);
       let min = Infinity;
       let max = -Infinity;
       for (let i = 0, v = 0; i < count; i++) {
         if (isNull[i]) continue;
-        const x = src.num[i]!;
+        const x = micros ? Math.round(src.num[i]! * 1e3) : src.num[i]!;
         const hi = Math.floor(x / 4294967296);
         words[2 * v] = x - hi * 4294967296;
         signed[2 * v + 1] = hi;

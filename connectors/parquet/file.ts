@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, FileMetaData, SchemaElement, SchemaTree } from 'hyparquet';
+import type { ColumnType } from '../../src/core/columns.js';
 import { SluiceError } from '../../src/core/errors.js';
 import { mapOpenError } from '../files/common.js';
 
@@ -38,6 +39,8 @@ export interface ParquetInfo {
 /** One top-level column as the reader needs it. */
 export interface ColumnSchema extends ParquetColumnInfo {
   node: SchemaTree;
+  /** The type a Parquet writer gives this column to keep it as it is; undefined when sluice cannot write it back as such. */
+  declared: ColumnType | undefined;
   /** Not nested: decoded page by page by ColumnCursor. Nested columns go through hyparquet's assembly. */
   flat: boolean;
 }
@@ -89,7 +92,7 @@ export function classify(node: SchemaTree): ColumnSchema {
   const el = node.element;
   const nested = node.children.length > 0 || el.repetition_type === 'REPEATED';
   const base = { name: el.name, parquetType: describe(el, nested), nullable: el.repetition_type !== 'REQUIRED', node, flat: !nested };
-  if (nested) return { ...base, type: 'other' };
+  if (nested) return { ...base, type: 'other', declared: undefined };
   const ct = el.converted_type;
   const lt = el.logical_type?.type;
   let type: ParquetValueType;
@@ -102,7 +105,29 @@ export function classify(node: SchemaTree): ColumnSchema {
   // hyparquet decodes BYTE_ARRAY as UTF-8 unless told otherwise (many writers omit the annotation); UUIDs become strings.
   else if (el.type === 'BYTE_ARRAY' || lt === 'UUID') type = 'string';
   else type = 'bytes';
-  return { ...base, type };
+  return { ...base, type, declared: declaredType(el) };
+}
+
+/** What a writer needs to store a column's values back with the type they came with. */
+function declaredType(el: SchemaElement): ColumnType | undefined {
+  const ct = el.converted_type;
+  const lt = el.logical_type as { type: string; unit?: string; isAdjustedToUTC?: boolean; bitWidth?: number; isSigned?: boolean } | undefined;
+  if (lt?.type === 'TIMESTAMP' && el.type === 'INT64') {
+    const unit = lt.unit === 'NANOS' ? 'TIMESTAMP_NANOS' : lt.unit === 'MICROS' ? 'TIMESTAMP_MICROS' : 'TIMESTAMP_MILLIS';
+    return { type: unit, utc: lt.isAdjustedToUTC !== false };
+  }
+  if (!lt && (ct === 'TIMESTAMP_MILLIS' || ct === 'TIMESTAMP_MICROS')) return { type: ct, utc: true };
+  if (lt?.type === 'DATE' || ct === 'DATE') return { type: 'DATE' };
+  if (el.type === 'BOOLEAN') return { type: 'BOOLEAN' };
+  if (el.type === 'FLOAT' && !lt) return { type: 'FLOAT' };
+  if (el.type === 'DOUBLE' && !lt) return { type: 'DOUBLE' };
+  if (el.type === 'BYTE_ARRAY' && (ct === 'UTF8' || lt?.type === 'STRING' || (!ct && !lt))) return { type: 'STRING' };
+  const signed = lt ? lt.type === 'INTEGER' && lt.isSigned !== false : !ct || ct === 'INT_64' || ct === 'INT_32' || ct === 'INT_16' || ct === 'INT_8';
+  if (el.type === 'INT64' && signed) return { type: 'INT64' };
+  // int8/int16 widen to int32: still integers; unsigned 32-bit fits int64.
+  if (el.type === 'INT32' && signed) return { type: 'INT32' };
+  if (el.type === 'INT32' && (lt?.type === 'INTEGER' || ct === 'UINT_8' || ct === 'UINT_16' || ct === 'UINT_32')) return { type: lt?.bitWidth === 32 || ct === 'UINT_32' ? 'INT64' : 'INT32' };
+  return undefined; // decimals, unsigned 64-bit, INT96, nested, bytes: written by their values' type
 }
 
 /** Opens the file and parses its footer. The caller must close() it. */

@@ -8,6 +8,7 @@
 import { parquetRead } from 'hyparquet';
 import type { RowGroup } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
+import type { ColumnType } from '../../src/core/columns.js';
 import { SluiceError } from '../../src/core/errors.js';
 import { ColumnCursor, NUMBER_PARSERS } from './decode.js';
 import type { Vector } from './decode.js';
@@ -31,6 +32,8 @@ export interface ColumnBatch {
   firstRow: number;
   columns: Record<string, Float64Array | (string | null)[] | (boolean | null)[] | unknown[]>;
   nulls: Record<string, Uint8Array | undefined>;
+  /** Each column's declared type where sluice can write it back as such (ints, times, booleans, strings). */
+  types: Record<string, ColumnType | undefined>;
 }
 
 export interface ParquetReadOptions {
@@ -139,6 +142,7 @@ export async function* readParquetColumns(path: string, opts: ParquetReadOptions
   let pending: Promise<Map<string, Uint8Array>> | undefined;
   try {
     const cols = project(pq, opts.columns);
+    const types = Object.fromEntries(cols.map((c) => [c.name, c.declared]));
     const flat = cols.filter((c) => c.flat);
     const nested = cols.filter((c) => !c.flat);
     const groups = pq.metadata.row_groups;
@@ -189,7 +193,7 @@ export async function* readParquetColumns(path: string, opts: ParquetReadOptions
 
       for (let r = skip; r < groupRows; r += batchSize) {
         const n = Math.min(batchSize, groupRows - r);
-        const batch: ColumnBatch = { rows: n, firstRow: groupStart + r, columns: {}, nulls: {} };
+        const batch: ColumnBatch = { rows: n, firstRow: groupStart + r, columns: {}, nulls: {}, types };
         const vectors = new Map<string, Vector>();
         for (const [c, cur] of cursors) {
           try {

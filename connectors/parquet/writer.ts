@@ -15,6 +15,7 @@ import * as zlib from 'node:zlib';
 import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { snappyCompressor } from 'hysnappy';
+import type { ColumnType, ValueType } from '../../src/core/columns.js';
 import { SluiceError } from '../../src/core/errors.js';
 import { writeChunk, type RowGroup, type SchemaElement } from './encode.js';
 
@@ -23,14 +24,20 @@ export interface WritableColumns {
   rows: number;
   columns: Record<string, Float64Array | Float32Array | ArrayLike<unknown>>;
   nulls: Record<string, Uint8Array | undefined>;
+  /** Declared types (from a typed source); a column without one gets the type of its values. Used by the first write only. */
+  types?: Record<string, ColumnType | undefined>;
 }
 
-export type ParquetWriteType = 'DOUBLE' | 'FLOAT' | 'INT64' | 'INT32' | 'STRING' | 'BOOLEAN' | 'TIMESTAMP_MILLIS' | 'JSON';
+export type ParquetWriteType = ValueType;
 export type ParquetCodec = 'SNAPPY' | 'GZIP' | 'ZSTD' | 'UNCOMPRESSED';
 
 export interface ParquetWriterColumn {
   name: string;
   type: ParquetWriteType;
+  /** Timestamps: an instant (adjusted to UTC, the default) or a local date-time (false). */
+  utc?: boolean | undefined;
+  /** Set when the type came from the batch's source (ColumnType), not from the caller: int64 then takes integral doubles past 2^53. */
+  fromSource?: boolean | undefined;
 }
 
 export interface ParquetWriterOptions {
@@ -62,9 +69,28 @@ const SCHEMA: Record<ParquetWriteType, Omit<SchemaElement, 'name'>> = {
   INT32: { type: 'INT32' },
   STRING: { type: 'BYTE_ARRAY', converted_type: 'UTF8' },
   BOOLEAN: { type: 'BOOLEAN' },
+  DATE: { type: 'INT32', converted_type: 'DATE', logical_type: { type: 'DATE' } },
   TIMESTAMP_MILLIS: { type: 'INT64', converted_type: 'TIMESTAMP_MILLIS' },
+  TIMESTAMP_MICROS: { type: 'INT64', converted_type: 'TIMESTAMP_MICROS' },
+  TIMESTAMP_NANOS: { type: 'INT64' },
   JSON: { type: 'BYTE_ARRAY', converted_type: 'JSON' },
 };
+
+const UNIT = { TIMESTAMP_MILLIS: 'MILLIS', TIMESTAMP_MICROS: 'MICROS', TIMESTAMP_NANOS: 'NANOS' } as const;
+
+/** The schema element of a column. Timestamps carry the logical type, with its UTC flag; the legacy converted type only says UTC, so local ones go without. */
+function schemaOf(c: ParquetWriterColumn): SchemaElement {
+  const base = { name: c.name, ...SCHEMA[c.type], repetition_type: 'OPTIONAL' as const };
+  if (c.type !== 'TIMESTAMP_MILLIS' && c.type !== 'TIMESTAMP_MICROS' && c.type !== 'TIMESTAMP_NANOS') return base;
+  const utc = c.utc ?? true;
+  const { converted_type: _legacy, ...rest } = base;
+  const logical_type = { type: 'TIMESTAMP' as const, isAdjustedToUTC: utc, unit: UNIT[c.type] };
+  return (utc && c.type !== 'TIMESTAMP_NANOS' ? { ...base, logical_type } : { ...rest, logical_type }) as SchemaElement;
+}
+
+function isTime(t: ParquetWriteType): boolean {
+  return t === 'DATE' || t === 'TIMESTAMP_MILLIS' || t === 'TIMESTAMP_MICROS' || t === 'TIMESTAMP_NANOS';
+}
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -94,7 +120,7 @@ class ColumnBuffer {
 
   constructor(readonly spec: ParquetWriterColumn, capacity: number) {
     const t = spec.type;
-    this.num = new Float64Array(t === 'DOUBLE' || t === 'FLOAT' || t === 'INT32' || t === 'TIMESTAMP_MILLIS' ? capacity : 0);
+    this.num = new Float64Array(t === 'DOUBLE' || t === 'FLOAT' || t === 'INT32' || isTime(t) ? capacity : 0);
     if (t === 'INT64') this.big = new BigInt64Array(capacity);
     if (t === 'STRING' || t === 'BOOLEAN' || t === 'JSON') this.arr = [];
     this.isNull = new Uint8Array(capacity);
@@ -142,18 +168,24 @@ class ColumnBuffer {
         let b: bigint;
         if (typeof v === 'bigint') b = v;
         else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
+        // A column declared int64 by its source was read as doubles: past 2^53 the value is
+        // already rounded, and writing it back as int64 keeps the type without losing more.
+        else if (typeof v === 'number' && this.spec.fromSource && Number.isInteger(v)) b = BigInt(v);
         else if (typeof v === 'number') return mismatch(t, v, 'non-integer or unsafe number');
         else return mismatch(t, v);
         if (b < INT64_MIN || b > INT64_MAX) return mismatch(t, v, 'out-of-range');
         this.big![i] = b;
         return undefined;
       }
-      case 'TIMESTAMP_MILLIS': {
-        // Epoch milliseconds; sub-millisecond parts (e.g. read from a MICROS column) are floored.
+      case 'DATE':
+      case 'TIMESTAMP_MILLIS':
+      case 'TIMESTAMP_MICROS':
+      case 'TIMESTAMP_NANOS': {
+        // Epoch milliseconds (what the reader hands out); MILLIS floors sub-millisecond parts.
         const n = v instanceof Date ? v.getTime() : typeof v === 'bigint' ? Number(v) : v;
         if (typeof n !== 'number') return mismatch(t, v);
         if (!Number.isFinite(n)) return mismatch(t, v, 'invalid time');
-        this.num[i] = Math.floor(n);
+        this.num[i] = t === 'TIMESTAMP_MILLIS' ? Math.floor(n) : n;
         return undefined;
       }
       case 'STRING':
@@ -173,7 +205,8 @@ class ColumnBuffer {
 
   /** Fast path for float batch columns into DOUBLE/FLOAT: copies the whole array (and its null mask). */
   putFloats(at: number, src: Float64Array | Float32Array, mask: Uint8Array | undefined): boolean {
-    if (this.spec.type !== 'DOUBLE' && this.spec.type !== 'FLOAT') return false;
+    // Times are epoch ms in both; the encoder converts to the unit (and floors MILLIS there).
+    if (this.spec.type !== 'DOUBLE' && this.spec.type !== 'FLOAT' && this.spec.type !== 'TIMESTAMP_MICROS' && this.spec.type !== 'TIMESTAMP_NANOS' && this.spec.type !== 'DATE') return false;
     this.num.set(src, at);
     if (mask) this.isNull.set(mask.subarray(0, src.length), at);
     else this.isNull.fill(0, at, at + src.length);
@@ -275,7 +308,7 @@ class Writer implements ParquetRowWriter {
     this.cols = columns.map((c) => new ColumnBuffer(c, Math.min(this.rowGroupSize, 1 << 16)));
     this.schema = [
       { name: 'root', num_children: columns.length },
-      ...columns.map((c) => ({ name: c.name, ...SCHEMA[c.type], repetition_type: 'OPTIONAL' as const })),
+      ...columns.map(schemaOf),
     ];
     this.sink.appendUint32(MAGIC);
     return this.cols;
@@ -365,21 +398,30 @@ class Writer implements ParquetRowWriter {
 
   private inferFromColumns(batch: WritableColumns): ColumnBuffer[] {
     const types = new Map<string, ParquetWriteType | undefined>();
+    const utc = new Map<string, boolean>();
+    const fromSource = new Set<string>();
     for (const [name, col] of Object.entries(batch.columns)) {
+      const declared = batch.types?.[name];
+      if (declared) {
+        types.set(name, declared.type);
+        fromSource.add(name);
+        if (declared.utc !== undefined) utc.set(name, declared.utc);
+        continue;
+      }
       const mask = batch.nulls[name];
       let t: ParquetWriteType | undefined;
       if (col instanceof Float64Array || col instanceof Float32Array) t = !mask || mask.indexOf(0) !== -1 ? 'DOUBLE' : undefined;
       else for (let i = 0; i < batch.rows && t === undefined; i++) t = mask?.[i] === 1 ? undefined : inferType(col[i]);
       types.set(name, t);
     }
-    return this.startInferred(types, batch.rows);
+    return this.startInferred(types, batch.rows, utc, fromSource);
   }
 
-  private startInferred(types: Map<string, ParquetWriteType | undefined>, rows: number): ColumnBuffer[] {
+  private startInferred(types: Map<string, ParquetWriteType | undefined>, rows: number, utc = new Map<string, boolean>(), declared = new Set<string>()): ColumnBuffer[] {
     const columns: ParquetWriterColumn[] = [];
     for (const [name, type] of types) {
       if (!type) throw this.error(`cannot infer the type of column "${name}": it has no usable value in the first ${rows} rows (only nulls, or a function/symbol/undefined); pass columns to createParquetWriter`, { column: name });
-      columns.push({ name, type });
+      columns.push({ name, type, ...(utc.has(name) ? { utc: utc.get(name) } : {}), ...(declared.has(name) ? { fromSource: true } : {}) });
     }
     if (columns.length === 0) throw this.error('cannot infer columns: the first rows have no fields; pass columns to createParquetWriter');
     return this.start(columns);

@@ -2,10 +2,16 @@
 # Starts a single-node Apache Kafka (KRaft: broker + controller in one JVM) on loopback,
 # configured for tests, in the background; waits until kafkajs can talk to it; prints the
 # bootstrap address on stdout. Installs the jars first if needed (scripts/kafka/install.sh).
-# Safe to call when it is already running.
+# Safe to call when it is already running, and for several brokers on different ports at
+# once (KAFKA_PORT at least 3 apart); calls for the same port wait for each other.
 #
 #   KAFKA_PORT              broker port (default 19092)
 #   KAFKA_CONTROLLER_PORT   controller port (default KAFKA_PORT + 1)
+#   KAFKA_SASL_PORT         SASL_PLAINTEXT listener (default KAFKA_PORT + 2; 0: none), for
+#                           PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512
+#   KAFKA_SASL_USER         its test user (default sluice), with
+#   KAFKA_SASL_PASSWORD     its password (default sluice-secret); SCRAM credentials are stored
+#                           when the data folder is first formatted
 #   KAFKA_DATA_DIR          config, data, pid file and log (default $TMPDIR/sluice-kafka-$KAFKA_PORT)
 #   KAFKA_HEAP_OPTS         JVM heap (default -Xms256m -Xmx512m)
 #   KAFKA_START_TIMEOUT     seconds to wait for the broker (default 60)
@@ -21,17 +27,17 @@ die() { printf 'kafka-start: ERROR: %s\n' "$*" >&2; exit 1; }
 TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
 PROPS="$KAFKA_DATA_DIR/server.properties"
 
-port_open() { (exec 3<>"/dev/tcp/$KAFKA_HOST/$1") 2>/dev/null; }
 ready() { node "$ROOT/scripts/kafka/ready.mjs" "$KAFKA_BOOTSTRAP" "${1:-5000}" >/dev/null 2>&1; }
-our_pid() {
-  local pid
-  [[ -f "$KAFKA_PID_FILE" ]] || return 1
-  pid="$(cat "$KAFKA_PID_FILE")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $PROPS" && echo "$pid"
+sasl_ready() {
+  [[ "$KAFKA_SASL_PORT" == 0 ]] && return 0
+  node "$ROOT/scripts/kafka/ready.mjs" "$KAFKA_SASL_BOOTSTRAP" 5000 "scram-sha-256:$KAFKA_SASL_USER:$KAFKA_SASL_PASSWORD" >/dev/null 2>&1
 }
 
+# One start/stop/restart at a time per broker (restart.sh already holds the lock).
+[[ "${KAFKA_LOCK_HELD:-0}" == 1 ]] || kafka_lock "$((TIMEOUT + 60))"
+
 # Already running?
-if pid="$(our_pid)"; then
+if pid="$(kafka_our_pid)"; then
   deadline=$((SECONDS + TIMEOUT))
   until ready; do
     ((SECONDS < deadline)) || die "broker process $pid is running but does not answer on $KAFKA_BOOTSTRAP; see $KAFKA_LOG_FILE (stop it with scripts/kafka/stop.sh)"
@@ -41,13 +47,14 @@ if pid="$(our_pid)"; then
   echo "$KAFKA_BOOTSTRAP"
   exit 0
 fi
-if port_open "$KAFKA_PORT"; then
+if kafka_port_open "$KAFKA_PORT"; then
   ready 10000 || die "port $KAFKA_PORT is taken by something that is not a Kafka broker (set KAFKA_PORT to use another port)"
   log "a Kafka broker not started by this script already answers at $KAFKA_BOOTSTRAP; using it"
   echo "$KAFKA_BOOTSTRAP"
   exit 0
 fi
-port_open "$KAFKA_CONTROLLER_PORT" && die "controller port $KAFKA_CONTROLLER_PORT is taken (set KAFKA_CONTROLLER_PORT to use another port)"
+kafka_port_open "$KAFKA_CONTROLLER_PORT" && die "controller port $KAFKA_CONTROLLER_PORT is taken (set KAFKA_CONTROLLER_PORT, or a KAFKA_PORT at least 3 away from other brokers)"
+[[ "$KAFKA_SASL_PORT" != 0 ]] && kafka_port_open "$KAFKA_SASL_PORT" && die "SASL port $KAFKA_SASL_PORT is taken (set KAFKA_SASL_PORT, or KAFKA_SASL_PORT=0 for no SASL listener)"
 
 command -v java >/dev/null || die "java not found on PATH (Java 17+ is required)"
 command -v node >/dev/null || die "node not found on PATH (used to check that the broker is ready)"
@@ -55,16 +62,33 @@ bash "$ROOT/scripts/kafka/install.sh"
 
 mkdir -p "$KAFKA_DATA_DIR"
 rm -f "$KAFKA_PID_FILE"
+# The SASL_PLAINTEXT listener: one test user for PLAIN (listed in the JAAS line) and for
+# SCRAM-SHA-256/512 (credentials stored in the cluster metadata when storage is formatted).
+SASL_LISTENER="" SASL_ADVERTISED="" SASL_PROPS="# No SASL listener (KAFKA_SASL_PORT=0)."
+SCRAM_ARGS=()
+if [[ "$KAFKA_SASL_PORT" != 0 ]]; then
+  SASL_LISTENER=",SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_SASL_PORT"
+  SASL_ADVERTISED=",SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_SASL_PORT"
+  SASL_PROPS="# SASL for clients on $KAFKA_SASL_BOOTSTRAP; test user $KAFKA_SASL_USER for every mechanism.
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER=\"$KAFKA_SASL_PASSWORD\";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+# Wrong credentials are answered after this delay (Kafka's default), then the connection closes.
+connection.failed.authentication.delay.ms=100"
+  SCRAM_ARGS=(--add-scram "SCRAM-SHA-256=[name=$KAFKA_SASL_USER,password=$KAFKA_SASL_PASSWORD]" --add-scram "SCRAM-SHA-512=[name=$KAFKA_SASL_USER,password=$KAFKA_SASL_PASSWORD]")
+fi
 cat >"$PROPS" <<PROPS
 # Generated by scripts/kafka/start.sh: a single-node KRaft broker for tests and benchmarks.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT$SASL_LISTENER
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT$SASL_ADVERTISED
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+$SASL_PROPS
 log.dirs=$KAFKA_DATA_DIR/data
 # One node: everything replicated once.
 num.partitions=1
@@ -120,20 +144,32 @@ if [[ ! -f "$KAFKA_DATA_DIR/data/meta.properties" ]]; then
   # A KRaft cluster id is a UUID in URL-safe base64 without padding (22 characters).
   cluster_id="$(node -e "let s; do s = require('crypto').randomBytes(16).toString('base64url'); while (s.startsWith('-')); console.log(s)")"
   log "formatting KRaft storage in $KAFKA_DATA_DIR/data (cluster id $cluster_id)"
-  java -Xmx256m -XX:TieredStopAtLevel=1 "${JAVA_OPTS[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$PROPS" >>"$KAFKA_LOG_FILE" 2>&1 \
+  java -Xmx256m -XX:TieredStopAtLevel=1 "${JAVA_OPTS[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$PROPS" "${SCRAM_ARGS[@]}" >>"$KAFKA_LOG_FILE" 2>&1 \
     || { tail -n 30 "$KAFKA_LOG_FILE" >&2; die "formatting storage failed (log: $KAFKA_LOG_FILE)"; }
 fi
 
-log "starting Apache Kafka $KAFKA_VERSION (KRaft) on $KAFKA_BOOTSTRAP, controller on $KAFKA_HOST:$KAFKA_CONTROLLER_PORT; log $KAFKA_LOG_FILE"
-# setsid: the broker outlives this script and the terminal or CI step that ran it.
-setsid nohup java "${HEAP_OPTS[@]}" "${JAVA_OPTS[@]}" kafka.Kafka "$PROPS" >>"$KAFKA_LOG_FILE" 2>&1 </dev/null &
-echo $! >"$KAFKA_PID_FILE"
+log "starting Apache Kafka $KAFKA_VERSION (KRaft) on $KAFKA_BOOTSTRAP (SASL: ${KAFKA_SASL_PORT/#0/off}), controller on $KAFKA_HOST:$KAFKA_CONTROLLER_PORT; log $KAFKA_LOG_FILE"
+# The launcher writes its own pid, then execs java, so the pid file names the broker JVM
+# whatever setsid does ($! would name setsid, which forks when it leads a process group,
+# or a shell that has not yet become java). The outer subshell exits at once, so the
+# broker is reparented to init (no zombie to mistake for a live process) and outlives this
+# script; setsid takes it out of the caller's session and terminal. fd 9 (the lock) stays here.
+(
+  setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' kafka-launch "$KAFKA_PID_FILE" \
+    java "${HEAP_OPTS[@]}" "${JAVA_OPTS[@]}" kafka.Kafka "$PROPS" >>"$KAFKA_LOG_FILE" 2>&1 </dev/null 9>&- &
+)
 
 deadline=$((SECONDS + TIMEOUT))
-until port_open "$KAFKA_PORT" && ready; do
-  if ! pid="$(our_pid)"; then
+until [[ -s "$KAFKA_PID_FILE" ]]; do
+  ((SECONDS < deadline)) || die "the broker launcher did not write $KAFKA_PID_FILE within $TIMEOUT s (log: $KAFKA_LOG_FILE)"
+  sleep 0.1
+done
+pid="$(cat "$KAFKA_PID_FILE")"
+until kafka_port_open "$KAFKA_PORT" && ready; do
+  if ! kafka_is_our_broker "$pid"; then
     tail -n 40 "$KAFKA_LOG_FILE" >&2
-    die "the broker exited during start-up (full log: $KAFKA_LOG_FILE)"
+    rm -f "$KAFKA_PID_FILE"
+    die "the broker (pid $pid) exited during start-up (full log: $KAFKA_LOG_FILE)"
   fi
   if ((SECONDS >= deadline)); then
     tail -n 40 "$KAFKA_LOG_FILE" >&2
@@ -141,5 +177,13 @@ until port_open "$KAFKA_PORT" && ready; do
   fi
   sleep 0.5
 done
-log "ready at $KAFKA_BOOTSTRAP (pid $(cat "$KAFKA_PID_FILE"), $((SECONDS - t0)) s)"
+# The SASL listener opens with the others; a failure here means the test user's credentials are wrong.
+sasl_deadline=$((SECONDS + 20))
+until sasl_ready; do
+  if ((SECONDS >= sasl_deadline)); then
+    die "the broker (pid $pid) answers on $KAFKA_BOOTSTRAP, but user $KAFKA_SASL_USER cannot log in with SCRAM-SHA-256 on $KAFKA_SASL_BOOTSTRAP (a data folder formatted with other credentials? restart with a fresh KAFKA_DATA_DIR; log: $KAFKA_LOG_FILE)"
+  fi
+  sleep 0.5
+done
+log "ready at $KAFKA_BOOTSTRAP$([[ "$KAFKA_SASL_PORT" != 0 ]] && echo " and SASL $KAFKA_SASL_BOOTSTRAP (user $KAFKA_SASL_USER)") (pid $pid, $((SECONDS - t0)) s)"
 echo "$KAFKA_BOOTSTRAP"

@@ -21,8 +21,8 @@ const HELP = `sluice — one engine for batch, streaming and online scoring
   sluice serve FILE [--port N] [--host H] [--token T]... [--timeout-ms N] [--data-dir DIR] [--connection FILE]
   sluice backfill FILE [--summary-json PATH] [--fresh] [--no-progress] [--data-dir DIR] [--connection FILE]
   sluice validate FILE [--connection FILE]
-  sluice topics list | create NAME [--partitions N] | produce NAME [--file F] [--key FIELD]
-                | consume NAME [--offset N] [--max N] [--values]     (all take --data-dir DIR)
+  sluice topics list | create NAME [--partitions N] | describe NAME [--json] | produce NAME [--file F] [--key FIELD]
+                | consume NAME [--offset N] [--max N] [--values]     (all take --data-dir DIR or --connection FILE)
 
 Topics live on Kafka when --connection FILE, the topology's connection.kafka block or
 $SLUICE_KAFKA_BROKERS names brokers (in that order); otherwise on the embedded log.

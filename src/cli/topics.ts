@@ -1,17 +1,20 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { EmbeddedLog } from '../../connectors/embedded/index.js';
+import type { IncomingRecord, OutgoingRecord, TopicDescription } from '../../connectors/kafka/topic-ops.js';
 import { SluiceError } from '../core/errors.js';
-import type { LogRecord } from '../core/record.js';
 import { intOption, parse, requirePositional } from './args.js';
-import { resolve } from 'node:path';
+import { openTopicBackend, type TopicBackend } from './topics-backend.js';
 
-const USAGE = 'sluice topics list | create NAME [--partitions N] | produce NAME [--file F] [--key FIELD] | consume NAME [--from-beginning|--offset N] [--max N] [--values]';
+const USAGE =
+  'sluice topics list | create NAME [--partitions N] | describe NAME [--json] | produce NAME [--file F] [--key FIELD] | consume NAME [--from-beginning|--offset N] [--max N] [--values]  (all take --data-dir DIR or --connection FILE)';
+const SUBCOMMANDS = ['list', 'create', 'describe', 'produce', 'consume'];
 
+/** `sluice topics …` on the embedded log, or on Kafka when `--connection FILE` or SLUICE_KAFKA_BROKERS names brokers. */
 export async function topicsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const args = parse(`topics ${sub ?? ''}`.trim(), rest, {
     'data-dir': { type: 'string' },
+    connection: { type: 'string' },
     partitions: { type: 'string' },
     file: { type: 'string' },
     key: { type: 'string' },
@@ -19,50 +22,79 @@ export async function topicsCommand(argv: string[]): Promise<number> {
     offset: { type: 'string' },
     'from-beginning': { type: 'boolean' },
     values: { type: 'boolean' },
+    json: { type: 'boolean' },
   });
-  const dir = resolve(args.str('data-dir') ?? process.env.SLUICE_DATA_DIR ?? '.sluice');
-  if (!sub || !['list', 'create', 'produce', 'consume'].includes(sub)) throw new SluiceError('INVALID_INPUT', `usage: ${USAGE}`);
-  const log = await EmbeddedLog.open(dir);
+  if (!sub || !SUBCOMMANDS.includes(sub)) throw new SluiceError('INVALID_INPUT', `usage: ${USAGE}`);
+  // Flags are checked before connecting, so a typo never waits on a broker.
+  const partitions = intOption('topics create', 'partitions', args.str('partitions'));
+  if (partitions === 0) throw new SluiceError('INVALID_INPUT', 'sluice topics create: --partitions must be at least 1');
+  const max = intOption('topics consume', 'max', args.str('max')) ?? Infinity;
+  const offset = intOption('topics consume', 'offset', args.str('offset')) ?? 0;
+  const name = sub === 'list' ? '' : requirePositional(`topics ${sub}`, args.positionals, 'the topic NAME');
+
+  const backend = await openTopicBackend({ connectionFile: args.str('connection'), dataDir: args.str('data-dir') });
   try {
     switch (sub) {
       case 'list':
-        for (const t of log.listTopics()) {
-          const ends = Array.from({ length: t.partitions }, (_, p) => log.endOffset(t.name, p));
-          process.stdout.write(`${t.name}\tpartitions=${t.partitions}\trecords=${ends.reduce((a, b) => a + b, 0)}\n`);
-        }
+        for (const t of await backend.list()) process.stdout.write(`${t.name}\tpartitions=${t.partitions}\trecords=${t.records}\n`);
         return 0;
       case 'create': {
-        const name = requirePositional('topics create', args.positionals, 'the topic NAME');
-        const t = await log.createTopic(name, intOption('topics create', 'partitions', args.str('partitions')) ?? 1);
-        process.stderr.write(`topic ${t.name} has ${t.partitions} partition(s) in ${dir}\n`);
+        const t = await backend.create(name, partitions);
+        process.stderr.write(`topic ${t.name} ${t.created ? 'created with' : 'already exists with'} ${t.partitions} partition(s) on ${backend.where}\n`);
+        return 0;
+      }
+      case 'describe': {
+        const d = await backend.describe(name);
+        process.stdout.write(args.flag('json') ? JSON.stringify(d) + '\n' : formatDescription(d, backend.where));
         return 0;
       }
       case 'produce':
-        return await produce(log, requirePositional('topics produce', args.positionals, 'the topic NAME'), args.str('file'), args.str('key'));
-      case 'consume':
-        return await consume(log, requirePositional('topics consume', args.positionals, 'the topic NAME'), {
-          max: intOption('topics consume', 'max', args.str('max')) ?? Infinity,
-          offset: intOption('topics consume', 'offset', args.str('offset')) ?? 0,
-          valuesOnly: args.flag('values'),
-        });
+        return await produce(backend, name, args.str('file'), args.str('key'));
+      case 'consume': {
+        const valuesOnly = args.flag('values');
+        await backend.consume(name, { offset, max }, (recs) => process.stdout.write(formatRecords(recs, valuesOnly)));
+        return 0;
+      }
     }
   } finally {
-    await log.close();
+    await backend.close();
   }
   return 0;
 }
 
+/** Partitions with their offsets, then one line per group and partition with its committed offset and lag. */
+export function formatDescription(d: TopicDescription, where: string): string {
+  const records = d.partitions.reduce((sum, p) => sum + p.end - p.start, 0);
+  let out = `topic ${d.name} on ${where}: ${d.partitions.length} partition(s), ${records} record(s)\n`;
+  out += 'partition\tstart\tend\n';
+  for (const p of d.partitions) out += `${p.partition}\t${p.start}\t${p.end}\n`;
+  if (!d.groups.length) return out + 'no consumer group has committed offsets on this topic\n';
+  out += 'group\tpartition\tcommitted\tend\tlag\n';
+  for (const g of d.groups) {
+    for (const p of g.partitions) {
+      const end = d.partitions.find((x) => x.partition === p.partition)?.end ?? '-';
+      out += `${g.group}\t${p.partition}\t${p.committed ?? '-'}\t${end}\t${p.lag ?? '-'}\n`;
+    }
+    out += `${g.group}\ttotal lag ${g.totalLag}\n`;
+  }
+  return out;
+}
+
+function formatRecords(recs: IncomingRecord[], valuesOnly: boolean): string {
+  let text = '';
+  for (const r of recs) text += valuesOnly ? r.value + '\n' : JSON.stringify({ partition: r.partition, offset: r.offset, key: r.key, timestamp: r.timestamp, value: tryParse(r.value) }) + '\n';
+  return text;
+}
+
 /** Appends JSON lines (one record value per line) from a file or stdin, keyed by a field if asked. */
-async function produce(log: EmbeddedLog, topic: string, file: string | undefined, keyField: string | undefined): Promise<number> {
-  if (!log.topic(topic)) await log.createTopic(topic, 1);
+async function produce(backend: TopicBackend, topic: string, file: string | undefined, keyField: string | undefined): Promise<number> {
+  await backend.ensureTopic(topic);
   const input = file ? createReadStream(file, 'utf8') : process.stdin;
   const lines = createInterface({ input, crlfDelay: Infinity });
-  let batch: LogRecord[] = [];
+  let batch: OutgoingRecord[] = [];
   let total = 0;
-  let lineNo = 0;
   let unparsable = 0;
   for await (const line of lines) {
-    lineNo++;
     if (!line.trim()) continue;
     let key: string | null = null;
     if (keyField) {
@@ -75,36 +107,14 @@ async function produce(log: EmbeddedLog, topic: string, file: string | undefined
     }
     batch.push({ key, value: line, timestamp: Date.now() });
     if (batch.length >= 1000) {
-      await log.produce(topic, batch);
+      await backend.produce(topic, batch);
       total += batch.length;
       batch = [];
     }
   }
-  if (batch.length) await log.produce(topic, batch);
+  await backend.produce(topic, batch);
   total += batch.length;
   process.stderr.write(`produced ${total} record(s) to ${topic}${unparsable ? ` (${unparsable} line(s) are not JSON objects; they are stored as sent and a topology will dead-letter them)` : ''}\n`);
-  return 0;
-}
-
-/** Prints records from every partition, from an offset up to the current end. */
-async function consume(log: EmbeddedLog, topic: string, o: { max: number; offset: number; valuesOnly: boolean }): Promise<number> {
-  const info = log.requireTopic(topic);
-  let printed = 0;
-  for (let p = 0; p < info.partitions && printed < o.max; p++) {
-    let pos = Math.max(o.offset, log.startOffset(topic, p));
-    const end = log.endOffset(topic, p);
-    while (pos < end && printed < o.max) {
-      const recs = await log.read(topic, p, pos, Math.min(1000, o.max - printed));
-      if (!recs.length) break;
-      let text = '';
-      for (const r of recs) {
-        text += o.valuesOnly ? r.value + '\n' : JSON.stringify({ partition: p, offset: r.offset, key: r.key, timestamp: r.timestamp, value: tryParse(r.value) }) + '\n';
-      }
-      process.stdout.write(text);
-      printed += recs.length;
-      pos = recs[recs.length - 1]!.offset + 1;
-    }
-  }
   return 0;
 }
 

@@ -1,5 +1,7 @@
 import { loadTopologyFile } from '../topology/load.js';
+import { TopologyError } from '../topology/issues.js';
 import { operatorCatalog } from '../operators/index.js';
+import { preflightIssues } from '../runtime/preflight.js';
 import { describeConnection } from '../runtime/connection.js';
 import { parse, requirePositional } from './args.js';
 import { connectionFor } from './connection.js';
@@ -8,6 +10,9 @@ export async function validateCommand(argv: string[]): Promise<number> {
   const args = parse('validate', argv, { connection: { type: 'string' } });
   const file = requirePositional('validate', args.positionals, 'the topology FILE');
   const loaded = loadTopologyFile(file, operatorCatalog);
+  // Then what `run` would refuse at start: models, UDF modules, input files.
+  const issues = await preflightIssues(loaded);
+  if (issues.length) throw new TopologyError(issues, file, loaded.locate);
   const d = loaded.definition;
   const connection = connectionFor(loaded, args.str('connection'));
   const kinds = d.pipeline.map((s) => Object.keys(s)[0]).join(' → ');

@@ -3,6 +3,20 @@ import type { SourcePosition, StreamRecord } from './record.js';
 /** A column: numbers in a typed array (nulls in a mask), or any values in a plain array (null for null). */
 export type Column = Float64Array | Float32Array | unknown[];
 
+/** A stored value type, as a columnar file declares it (the names are Parquet's). */
+export type ValueType = 'DOUBLE' | 'FLOAT' | 'INT64' | 'INT32' | 'STRING' | 'BOOLEAN' | 'DATE' | 'TIMESTAMP_MILLIS' | 'TIMESTAMP_MICROS' | 'TIMESTAMP_NANOS' | 'JSON';
+
+/**
+ * A column's declared type, carried from a typed source (Parquet) to sinks that store
+ * types, so int64 stays int64 and a timestamp a timestamp even though operators see
+ * plain numbers (epoch milliseconds for times). A step that replaces the column drops it.
+ */
+export interface ColumnType {
+  type: ValueType;
+  /** Timestamps: adjusted to UTC (an instant), or a local date-time. Default true. */
+  utc?: boolean;
+}
+
 /**
  * A micro-batch held as columns, as a columnar source (Parquet) reads it. Operators
  * that can work on columns (map with expressions, filter, score, sinks) do so without
@@ -21,6 +35,8 @@ export class ColumnarBatch {
     readonly timestamp: number,
     /** Record keys (set by keyBy on columns); null means no keys. */
     public keys: (string | null)[] | null = null,
+    /** Declared types of the columns that still hold what the source read (see ColumnType). */
+    readonly types: Map<string, ColumnType> = new Map(),
   ) {}
 
   /** The value at row i of a column: a number, or null where the null mask says so. */
@@ -32,15 +48,28 @@ export class ColumnarBatch {
     return mask && mask[i] ? null : col[i];
   }
 
-  setColumn(name: string, col: Column, mask?: Uint8Array): void {
+  /** Sets (or replaces) a column; its type is then that of its values, unless `type` says otherwise. */
+  setColumn(name: string, col: Column, mask?: Uint8Array, type?: ColumnType): void {
     this.columns.set(name, col);
     if (mask) this.nulls.set(name, mask);
     else this.nulls.delete(name);
+    if (type) this.types.set(name, type);
+    else this.types.delete(name);
   }
 
   dropColumn(name: string): void {
     this.columns.delete(name);
     this.nulls.delete(name);
+    this.types.delete(name);
+  }
+
+  /** Keeps only `names` (those present), in that order: the order sinks write them. */
+  keepColumns(names: readonly string[]): void {
+    const kept = names.filter((n) => this.columns.has(n)).map((n) => [n, this.columns.get(n)!] as const);
+    this.columns.clear();
+    for (const [n, c] of kept) this.columns.set(n, c);
+    for (const n of [...this.nulls.keys()]) if (!this.columns.has(n)) this.nulls.delete(n);
+    for (const n of [...this.types.keys()]) if (!this.columns.has(n)) this.types.delete(n);
   }
 
   position(i: number): SourcePosition {
@@ -72,7 +101,7 @@ export class ColumnarBatch {
     const nulls = new Map<string, Uint8Array>();
     for (const [name, col] of this.columns) columns.set(name, pick(col, keep, n));
     for (const [name, mask] of this.nulls) nulls.set(name, pick(mask, keep, n) as Uint8Array);
-    return new ColumnarBatch(n, columns, nulls, this.source, this.partition, pick(this.offsets, keep, n) as Float64Array, this.timestamp, this.keys ? (pick(this.keys, keep, n) as (string | null)[]) : null);
+    return new ColumnarBatch(n, columns, nulls, this.source, this.partition, pick(this.offsets, keep, n) as Float64Array, this.timestamp, this.keys ? (pick(this.keys, keep, n) as (string | null)[]) : null, new Map(this.types));
   }
 }
 

@@ -114,7 +114,7 @@ export class ModelWorker {
         this.settleReady.resolve(m);
         break;
       case 'load-error':
-        this.settleReady.reject(new Error(m.message));
+        this.settleReady.reject(Object.assign(new Error(m.message), { topology: m.topology === true }));
         break;
       case 'result':
       case 'failed':

@@ -20,7 +20,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'ready'; inputs: TensorInfo[]; outputs: TensorInfo[]; provider: string; providers: string[]; fallback: string | null }
-  | { type: 'load-error'; message: string }
+  /** topology: the model loaded but the topology asked for outputs it lacks (INVALID_TOPOLOGY, not MODEL_LOAD_FAILED). */
+  | { type: 'load-error'; message: string; topology?: boolean }
   | { type: 'result'; id: number; outputs: Record<string, OutputTensor> }
   | { type: 'failed'; id: number; message: string }
   | { type: 'closed' };

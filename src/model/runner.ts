@@ -137,6 +137,9 @@ export class ModelRunner {
       return runner;
     } catch (err) {
       await Promise.all(started.map((w) => w.dispose()));
+      if ((err as { topology?: boolean }).topology) {
+        throw new SluiceError('INVALID_TOPOLOGY', `model "${o.name}" (${path}): ${(err as Error).message}; fix the score step's outputs`, { path, model: o.name }, { cause: err });
+      }
       throw err instanceof SluiceError ? err : fail(err instanceof Error ? err.message : String(err), err);
     }
   }

@@ -45,7 +45,11 @@ async function main(): Promise<void> {
     const layout = inputLayout(meta.inputs);
     inputName = meta.inputs[0]!.name;
     const unknown = init.fetch.filter((n) => !opened!.session.outputNames.includes(n));
-    if (unknown.length) throw new Error(`the model has no output ${unknown.join(', ')}; its outputs: ${opened.session.outputNames.join(', ')}`);
+    if (unknown.length) {
+      // The file loaded; the topology asked for a tensor it does not have.
+      step = 'outputs';
+      throw new Error(`the model has no output ${unknown.map((n) => JSON.stringify(n)).join(', ')}; its outputs: ${opened.session.outputNames.join(', ')}`);
+    }
     step = 'warmup';
     // Warm up only when the row shape is known (otherwise we cannot make zeros).
     if (layout.row) {
@@ -57,7 +61,7 @@ async function main(): Promise<void> {
     post({ type: 'ready', ...meta, provider: opened.providers[0]!, providers: opened.providers, fallback: opened.fallback });
   } catch (err) {
     await opened?.session.release().catch(() => undefined);
-    post({ type: 'load-error', message: (step === 'warmup' ? 'warmup run failed: ' : '') + message(err) });
+    post({ type: 'load-error', message: (step === 'warmup' ? 'warmup run failed: ' : '') + message(err), ...(step === 'outputs' ? { topology: true } : {}) });
     port.close();
     return;
   }

@@ -1,11 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SluiceError, ensureError } from '../core/errors.js';
+import type { ColumnarBatch } from '../core/columns.js';
 import type { StreamRecord } from '../core/record.js';
 import { AggregatesSchema, addInputs, compileAggregates, resultOf, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
 import { DURATION_HELP, DurationSchema, parseDuration } from '../state/duration.js';
 import { stepSchema } from '../topology/schema.js';
 import type { CheckContext } from '../topology/catalog.js';
 import { FAILED, describeValue } from './eval.js';
+import { ColumnRows, ResultColumns } from './columnar.js';
 import type { OperatorContext, OperatorSpec } from './operator.js';
 
 const schema = stepSchema({
@@ -32,22 +34,51 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
     const ttlMs = config.ttl === undefined ? 0 : requireDuration(config.ttl, 'ttl', id);
     const backend = deps.state(id);
     const state = backend.value<AggregateState>('aggregates', ttlMs ? { ttlMs } : {});
+    const scratch = new Array<unknown>(aggs.length);
     return {
       id,
       kind: 'aggregate',
       // Reads only its inputs' fields and sets its outputs, so columnar batches stay columnar.
       columnar: { reads: [...new Set(aggs.flatMap((a) => a.expr?.fields ?? []))], writes: aggs.map((a) => a.name) },
+      prefetch(batch) {
+        backend.prefetch(keysOf(batch));
+      },
+      /** The same work as process() on a columnar batch, row by row in order, reading inputs from the columns and writing results as columns. */
+      async processColumns(batch, ctx) {
+        const n = batch.rows;
+        const keys = batch.keys;
+        if (keys) await backend.load(keysOf(batch));
+        const rows = new ColumnRows(batch, aggs.map((a) => a.expr));
+        const results = new ResultColumns(aggs.map((a) => a.name), n);
+        const keep = new Uint8Array(n);
+        const what = `aggregate "${id}"`;
+        for (let i = 0; i < n; i++) {
+          const key = keys ? keys[i]! : null;
+          if (key === null) {
+            ctx.deadLetter(batch.record(i), needsKey('aggregate', id));
+            continue;
+          }
+          if (!readInputsAt(aggs, rows, 0, i, batch, ctx, what, scratch)) continue;
+          const s = addInputs(aggs, state.get(key) ?? {}, scratch, batch.timestamp);
+          state.set(key, s);
+          for (let k = 0; k < aggs.length; k++) results.set(k, i, resultOf(aggs[k]!, s));
+          keep[i] = 1;
+        }
+        results.write(batch, keep);
+        return batch.select(keep);
+      },
       async process(batch, ctx) {
         const keys: string[] = [];
         for (const r of batch) if (r.key !== null) keys.push(r.key);
         await backend.load(keys);
         const out: StreamRecord[] = [];
+        const what = `aggregate "${id}"`;
         for (const r of batch) {
           if (r.key === null) {
             ctx.deadLetter(r, needsKey('aggregate', id));
             continue;
           }
-          const inputs = readInputs(aggs, r, ctx, `aggregate "${id}"`);
+          const inputs = readInputs(aggs, r, ctx, what, scratch);
           if (inputs === FAILED) continue;
           // Changed in place: the cached value is the backend's to hand out and ours to change, as long as set() follows.
           const s = addInputs(aggs, state.get(r.key) ?? {}, inputs, r.timestamp);
@@ -105,9 +136,11 @@ export function needsKey(kind: string, id: string): SluiceError {
  * Evaluates every aggregate's input on a record. Numeric aggregates need finite numbers.
  * On a failure the record goes to the dead letter and nothing is applied (FAILED).
  */
-export function readInputs(aggs: readonly CompiledAggregate[], r: StreamRecord, ctx: OperatorContext, what: string): unknown[] | typeof FAILED {
-  const inputs: unknown[] = [];
-  for (const a of aggs) {
+export function readInputs(aggs: readonly CompiledAggregate[], r: StreamRecord, ctx: OperatorContext, what: string, into?: unknown[]): unknown[] | typeof FAILED {
+  // `into` (one array per step, reused record after record) saves an array per record.
+  const inputs: unknown[] = into ?? new Array<unknown>(aggs.length);
+  for (let i = 0; i < aggs.length; i++) {
+    const a = aggs[i]!;
     let v: unknown;
     try {
       v = a.expr?.evaluate(r);
@@ -116,10 +149,51 @@ export function readInputs(aggs: readonly CompiledAggregate[], r: StreamRecord, 
       return FAILED;
     }
     if (a.acc.numeric && (typeof v !== 'number' || !Number.isFinite(v))) {
-      ctx.deadLetter(r, new SluiceError('INVALID_INPUT', `${what}: ${a.acc.kind} "${a.name}" needs a number from \`${a.expr?.source}\`; got ${describeValue(v)}`, { operator: ctx.operatorId }));
+      ctx.deadLetter(r, badInput(what, a, v, ctx.operatorId));
       return FAILED;
     }
-    inputs.push(v);
+    inputs[i] = v;
   }
   return inputs;
+}
+
+/**
+ * readInputs for row i of a columnar batch, into `inputs`: aggregate k's input is
+ * rows.at(first + k, i). Errors and non-numbers dead-letter the whole row, as for a
+ * record; false then.
+ */
+export function readInputsAt(aggs: readonly CompiledAggregate[], rows: ColumnRows, first: number, i: number, batch: ColumnarBatch, ctx: OperatorContext, what: string, inputs: unknown[]): boolean {
+  for (let k = 0; k < aggs.length; k++) {
+    if (rows.isClean(first + k)) {
+      inputs[k] = rows.at(first + k, i);
+      continue;
+    }
+    const a = aggs[k]!;
+    let v: unknown;
+    try {
+      v = rows.at(first + k, i);
+    } catch (err) {
+      ctx.deadLetter(batch.record(i), ensureError(err, 'EXPRESSION_ERROR', { operator: ctx.operatorId }));
+      return false;
+    }
+    if (a.acc.numeric && (typeof v !== 'number' || !Number.isFinite(v))) {
+      ctx.deadLetter(batch.record(i), badInput(what, a, v, ctx.operatorId));
+      return false;
+    }
+    inputs[k] = v;
+  }
+  return true;
+}
+
+export function badInput(what: string, a: CompiledAggregate, v: unknown, operator: string): SluiceError {
+  return new SluiceError('INVALID_INPUT', `${what}: ${a.acc.kind} "${a.name}" needs a number from \`${a.expr?.source}\`; got ${describeValue(v)}`, { operator });
+}
+
+/** The distinct record keys of a batch (nulls left out): a columnar batch of 16k rows often has a few hundred. */
+export function keysOf(batch: StreamRecord[] | ColumnarBatch): Set<string> {
+  const keys = new Set<string>();
+  if (Array.isArray(batch)) {
+    for (const r of batch) if (r.key !== null) keys.add(r.key);
+  } else if (batch.keys) for (const k of batch.keys) if (k !== null) keys.add(k);
+  return keys;
 }

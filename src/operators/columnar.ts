@@ -78,3 +78,110 @@ function cleanStrings(batch: ColumnarBatch, name: string): readonly string[] | u
   }
   return ok ? (col as string[]) : undefined;
 }
+
+/**
+ * Reads expressions row by row from a columnar batch without making an object per row:
+ * an expression the vector evaluator covers on this batch is read from its column (clean
+ * numbers: it cannot fail), any other is evaluated on one reused scope that holds the
+ * row's fields. Rows are visited in order, so errors come in the order the record path
+ * raises them.
+ */
+export class ColumnRows {
+  private readonly cols: (Float64Array | undefined)[];
+  private readonly value: Record<string, unknown> = {};
+  private readonly scope: { value: Record<string, unknown>; key: string | null; timestamp: number; headers: Record<string, string> };
+  private readonly reads: { f: string; col: Column | undefined; mask: Uint8Array | undefined }[];
+  private loaded = -1;
+
+  constructor(
+    private readonly batch: ColumnarBatch,
+    private readonly exprs: readonly (Expression | undefined)[],
+  ) {
+    this.scope = { value: this.value, key: null, timestamp: batch.timestamp, headers: NO_HEADERS };
+    this.cols = exprs.map((e) => (e ? vectorColumn(e, batch) : undefined));
+    const fields = new Set<string>();
+    exprs.forEach((e, j) => {
+      if (e && !this.cols[j]) for (const f of e.fields) fields.add(f);
+    });
+    this.reads = [...fields].map((f) => ({ f, col: batch.columns.get(f), mask: batch.nulls.get(f) }));
+  }
+
+  /** Expression j at row i (undefined for an absent expression); throws as `evaluate` does. */
+  at(j: number, i: number): unknown {
+    const c = this.cols[j];
+    if (c) return c[i];
+    const e = this.exprs[j];
+    if (!e) return undefined;
+    if (this.loaded !== i) {
+      for (const r of this.reads) this.value[r.f] = r.col === undefined ? null : r.mask && r.mask[i] ? null : (r.col[i] ?? null);
+      this.scope.key = this.batch.keys?.[i] ?? null;
+      this.loaded = i;
+    }
+    return e.evaluate(this.scope);
+  }
+
+  /** Whether expression j is read from a clean number column (every value a finite number). */
+  isClean(j: number): boolean {
+    return this.cols[j] !== undefined;
+  }
+}
+
+/** The expression over the whole batch when the vector evaluator gives clean numbers, else undefined. */
+function vectorColumn(expr: Expression, batch: ColumnarBatch): Float64Array | undefined {
+  if (!expr.vector) return undefined;
+  const v = expr.vector((name) => cleanNumbers(batch, name), batch.rows, { strings: (name) => cleanStrings(batch, name), absent: (name) => !batch.columns.has(name) });
+  return v instanceof Float64Array ? v : undefined;
+}
+
+/**
+ * Output columns a step fills row by row (one per output field): numbers go to a
+ * Float64Array with a null mask, and a column turns into plain values once a row holds
+ * something else (e.g. `last` of text). Rows never set stay null.
+ */
+export class ResultColumns {
+  private readonly nums: Float64Array[];
+  private readonly nulls: Uint8Array[];
+  private readonly generic: (unknown[] | undefined)[];
+
+  constructor(
+    private readonly names: readonly string[],
+    private readonly rows: number,
+  ) {
+    this.nums = names.map(() => new Float64Array(rows));
+    this.nulls = names.map(() => new Uint8Array(rows).fill(1));
+    this.generic = names.map(() => undefined);
+  }
+
+  set(k: number, i: number, v: unknown): void {
+    const g = this.generic[k];
+    if (g) g[i] = v ?? null;
+    else if (typeof v === 'number') {
+      this.nums[k]![i] = v;
+      this.nulls[k]![i] = 0;
+    } else if (v !== null && v !== undefined) {
+      const out = new Array<unknown>(this.rows).fill(null);
+      const nums = this.nums[k]!;
+      const nulls = this.nulls[k]!;
+      for (let j = 0; j < this.rows; j++) if (!nulls[j]) out[j] = nums[j];
+      out[i] = v;
+      this.generic[k] = out;
+    }
+  }
+
+  /** Sets the columns on the batch (a number column gets a null mask only if some row is null). */
+  write(batch: ColumnarBatch, keep: Uint8Array): void {
+    this.names.forEach((name, k) => {
+      const g = this.generic[k];
+      if (g) return batch.setColumn(name, g);
+      const nulls = this.nulls[k]!;
+      let anyNull = false;
+      for (let i = 0; i < this.rows; i++) {
+        if (keep[i] && nulls[i]) {
+          anyNull = true;
+          break;
+        }
+      }
+      batch.setColumn(name, this.nums[k]!, anyNull ? nulls : undefined);
+    });
+  }
+}

@@ -29,6 +29,14 @@ export function callUdf(fn: (...args: unknown[]) => unknown, record: StreamRecor
 
 export function describeValue(v: unknown): string {
   if (v === null || v === undefined) return 'null';
-  const s = JSON.stringify(v);
+  // JSON.stringify would show NaN and ±Infinity (JSON's 1e400) as null, and throws on a BigInt.
+  if (typeof v === 'number') return `number ${v}${v === Infinity || v === -Infinity ? ' (a number beyond ±1.8e308, e.g. JSON 1e400)' : ''}`;
+  if (typeof v === 'bigint') return `bigint ${v}n`;
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
+  } catch {
+    s = Object.prototype.toString.call(v); // a cycle
+  }
   return `${Array.isArray(v) ? 'list' : typeof v} ${s && s.length > 40 ? s.slice(0, 37) + '...' : s}`;
 }

@@ -44,7 +44,7 @@ export const mapOperator: OperatorSpec<MapConfig> = {
               const alive = allAlive(batch.rows);
               for (const [field, expr] of sets) batch.setColumn(field, evalColumn(expr, batch, alive, ctx).values);
               for (const f of drop) batch.dropColumn(f);
-              if (keep) for (const f of [...batch.columns.keys()]) if (!keep.includes(f)) batch.dropColumn(f);
+              if (keep) batch.keepColumns(keep);
               return batch.select(alive);
             },
           }),

@@ -31,6 +31,13 @@ export interface Operator {
    */
   readonly columnar?: { reads: readonly string[]; writes: readonly string[] };
   /**
+   * Stateful steps: called when a batch reaches this step, before its turn (an earlier
+   * batch may still be in this step): start reading the state the batch will need (e.g.
+   * `backend.prefetch(keys)`), so the store read overlaps with the work on earlier
+   * batches. It must not change state or wait; `process` still loads what it reads.
+   */
+  prefetch?(batch: StreamRecord[] | ColumnarBatch): void;
+  /**
    * Called when the task's source is idle (no records for a while) with the processing
    * time; returns records to pass on (e.g. windows closed by an idle-advanced watermark).
    */

@@ -7,6 +7,11 @@ import type { OperatorSpec, ScoringModel } from './operator.js';
 
 const OUTPUT_REF = /^([^[\]]+)(?:\[(\d+)\])?$/;
 
+/** Whether the model sees v as the same finite number: the input tensor is float32, so 1e39 would be Infinity. */
+function finite32(v: number): boolean {
+  return Number.isFinite(Math.fround(v));
+}
+
 /** The tensor an `outputs:` reference reads: "probabilities[1]" → "probabilities". */
 export function outputTensorName(ref: string): string {
   return OUTPUT_REF.exec(ref)?.[1] ?? ref;
@@ -21,6 +26,11 @@ const schema = stepSchema({
   missing: Type.Optional(Type.Union([Type.Literal('deadLetter'), Type.Object({ fill: Type.Number() }, { additionalProperties: false })])),
   /** Output fields: field name → "tensor" or "tensor[i]". Default: each model output under its own name. */
   outputs: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ pattern: OUTPUT_REF.source }))),
+  /**
+   * A NaN in an output the step reads: dead-letter the record as MODEL_ERROR with the
+   * features it was given (default false), or pass the NaN on (true), written as null.
+   */
+  allowNaN: Type.Optional(Type.Boolean()),
 });
 type ScoreConfig = Static<typeof schema>;
 
@@ -52,7 +62,38 @@ export const scoreOperator: OperatorSpec<ScoreConfig> = {
       if (v === null || v === undefined) {
         return fill === undefined ? new SluiceError('MISSING_FEATURE', `feature "${name}" is missing (model "${model.name}" needs ${features.join(', ')})`, { operator: id }) : null;
       }
+      if (typeof v === 'number' && Number.isFinite(v)) {
+        return new SluiceError('NON_NUMERIC_FEATURE', `feature "${name}" is ${v}, outside float32's range (±3.4e38): the model would read it as ${v > 0 ? '' : '-'}Infinity`, { operator: id });
+      }
       return new SluiceError('NON_NUMERIC_FEATURE', `feature "${name}" must be a finite number; got ${describeValue(v)}`, { operator: id });
+    };
+
+    /** The error for row i whose outputs hold a NaN, naming the output and the features the model was given. */
+    const nanError = (output: string, input: Float32Array, i: number): SluiceError => {
+      const given = features.map((f, j) => `${f}=${input[i * F + j]}`).join(', ');
+      return new SluiceError('MODEL_ERROR', `model "${model.name}" returned NaN in output "${output}" for features ${given} (set allowNaN: true on the step to pass NaN on)`, { operator: id, features: Object.fromEntries(features.map((f, j) => [f, input[i * F + j]])) });
+    };
+
+    /** Rows (index → the first NaN output's name) whose read outputs hold a NaN; empty when NaN is allowed. */
+    const nanRows = (result: ModelResult, rows: number): Map<number, string> => {
+      const bad = new Map<number, string>();
+      if (config.allowNaN) return bad;
+      for (const o of outputs) {
+        const t = tensorOf(result, o);
+        const width = t.data.length / rows;
+        for (let i = 0; i < rows; i++) {
+          if (bad.has(i)) continue;
+          const from = i * width + (o.index ?? 0);
+          const to = o.index === null ? from + width : from + 1;
+          for (let k = from; k < to; k++) {
+            if (Number.isNaN(t.data[k])) {
+              bad.set(i, o.tensor);
+              break;
+            }
+          }
+        }
+      }
+      return bad;
     };
 
     /** Runs the model; non-retriable model errors dead-letter the rows, retriable ones fail the batch so it is retried. */
@@ -86,7 +127,7 @@ export const scoreOperator: OperatorSpec<ScoreConfig> = {
           for (let j = 0; j < F; j++) {
             const name = features[j]!;
             const v = r.value[name];
-            if (typeof v === 'number' && Number.isFinite(v)) data[base + j] = v;
+            if (typeof v === 'number' && finite32(v)) data[base + j] = v;
             else {
               const err = badFeature(name, v);
               if (err) {
@@ -99,8 +140,10 @@ export const scoreOperator: OperatorSpec<ScoreConfig> = {
           rows.push(r);
         }
         if (rows.length === 0) return rows;
-        const result = await infer(data.subarray(0, rows.length * F), rows.length, (err) => rows.forEach((r) => ctx.deadLetter(r, err)));
+        const input = data.subarray(0, rows.length * F);
+        const result = await infer(input, rows.length, (err) => rows.forEach((r) => ctx.deadLetter(r, err)));
         if (!result) return [];
+        const nan = nanRows(result, rows.length);
         for (const o of outputs) {
           const t = tensorOf(result, o);
           const width = t.data.length / rows.length;
@@ -111,7 +154,9 @@ export const scoreOperator: OperatorSpec<ScoreConfig> = {
             else rec.value[o.field] = Array.from({ length: width }, (_, k) => t.data[i * width + k]);
           }
         }
-        return rows;
+        if (nan.size === 0) return rows;
+        for (const [i, output] of nan) ctx.deadLetter(rows[i]!, nanError(output, input, i));
+        return rows.filter((_, i) => !nan.has(i));
       },
       async processColumns(batch, ctx) {
         const n = batch.rows;
@@ -125,16 +170,16 @@ export const scoreOperator: OperatorSpec<ScoreConfig> = {
             // The usual case, a number column without nulls: one tight loop; anything not finite takes the general path below.
             let clean = true;
             for (let i = 0, k = j; i < n; i++, k += F) {
-              const v = col[i]!;
-              if (v - v === 0) data[k] = v; // finite
-              else clean = false;
+              data[k] = col[i]!;
+              const f = data[k]!;
+              if (f - f !== 0) clean = false; // not finite as float32 (NaN, ±Infinity, or beyond ±3.4e38)
             }
             if (clean) continue;
           }
           for (let i = 0; i < n; i++) {
             if (!alive[i]) continue;
             const v = col === undefined ? null : mask && mask[i] ? null : (col[i] ?? null);
-            if (typeof v === 'number' && Number.isFinite(v)) data[i * F + j] = v;
+            if (typeof v === 'number' && finite32(v)) data[i * F + j] = v;
             else {
               const err = badFeature(name, v);
               if (err) {
@@ -156,6 +201,7 @@ export const scoreOperator: OperatorSpec<ScoreConfig> = {
           for (let i = 0; i < kept.rows; i++) ctx.deadLetter(kept.record(i), err);
         });
         if (!result) return kept.select(new Uint8Array(kept.rows));
+        const nan = nanRows(result, kept.rows);
         for (const o of outputs) {
           const t = tensorOf(result, o);
           const width = t.data.length / kept.rows;
@@ -171,7 +217,13 @@ export const scoreOperator: OperatorSpec<ScoreConfig> = {
           }
           kept.setColumn(o.field, Array.from({ length: kept.rows }, (_, i) => Array.from(t.data.subarray(i * width, i * width + width))));
         }
-        return kept;
+        if (nan.size === 0) return kept;
+        const ok = new Uint8Array(kept.rows).fill(1);
+        for (const [i, output] of nan) {
+          ctx.deadLetter(kept.record(i), nanError(output, input, i));
+          ok[i] = 0;
+        }
+        return kept.select(ok);
       },
     };
   },

@@ -1,17 +1,20 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SluiceError, ensureError } from '../core/errors.js';
+import type { ColumnarBatch } from '../core/columns.js';
 import type { SourcePosition, StreamRecord } from '../core/record.js';
 import { compileExpression, type Expression } from '../expr/index.js';
-import { AggregatesSchema, addInputs, compileAggregates, mergeStates, resultOf, results, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
+import { AggregatesSchema, addInputs, compileAggregates, mergeStates, resultOf, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
 import type { KeyedStateBackend, ValueState } from '../state/backend.js';
 import { DURATION_HELP, DurationSchema, parseDuration } from '../state/duration.js';
 import { TimerIndex } from '../state/timers.js';
 import { WatermarkTracker, type WatermarkSnapshot } from '../state/watermark.js';
 import { mergeWindow, session, sliding, tumbling, type TimeWindow, type WindowAssigner } from '../state/windows.js';
 import { stepSchema } from '../topology/schema.js';
-import { checkAggregates, needsKey, readInputs, requireDuration } from './aggregate.js';
+import { checkAggregates, keysOf, needsKey, readInputs, readInputsAt, requireDuration } from './aggregate.js';
+import { ColumnRows, ResultColumns } from './columnar.js';
 import { FAILED, describeValue } from './eval.js';
 import type { Operator, OperatorContext, OperatorSpec } from './operator.js';
+import { KeyWindows, type PendingWindow, type StoredPending } from './window-pending.js';
 import { closedHorizon, enrichEnd, isClosedList, keepClosed, type ClosedWindow } from './window-enrich.js';
 
 const closed = { additionalProperties: false } as const;
@@ -135,16 +138,18 @@ interface WindowOptions {
   keyFields: string[] | undefined;
 }
 
-/** A window of one key that has not been emitted yet (stored under its start). */
-interface PendingWindow {
-  end: number;
-  acc: AggregateState;
-  /** Key fields from the window's first record; absent without `keyFields` (the result then gets `key`). */
-  fields?: Record<string, unknown>;
+/** A key's windows for one slide, as its last record found them (enrich on columns). */
+interface Cursor {
+  /** The slide: the start of the latest window holding the record. */
+  latest: number;
+  /** The key's cached windows object the windows below belong to. */
+  pending: KeyWindows;
+  /** The slide's open windows, earliest first, and the end of the earliest. */
+  wins: PendingWindow[];
+  firstEnd: number;
+  /** What records of this slide read (the previous window's accumulators), or undefined for none. */
+  prev: AggregateState | undefined;
 }
-
-/** A key's pending windows by start (as text). Stored as one value per key, changed in place and then set again. */
-type Pending = Record<string, PendingWindow>;
 
 /** Window results carry one of two shared (never mutated) headers. */
 const HEADERS = { update: Object.freeze({ 'sluice-window': 'update' }), final: Object.freeze({ 'sluice-window': 'final' }) };
@@ -176,7 +181,8 @@ class WindowOperator implements Operator {
   readonly kind = 'window';
   private readonly tracker: WatermarkTracker;
   private readonly timers = new TimerIndex();
-  private readonly windows: ValueState<Pending>;
+  /** A key's pending windows: KeyWindows once touched, the stored object as read until then (see pendingOf). */
+  private readonly windows: ValueState<KeyWindows | StoredPending>;
   private readonly progress: ValueState<Progress>;
   private readonly closed: ValueState<ClosedWindow[]> | undefined;
   private readonly enrich: boolean;
@@ -184,8 +190,15 @@ class WindowOperator implements Operator {
   private readonly keyedStates: string[];
   private position: SourcePosition | null = null;
   private ready: Promise<void> | undefined;
-  /** In enrich mode records pass through with the aggregates set: columnar batches can stay columnar. */
-  readonly columnar?: { reads: readonly string[]; writes: readonly string[] };
+  /** For error messages, and one inputs array reused record after record. */
+  private readonly what: string;
+  private readonly scratch: unknown[];
+  /** enrich on columns: per key, what its last record found (see readAndAdd). Never stored. */
+  private readonly cursors = new Map<string, Cursor>();
+  /** Whether init() has finished (the timer index is complete). */
+  private initialized = false;
+  /** In enrich mode records pass through with the aggregates set: columnar batches stay columnar. */
+  readonly processColumns?: (batch: ColumnarBatch, ctx: OperatorContext) => Promise<ColumnarBatch>;
 
   constructor(
     readonly id: string,
@@ -193,29 +206,19 @@ class WindowOperator implements Operator {
     private readonly o: WindowOptions,
   ) {
     this.tracker = new WatermarkTracker({ maxOutOfOrdernessMs: o.maxOutOfOrdernessMs, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }) });
-    this.windows = backend.value<Pending>('windows');
+    this.windows = backend.value<KeyWindows | StoredPending>('windows');
+    this.what = `window "${id}"`;
+    this.scratch = new Array<unknown>(o.aggs.length);
     this.progress = backend.value<Progress>('progress', { prefetch: false });
     this.enrich = o.emit === 'enrich';
     this.closed = this.enrich ? backend.value<ClosedWindow[]>('closed') : undefined;
     this.keyedStates = this.enrich ? ['windows', 'closed'] : ['windows'];
-    if (this.enrich) {
-      const reads = new Set([...(o.eventTime?.fields ?? []), ...o.aggs.flatMap((a) => a.expr?.fields ?? [])]);
-      this.columnar = { reads: [...reads], writes: o.aggs.map((a) => a.name) };
-    }
+    if (this.enrich) this.processColumns = (batch, ctx) => this.enrichColumns(batch, ctx);
   }
 
   async process(batch: StreamRecord[], ctx: OperatorContext): Promise<StreamRecord[]> {
     await this.init(ctx.clock.now());
-    const keys: string[] = [];
-    for (const r of batch) if (r.key !== null) keys.push(r.key);
-    // Every stored window has a timer (the index is rebuilt from state on first use), so a
-    // key without timers has no pending windows: skip reading them from the store.
-    const pending: string[] = [];
-    const none: string[] = [];
-    for (const k of keys) (this.timers.hasKey(k) ? pending : none).push(k);
-    this.backend.assumeAbsent(none, 'windows');
-    await this.backend.load(pending, ['windows']);
-    if (this.enrich) await this.backend.load(keys, ['closed']);
+    await this.loadKeys(keysOf(batch));
     const out: StreamRecord[] = [];
     const late: StreamRecord[] = [];
     const now = ctx.clock.now();
@@ -240,6 +243,109 @@ class WindowOperator implements Operator {
     this.saveProgress();
     await this.fireDue(out);
     return out;
+  }
+
+  /**
+   * emit: enrich on a columnar batch: the same work as process(), row by row in the same
+   * order, but reading event times and aggregate inputs from the columns (whole columns
+   * where the vector evaluator covers them) and writing the aggregate fields as columns,
+   * with no object per row. Dead letters and late records get their whole row.
+   */
+  private async enrichColumns(batch: ColumnarBatch, ctx: OperatorContext): Promise<ColumnarBatch> {
+    await this.init(ctx.clock.now());
+    const n = batch.rows;
+    const keys = batch.keys;
+    if (keys) await this.loadKeys(keysOf(batch));
+    const aggs = this.o.aggs;
+    const rows = new ColumnRows(batch, [this.o.eventTime, ...aggs.map((a) => a.expr)]);
+    const results = new ResultColumns(aggs.map((a) => a.name), n);
+    const keep = new Uint8Array(n);
+    const inputs = new Array<unknown>(aggs.length);
+    const late: StreamRecord[] = [];
+    const now = ctx.clock.now();
+    let lastRow = -1;
+    for (let i = 0; i < n; i++) {
+      const key = keys ? keys[i]! : null;
+      if (key === null) {
+        ctx.deadLetter(batch.record(i), needsKey('window', this.id));
+        continue;
+      }
+      const t = this.eventTimeAt(rows, i, batch, ctx);
+      if (t === FAILED) continue;
+      const wm = this.tracker.watermark;
+      if (this.isClosed(this.latestStart(t) + this.o.sizeMs, wm)) {
+        if (this.o.late === 'deadLetter') ctx.deadLetter(batch.record(i), this.lateError(t, wm));
+        else late.push(batch.record(i));
+      } else if (readInputsAt(aggs, rows, 1, i, batch, ctx, this.what, inputs)) {
+        const acc = this.readAndAdd(key, t, wm, inputs);
+        if (acc !== undefined) for (let k = 0; k < aggs.length; k++) results.set(k, i, resultOf(aggs[k]!, acc));
+        keep[i] = 1;
+      }
+      this.tracker.observe(t, now);
+      lastRow = i;
+    }
+    if (lastRow >= 0) this.position = batch.position(lastRow);
+    if (late.length) ctx.emit(this.o.late, late);
+    this.saveProgress();
+    await this.fireDue([]);
+    results.write(batch, keep);
+    return batch.select(keep);
+  }
+
+  /** Starts reading the pending windows of the batch's keys that have some (see loadKeys), once the timer index is built. */
+  prefetch(batch: StreamRecord[] | ColumnarBatch): void {
+    if (!this.initialized) return;
+    const keys = keysOf(batch);
+    const pending: string[] = [];
+    for (const k of keys) if (this.timers.hasKey(k)) pending.push(k);
+    this.backend.prefetch(pending, ['windows']);
+    if (this.enrich) this.backend.prefetch(keys, ['closed']);
+  }
+
+  /**
+   * enrich on columns: reads the key's previous window (see previousWindow) and adds the
+   * inputs to the record's open windows. Records of one key and slide in a row are
+   * common, so what a record found is kept as the key's cursor and reused by the next
+   * record of the same slide, while it is still valid: the same cached windows object
+   * (not evicted and reloaded), no window of the key created or removed since (both drop
+   * the cursor), and the earliest of its windows still open. Only when size is a multiple
+   * of slide, where a slide fixes both the windows a record joins and the one it reads.
+   */
+  private readAndAdd(key: string, t: number, wm: number, inputs: readonly unknown[]): AggregateState | undefined {
+    const latest = this.latestStart(t);
+    const pending = this.pendingOf(key);
+    const c = this.cursors.get(key);
+    if (c !== undefined && c.latest === latest && c.pending === pending && !this.isClosed(c.firstEnd, wm)) {
+      for (let j = 0; j < c.wins.length; j++) addInputs(this.o.aggs, c.wins[j]!.acc, inputs, t);
+      this.windows.set(key, c.pending);
+      return c.prev;
+    }
+    const prev = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
+    this.addInputsTo(key, t, wm, inputs, undefined, undefined);
+    if (this.o.sizeMs % this.o.slideMs === 0) {
+      const now = this.pendingOf(key)!;
+      const wins: PendingWindow[] = [];
+      for (let start = latest - this.o.sizeMs + this.o.slideMs; start <= latest; start += this.o.slideMs) {
+        const w = now.get(start);
+        if (w && !this.isClosed(w.end, wm)) wins.push(w);
+      }
+      if (wins.length) this.cursors.set(key, { latest, pending: now, wins, firstEnd: wins[0]!.end, prev });
+    }
+    return prev;
+  }
+
+  /**
+   * Reads the batch's keys' pending windows (and kept fired ones in enrich mode). Every
+   * stored window has a timer (the index is rebuilt from state on first use), so a key
+   * without timers has no pending windows: those are not read from the store.
+   */
+  private async loadKeys(keys: Set<string>): Promise<void> {
+    const pending: string[] = [];
+    const none: string[] = [];
+    for (const k of keys) (this.timers.hasKey(k) ? pending : none).push(k);
+    this.backend.assumeAbsent(none, 'windows');
+    await this.backend.load(pending, ['windows']);
+    if (this.enrich) await this.backend.load(keys, ['closed']);
   }
 
   async onTick(now: number): Promise<StreamRecord[]> {
@@ -279,7 +385,7 @@ class WindowOperator implements Operator {
       for (const r of batch) ctx.deadLetter(r, new SluiceError('INVALID_INPUT', `window "${this.id}" (emit: ${this.o.emit}) sends window results, not the records it reads, so it cannot answer a request; only emit: enrich windows can`, { operator: this.id }));
       return [];
     }
-    const windows = view.value<Pending>('windows');
+    const windows = view.value<KeyWindows | StoredPending>('windows');
     const closed = view.value<ClosedWindow[]>('closed');
     const keys: string[] = [];
     for (const r of batch) if (r.key !== null) keys.push(r.key);
@@ -292,7 +398,9 @@ class WindowOperator implements Operator {
       }
       const t = this.eventTime(r, ctx);
       if (t === FAILED) continue;
-      Object.assign(r.value, this.previousWindow(r.key, enrichEnd(t, this.o.sizeMs, this.o.slideMs), windows, closed));
+      const acc = this.previousWindow(r.key, enrichEnd(t, this.o.sizeMs, this.o.slideMs), windows, closed);
+      const v = r.value;
+      for (const a of this.o.aggs) v[a.name] = acc === undefined ? null : resultOf(a, acc);
       out.push(r);
     }
     return out;
@@ -307,9 +415,11 @@ class WindowOperator implements Operator {
         this.tracker.restore(p.watermark, now);
         this.position = p.position;
       }
-      for await (const [key, pending] of this.backend.entries<Pending>('windows')) {
-        for (const start in pending) this.timers.add(pending[start]!.end + this.o.allowedLatenessMs, key, Number(start));
+      for await (const [key, stored] of this.backend.entries<KeyWindows | StoredPending>('windows')) {
+        const pending = stored instanceof KeyWindows ? stored : KeyWindows.from(stored, `window "${this.id}", key ${JSON.stringify(key)}`);
+        for (let i = 0; i < pending.size; i++) this.timers.add(pending.wins[i]!.end + this.o.allowedLatenessMs, key, pending.starts[i]!);
       }
+      this.initialized = true;
     })();
     return this.ready;
   }
@@ -319,79 +429,120 @@ class WindowOperator implements Operator {
    * the record to its own open windows, then sets the aggregate fields and passes it on.
    */
   private enrichAndAdd(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
-    const open = this.o.assigner.assign(t).filter((w) => !this.isClosed(w.end, wm));
-    if (!open.length) return 'late';
-    const inputs = readInputs(this.o.aggs, r, ctx, `window "${this.id}"`);
+    if (this.isClosed(this.latestStart(t) + this.o.sizeMs, wm)) return 'late';
+    const inputs = readInputs(this.o.aggs, r, ctx, this.what, this.scratch);
     if (inputs === FAILED) return 'failed';
-    const values = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
-    this.addInputsTo(key, open, inputs, t, r, out);
-    Object.assign(r.value, values);
+    const acc = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
+    this.addInputsTo(key, t, wm, inputs, r, out);
+    const v = r.value;
+    for (const a of this.o.aggs) v[a.name] = acc === undefined ? null : resultOf(a, acc);
     out.push(r);
     return 'ok';
   }
 
-  /** The results of the key's window that ends at `end` so far (pending and fired parts merged), or nulls. */
-  private previousWindow(key: string, end: number, windows = this.windows, closed = this.closed!): Record<string, unknown> {
-    const pending = windows.get(key)?.[String(end - this.o.sizeMs)];
-    const kept = this.closedOf(key, closed).find((c) => c.end === end);
-    if (!pending && !kept) return Object.fromEntries(this.o.aggs.map((a) => [a.name, null]));
-    const acc = pending && kept ? mergeStates(this.o.aggs, kept.acc, pending.acc) : (pending?.acc ?? kept!.acc);
-    return results(this.o.aggs, acc);
+  /**
+   * The accumulators of the key's window that ends at `end` so far (pending and fired
+   * parts merged), or undefined when it has none. `windows` and `closed` default to this
+   * step's state; online lookups pass a read-only view's, whose values are never
+   * converted or set (its windows stay in the stored form).
+   */
+  private previousWindow(key: string, end: number, windows?: ValueState<KeyWindows | StoredPending>, closed = this.closed!): AggregateState | undefined {
+    const start = end - this.o.sizeMs;
+    let pending: PendingWindow | undefined;
+    if (windows === undefined) pending = this.pendingOf(key)?.get(start);
+    else {
+      const v = windows.get(key);
+      pending = v instanceof KeyWindows ? v.get(start) : v?.[String(start)];
+    }
+    const list = this.closedOf(key, closed);
+    let kept: ClosedWindow | undefined;
+    for (let i = 0; i < list.length; i++) if (list[i]!.end === end) kept = list[i];
+    if (pending && kept) return mergeStates(this.o.aggs, kept.acc, pending.acc);
+    return pending?.acc ?? kept?.acc;
   }
 
   private closedOf(key: string, closed = this.closed!): ClosedWindow[] {
     const list = closed.get(key);
-    if (list === undefined) return [];
+    if (list === undefined) return NONE_CLOSED;
     if (!isClosedList(list)) throw new SluiceError('STATE_CORRUPT', `window "${this.id}": stored closed windows of key ${JSON.stringify(key)} are not a list of {end, acc}: ${JSON.stringify(list)}. Delete the data directory or rerun with --fresh to start the state over`, { operator: this.id });
     return list;
   }
 
   /** Tumbling and sliding: adds the record to each of its windows that is still open. */
   private addToWindows(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
-    const open = this.o.assigner.assign(t).filter((w) => !this.isClosed(w.end, wm));
-    if (!open.length) return 'late';
-    const inputs = readInputs(this.o.aggs, r, ctx, `window "${this.id}"`);
+    if (this.isClosed(this.latestStart(t) + this.o.sizeMs, wm)) return 'late';
+    const inputs = readInputs(this.o.aggs, r, ctx, this.what, this.scratch);
     if (inputs === FAILED) return 'failed';
-    this.addInputsTo(key, open, inputs, t, r, out);
+    this.addInputsTo(key, t, wm, inputs, r, out);
     return 'ok';
   }
 
-  /** Adds the inputs to each window in place (the cached value is ours to change), then sets the key's windows again so they are written. */
-  private addInputsTo(key: string, open: TimeWindow[], inputs: unknown[], t: number, r: StreamRecord, out: StreamRecord[]): void {
-    const pending = this.windows.get(key) ?? {};
-    for (const w of open) {
-      const field = String(w.start);
-      let cur = pending[field];
+  /** Tumbling and sliding: the start of the latest window holding `t` (windows start every slide, aligned to the epoch). */
+  private latestStart(t: number): number {
+    const m = this.o.slideMs;
+    return t - (((t % m) + m) % m);
+  }
+
+  /**
+   * Adds the inputs to each of the record's windows that is still open (earliest first),
+   * in place (the cached value is ours to change), then sets the key's windows again so
+   * they are written. `r` gives the key fields of a new window and the update results;
+   * without it (enrich mode on columns) there are neither.
+   */
+  private addInputsTo(key: string, t: number, wm: number, inputs: readonly unknown[], r: StreamRecord | undefined, out: StreamRecord[] | undefined): void {
+    const pending = this.pendingOf(key) ?? new KeyWindows();
+    this.cursors.delete(key);
+    const { sizeMs, slideMs } = this.o;
+    const latest = this.latestStart(t);
+    let start = latest;
+    while (start - slideMs > t - sizeMs) start -= slideMs;
+    for (; start <= latest; start += slideMs) {
+      const end = start + sizeMs;
+      if (this.isClosed(end, wm)) continue;
+      let cur = pending.get(start);
       if (!cur) {
-        this.timers.add(w.end + this.o.allowedLatenessMs, key, w.start);
-        cur = pending[field] = this.o.keyFields ? { end: w.end, acc: {}, fields: this.keyFields(r) } : { end: w.end, acc: {} };
+        this.timers.add(end + this.o.allowedLatenessMs, key, start);
+        cur = this.o.keyFields && r ? { end, acc: {}, fields: this.keyFields(r) } : { end, acc: {} };
+        pending.set(start, cur);
       }
       addInputs(this.o.aggs, cur.acc, inputs, t);
-      if (this.o.emit === 'update') out.push(this.result(key, w.start, cur, 'update'));
+      if (this.o.emit === 'update' && out) out.push(this.result(key, start, cur, 'update'));
     }
     this.windows.set(key, pending);
   }
 
+  /**
+   * The key's pending windows as KeyWindows. A value read from the store is the stored
+   * object: it is replaced by its KeyWindows (set, so written back in the same form at the
+   * next checkpoint; every caller changes the key's windows anyway).
+   */
+  private pendingOf(key: string): KeyWindows | undefined {
+    const v = this.windows.get(key);
+    if (v === undefined || v instanceof KeyWindows) return v;
+    const k = KeyWindows.from(v, `window "${this.id}", key ${JSON.stringify(key)}`);
+    this.windows.set(key, k);
+    return k;
+  }
+
   /** Removes one pending window of a key. */
   private removeWindow(key: string, start: number): void {
-    const pending = this.windows.get(key);
+    this.cursors.delete(key);
+    const pending = this.pendingOf(key);
     if (!pending) return;
-    delete pending[String(start)];
-    let empty = true;
-    for (const _ in pending) {
-      empty = false;
-      break;
-    }
-    this.windows.set(key, empty ? undefined : pending);
+    pending.delete(start);
+    this.windows.set(key, pending.size ? pending : undefined);
   }
 
   /** Sessions: merges the record's [t, t + gap) with the key's open sessions it overlaps. */
   private addToSession(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
     const open: (TimeWindow & { w: PendingWindow })[] = [];
-    const stored = this.windows.get(key) ?? {};
-    for (const field of Object.keys(stored)) {
-      const w = stored[field]!;
-      const start = Number(field);
+    const stored = this.pendingOf(key);
+    // A copy: emitting a window removes it from the key's windows.
+    const starts = stored ? [...stored.starts] : [];
+    const wins = stored ? [...stored.wins] : [];
+    for (let i = 0; i < starts.length; i++) {
+      const w = wins[i]!;
+      const start = starts[i]!;
       // Closed but not yet emitted (the watermark passed it earlier in this batch): emit it
       // now, so a new session can never absorb it or take its start.
       if (this.isClosed(w.end, wm)) this.emit(key, start, w, out);
@@ -399,7 +550,7 @@ class WindowOperator implements Operator {
     }
     const { merged, absorbed } = mergeWindow(open, { start: t, end: t + this.o.gapMs });
     if (this.isClosed(merged.end, wm)) return 'late';
-    const inputs = readInputs(this.o.aggs, r, ctx, `window "${this.id}"`);
+    const inputs = readInputs(this.o.aggs, r, ctx, this.what, this.scratch);
     if (inputs === FAILED) return 'failed';
     let acc: AggregateState = {};
     let fields: Record<string, unknown> | undefined;
@@ -416,7 +567,9 @@ class WindowOperator implements Operator {
     const next: PendingWindow = { end: merged.end, acc: addInputs(this.o.aggs, acc, inputs, t) };
     const f = fieldsFound ? fields : this.o.keyFields ? this.keyFields(r) : undefined;
     if (f) next.fields = f;
-    this.windows.set(key, { ...this.windows.get(key), [String(merged.start)]: next });
+    const after = this.pendingOf(key) ?? new KeyWindows();
+    after.set(merged.start, next);
+    this.windows.set(key, after);
     this.timers.add(merged.end + this.o.allowedLatenessMs, key, merged.start);
     if (this.o.emit === 'update') out.push(this.result(key, merged.start, next, 'update'));
     return 'ok';
@@ -428,7 +581,7 @@ class WindowOperator implements Operator {
     if (!due.length) return;
     await this.backend.load(due.map((d) => d.key), this.keyedStates);
     for (const d of due) {
-      const w = this.windows.get(d.key)?.[String(d.id)];
+      const w = this.pendingOf(d.key)?.get(d.id);
       // A timer whose window was merged away or re-formed with another end is stale.
       if (w && w.end + this.o.allowedLatenessMs === d.time) this.emit(d.key, d.id, w, out);
     }
@@ -482,13 +635,35 @@ class WindowOperator implements Operator {
         return FAILED;
       }
     }
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-    if (typeof v === 'string' && ISO_PREFIX.test(v)) {
-      const t = Date.parse(v);
-      if (Number.isFinite(t)) return t;
-    }
+    const t = asEventTime(v);
+    if (t !== undefined) return t;
+    ctx.deadLetter(r, this.badEventTime(v));
+    return FAILED;
+  }
+
+  private badEventTime(v: unknown): SluiceError {
     const what = this.o.eventTime ? `\`${this.o.eventTime.source}\`` : 'the record timestamp';
-    ctx.deadLetter(r, new SluiceError('INVALID_INPUT', `window "${this.id}": event time from ${what} must be epoch milliseconds or an ISO-8601 date-time; got ${describeValue(v)}`, { operator: this.id }));
+    return new SluiceError('INVALID_INPUT', `window "${this.id}": event time from ${what} must be epoch milliseconds or an ISO-8601 date-time; got ${describeValue(v)}`, { operator: this.id });
+  }
+
+  /** Row i's event time on a columnar batch (rows.at(0) is the eventTime expression), as eventTime() gives it for a record. */
+  private eventTimeAt(rows: ColumnRows, i: number, batch: ColumnarBatch, ctx: OperatorContext): number | typeof FAILED {
+    if (!this.o.eventTime) return this.checkEventTime(batch.timestamp, batch, i, ctx);
+    if (rows.isClean(0)) return rows.at(0, i) as number;
+    let v: unknown;
+    try {
+      v = rows.at(0, i);
+    } catch (err) {
+      ctx.deadLetter(batch.record(i), ensureError(err, 'EXPRESSION_ERROR', { operator: this.id }));
+      return FAILED;
+    }
+    return this.checkEventTime(v, batch, i, ctx);
+  }
+
+  private checkEventTime(v: unknown, batch: ColumnarBatch, i: number, ctx: OperatorContext): number | typeof FAILED {
+    const t = asEventTime(v);
+    if (t !== undefined) return t;
+    ctx.deadLetter(batch.record(i), this.badEventTime(v));
     return FAILED;
   }
 
@@ -504,6 +679,18 @@ class WindowOperator implements Operator {
     this.progress.set('', { watermark: this.tracker.snapshot(), position: this.position });
   }
 }
+
+/** Epoch ms from a number or ISO-8601 text, else undefined. */
+function asEventTime(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && ISO_PREFIX.test(v)) {
+    const t = Date.parse(v);
+    if (Number.isFinite(t)) return t;
+  }
+  return undefined;
+}
+
+const NONE_CLOSED: ClosedWindow[] = [];
 
 function iso(t: number): string {
   const d = new Date(t);

@@ -74,6 +74,8 @@ export class OperatorChain {
       for (let k = 0; k < this.ops.length; k++) {
         const op = this.ops[k]!;
         const turn = turns[k];
+        // Stateful steps start reading this batch's keys while earlier batches finish.
+        if (op.prefetch && chunkRows(batch)) op.prefetch(batch);
         if (turn) await turn.prev;
         const m = this.opts.metrics;
         const c = this.countsOf(op.id);

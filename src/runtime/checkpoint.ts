@@ -1,6 +1,7 @@
 import type { EmbeddedLog } from '../../connectors/embedded/index.js';
 import type { DeadLetter } from '../core/record.js';
 import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../metrics/registry.js';
 import { SluiceError } from '../core/errors.js';
 import { publishParts, stageDeadLetters, Transaction, type Sink } from '../sinks/index.js';
@@ -61,6 +62,8 @@ export class TaskCheckpointer {
   private afterCommit: (() => void)[] = [];
   /** Keyed-state writes drained since the last checkpoint. */
   private stateWrites: StateWrite[] = [];
+  /** Checkpoints this task has committed in this run. */
+  private taken = 0;
 
   constructor(
     private readonly o: {
@@ -75,6 +78,8 @@ export class TaskCheckpointer {
       clock: Clock;
       metrics?: Metrics | undefined;
       counts: CommitCounts;
+      /** Gets a debug line per committed checkpoint: the progress a test (or an operator) can act on. */
+      logger?: Logger | undefined;
     },
   ) {
     this.tx = new Transaction(o.task);
@@ -172,5 +177,7 @@ export class TaskCheckpointer {
     c.dead += p.dead;
     for (const [k, v] of Object.entries(p.bySink)) c.bySink[k] = (c.bySink[k] ?? 0) + v;
     this.pendingCounts = { out: 0, dead: 0, bySink: {} };
+    this.taken++;
+    this.o.logger?.debug(`checkpoint ${this.taken} committed`, { task: this.o.task, checkpoint: this.taken, ...(next !== undefined ? { position: next } : {}), out: p.out, dead: p.dead });
   }
 }

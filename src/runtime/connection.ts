@@ -49,7 +49,7 @@ export interface ResolveOptions {
  * `connection:` block, else SLUICE_KAFKA_BROKERS (with SLUICE_KAFKA_SASL_MECHANISM,
  * SLUICE_KAFKA_USERNAME, SLUICE_KAFKA_PASSWORD, SLUICE_KAFKA_SSL=1), else the embedded log.
  */
-export function resolveConnection(def: TopologyDefinition, baseDir: string, opts: ResolveOptions = {}): ResolvedConnection {
+export function resolveConnection(def: Pick<TopologyDefinition, 'name' | 'connection'>, baseDir: string, opts: ResolveOptions = {}): ResolvedConnection {
   const env = opts.env ?? process.env;
   const clientId = `sluice-${def.name}`;
   const pick = (cfg: ConnectionConfig, dir: string, from: 'flag' | 'topology'): ResolvedConnection | undefined => {

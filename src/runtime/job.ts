@@ -137,7 +137,7 @@ export class Job {
         res.owned.push(...loaded.values());
         models = loaded;
       }
-      const fileDirs = realSinks.flatMap(([, c]) => (c.type === 'file' ? [resolve(baseDir, c.path)] : []));
+      const fileDirs = realSinks.flatMap(([sink, c]) => (c.type === 'file' ? [{ sink, dir: resolve(baseDir, c.path) }] : []));
       if (log && fileDirs.length) {
         const fixed = await recoverFileSinks(log, def.name, fileDirs, opts.fresh ?? false);
         if (fixed.rolledForward || fixed.removed) logger.info(`file sinks: ${fixed.rolledForward} committed part(s) published, ${fixed.removed} ${opts.fresh ? '' : 'uncommitted '}part(s) removed`);
@@ -201,7 +201,7 @@ export class Job {
         };
         const chain = new OperatorChain(ops, { onError, clock, metrics, counts: job.opCounts, stateCommitted });
         await chain.open();
-        const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, committer, intervalMs, clock, metrics, counts: job.counts });
+        const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, committer, intervalMs, clock, metrics, counts: job.counts, logger });
         return new Task(part, chain, { batchSize, clock, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal, metrics, checkpointer, requests });
       };
       // Files read into Kafka topics: those records are produced (idempotent, acknowledged) before the checkpoint's local write.

@@ -6,11 +6,14 @@ import { publishParts, removeUncommittedParts } from '../sinks/index.js';
  * rename did not happen (a crash in between), then deletes every other temporary
  * part (written after the last checkpoint; that input is read again).
  */
-export async function recoverFileSinks(log: EmbeddedLog, job: string, dirs: string[], fresh: boolean): Promise<{ rolledForward: number; removed: number }> {
+export async function recoverFileSinks(log: EmbeddedLog, job: string, sinks: { sink: string; dir: string }[], fresh: boolean): Promise<{ rolledForward: number; removed: number }> {
   let rolledForward = 0;
+  // One entry per folder (two sinks may share one), keeping the first sink's name for errors.
+  const dirs = new Map<string, string>();
+  for (const s of sinks) if (!dirs.has(s.dir)) dirs.set(s.dir, s.sink);
   if (fresh) {
     let removed = 0;
-    for (const dir of new Set(dirs)) removed += await removeUncommittedParts(dir, true);
+    for (const [dir, sink] of dirs) removed += await removeUncommittedParts(dir, true, sink);
     return { rolledForward, removed };
   }
   for await (const [, value] of log.scanKv(`parts/${job}/`)) {
@@ -18,6 +21,6 @@ export async function recoverFileSinks(log: EmbeddedLog, job: string, dirs: stri
     rolledForward += await publishParts(sealed);
   }
   let removed = 0;
-  for (const dir of new Set(dirs)) removed += await removeUncommittedParts(dir);
+  for (const [dir, sink] of dirs) removed += await removeUncommittedParts(dir, false, sink);
   return { rolledForward, removed };
 }

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { createCsvWriter, createJsonlWriter, type RowWriter } from '../../connectors/files/index.js';
 import { createParquetWriter, type ColumnBatch } from '../../connectors/parquet/index.js';
-import type { Column, ColumnarBatch } from '../core/columns.js';
+import type { Column, ColumnarBatch, ColumnType } from '../core/columns.js';
+import { SluiceError } from '../core/errors.js';
 import type { StreamRecord } from '../core/record.js';
 import type { FileSinkConfig } from '../topology/schema.js';
 import { partName, tempNameOf } from './parts.js';
@@ -19,6 +20,19 @@ interface OpenPart extends PartFile {
   writer: Promise<PartWriter>;
   /** The part's writes, in order; the checkpoint waits for it. */
   chain: Promise<void>;
+  /** Set once a write failed: the part is unusable and the job must stop. */
+  failed?: SluiceError;
+}
+
+/**
+ * A write error as the job reports it. The writers already name the file and say
+ * STORAGE_ERROR for the file system's errors (INVALID_INPUT for a bad row, handled
+ * upstream); anything raw gets the sink's name and STORAGE_ERROR.
+ */
+function storageError(err: unknown, sink: string, task: string): SluiceError {
+  if (err instanceof SluiceError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new SluiceError('STORAGE_ERROR', `file sink "${sink}" (task ${task}): write failed: ${msg}`, { sink }, { cause: err });
 }
 
 async function openWriter(path: string, cfg: FileSinkConfig): Promise<PartWriter> {
@@ -46,11 +60,14 @@ function toParquetBatch(b: ColumnarBatch, columns: string[] | undefined): Column
   const names = columns ?? [...b.columns.keys()];
   const cols: Record<string, Column> = {};
   const nulls: Record<string, Uint8Array | undefined> = {};
+  // Columns the source declared keep their type (int64, timestamps, ...); others are typed by their values.
+  const types: Record<string, ColumnType | undefined> = {};
   for (const n of names) {
     cols[n] = b.columns.get(n) ?? new Array<unknown>(b.rows).fill(null);
     nulls[n] = b.nulls.get(n);
+    types[n] = b.types.get(n);
   }
-  return { rows: b.rows, firstRow: b.offsets[0] ?? 0, columns: cols as ColumnBatch['columns'], nulls };
+  return { rows: b.rows, firstRow: b.offsets[0] ?? 0, columns: cols as ColumnBatch['columns'], nulls, types };
 }
 
 function pick(row: Record<string, unknown>, columns: string[]): Record<string, unknown> {
@@ -71,19 +88,17 @@ export function createFileSink(name: string, dir: string, cfg: FileSinkConfig): 
     stage(records: StreamRecord[], tx: Transaction) {
       if (!records.length) return;
       const part = open.get(tx.task) ?? openPart(tx.task, records[0]!);
+      if (part.failed) throw part.failed;
       const values = records.map((r) => r.value);
-      part.chain = part.chain.then(async () => (await part.writer).write(values));
-      tx.pending.push(part.chain);
-      tx.parts.add(part);
+      append(part, async () => (await part.writer).write(values), tx);
     },
     ...(cfg.format === 'parquet'
       ? {
           stageColumns(batch: ColumnarBatch, tx: Transaction) {
             if (!batch.rows) return;
             const part = open.get(tx.task) ?? openPart(tx.task, batch.record(0));
-            part.chain = part.chain.then(async () => (await part.writer).writeColumns!(batch));
-            tx.pending.push(part.chain);
-            tx.parts.add(part);
+            if (part.failed) throw part.failed;
+            append(part, async () => (await part.writer).writeColumns!(batch), tx);
           },
         }
       : {}),
@@ -96,6 +111,16 @@ export function createFileSink(name: string, dir: string, cfg: FileSinkConfig): 
       open.clear();
     },
   };
+
+  /** Queues a write on the part; a failed write fails the next stage() at once and the checkpoint that waits for it. */
+  function append(part: OpenPart, write: () => Promise<void>, tx: Transaction): void {
+    part.chain = part.chain.then(write).catch((err: unknown) => {
+      part.failed = storageError(err, name, tx.task);
+      throw part.failed;
+    });
+    tx.track(part.chain);
+    tx.parts.add(part);
+  }
 
   function openPart(task: string, first: StreamRecord): OpenPart {
     const file = partName(first.position.source, first.position.partition, first.position.offset, EXT[cfg.format]);

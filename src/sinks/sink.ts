@@ -1,4 +1,5 @@
 import type { ColumnarBatch } from '../core/columns.js';
+import { toJson } from '../core/json.js';
 import type { DeadLetter, StreamRecord } from '../core/record.js';
 import type { Transaction } from './transaction.js';
 
@@ -19,5 +20,5 @@ export interface Sink {
 
 /** The JSON text a record's value is written as. */
 export function encodeValue(r: StreamRecord): string {
-  return JSON.stringify(r.value);
+  return toJson(r.value) ?? 'null';
 }

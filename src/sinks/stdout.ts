@@ -1,3 +1,5 @@
+import { SluiceError } from '../core/errors.js';
+import { toJson } from '../core/json.js';
 import type { StreamRecord } from '../core/record.js';
 import type { Sink } from './sink.js';
 import type { Transaction } from './transaction.js';
@@ -8,8 +10,8 @@ export function createStdoutSink(name: string, out: NodeJS.WritableStream = proc
     name,
     stage(records: StreamRecord[], tx: Transaction) {
       let text = '';
-      for (const r of records) text += JSON.stringify(r.value) + '\n';
-      tx.pending.push(new Promise<void>((resolve, reject) => out.write(text, (err) => (err ? reject(err) : resolve()))));
+      for (const r of records) text += toJson(r.value) + '\n';
+      tx.track(new Promise<void>((resolve, reject) => out.write(text, (err) => (err ? reject(new SluiceError('STORAGE_ERROR', `stdout sink "${name}": write failed: ${err.message}`, { sink: name }, { cause: err })) : resolve()))));
     },
     async close() {},
   };

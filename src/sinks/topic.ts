@@ -1,4 +1,5 @@
 import type { EmbeddedLog } from '../../connectors/embedded/index.js';
+import { toJson } from '../core/json.js';
 import type { LogRecord, StreamRecord } from '../core/record.js';
 import type { Sink } from './sink.js';
 import type { Transaction } from './transaction.js';
@@ -11,7 +12,7 @@ export function createTopicSink(name: string, log: EmbeddedLog, topic: string): 
     stage(records: StreamRecord[], tx: Transaction) {
       const parts: LogRecord[][] = Array.from({ length: info.partitions }, () => []);
       for (const r of records) {
-        const rec: LogRecord = { key: r.key, value: JSON.stringify(r.value), timestamp: r.timestamp };
+        const rec: LogRecord = { key: r.key, value: toJson(r.value) ?? 'null', timestamp: r.timestamp };
         if (r.headers !== EMPTY && Object.keys(r.headers).length) rec.headers = r.headers;
         parts[info.partitions === 1 ? 0 : log.partitionFor(topic, r.key)]!.push(rec);
       }

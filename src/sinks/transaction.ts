@@ -24,6 +24,16 @@ export class Transaction {
   /** `task` names the task that owns this transaction (part files are per task). */
   constructor(readonly task: string) {}
 
+  /**
+   * Adds a write the checkpoint must wait for. Its failure surfaces there (as the job's
+   * error), which may be seconds later: until then it must not count as an unhandled
+   * rejection, which would kill the process with a stack trace and no summary.
+   */
+  track(p: Promise<void>): void {
+    p.catch(() => {});
+    this.pending.push(p);
+  }
+
   isEmpty(): boolean {
     return !this.appends.length && !this.produced.length && !this.offsets.length && !this.kv.length && !this.pending.length && !this.parts.size;
   }

@@ -108,7 +108,10 @@ export function compileAggregates(config: AggregatesConfig): CompiledAggregate[]
 
 /** Adds one record's inputs (in aggregate order) to a state, in place. */
 export function addInputs(aggs: readonly CompiledAggregate[], state: AggregateState, inputs: readonly unknown[], eventTime: number): AggregateState {
-  for (const [i, a] of aggs.entries()) state[a.slot] = a.acc.add(slotOf(a, state), inputs[i], eventTime);
+  for (let i = 0; i < aggs.length; i++) {
+    const a = aggs[i]!;
+    state[a.slot] = a.acc.add(slotOf(a, state), inputs[i], eventTime);
+  }
   return state;
 }
 

@@ -55,6 +55,21 @@ interface StateDef {
    * same as keying by storage key, without building and hashing a storage key per access).
    */
   readonly cache: Map<string, Entry>;
+  /** Keys being read from the store right now, with the read that will cache them. */
+  readonly reading: Map<string, Promise<void>>;
+  /**
+   * Keys evicted while some read was in flight, with the eviction's number: a read that
+   * began before that eviction may hold an older value than the store now has, so it must
+   * not cache it (see installs in read()).
+   */
+  readonly evicted: Map<string, number>;
+}
+
+/** An entry a load found neither cached nor being read. */
+interface Missing {
+  def: StateDef;
+  key: string;
+  sk: string;
 }
 
 const CLEAN = 0;
@@ -128,6 +143,9 @@ export class KeyedStateBackend {
   private readonly drained: { seq: number; entries: Entry[] }[] = [];
   private pendingCount = 0;
   private drains = 0;
+  /** Evictions so far, and the eviction count at the start of each store read in flight. */
+  private evictions = 0;
+  private readonly readsInFlight: number[] = [];
 
   /** Read first by load(): a live backend whose cache may hold changes the store has not got yet. */
   private readonly overlay: KeyedStateBackend | undefined;
@@ -206,53 +224,129 @@ export class KeyedStateBackend {
   }
 
   async load(keys: Iterable<string>, states?: readonly string[]): Promise<void> {
-    const defs = states ? states.map((n) => this.def(n)) : [...this.defs.values()].filter((d) => d.prefetch);
-    let missing: { def: StateDef; key: string; sk: string }[] = [];
-    const seen = new Set<string>();
+    const defs = this.defsFor(states);
+    const list = keys instanceof Set || Array.isArray(keys) ? (keys as Iterable<string>) : [...keys];
+    // A key another load (a prefetch) is reading is waited for, not read twice. If that
+    // read fails, the key is still missing on the next pass and read here, so the error
+    // surfaces to this caller.
+    for (let pass = 0; ; pass++) {
+      const { missing, waits } = this.missing(list, defs, pass === 0);
+      if (!missing.length && !waits.size) return;
+      if (missing.length) await this.read(missing);
+      if (waits.size) await Promise.all([...waits].map((w) => w.catch(() => undefined)));
+    }
+  }
+
+  /**
+   * Starts reading these keys' entries (every prefetched state's, or the named states')
+   * without waiting: a stateful step calls it when a batch is on its way, so the store read
+   * overlaps with the work on earlier batches. A later load() of the same keys waits for
+   * this read instead of reading again; a failed prefetch is retried by that load.
+   */
+  prefetch(keys: Iterable<string>, states?: readonly string[]): void {
+    const { missing } = this.missing(keys, this.defsFor(states), false);
+    if (missing.length) this.read(missing).catch(() => undefined);
+  }
+
+  private defsFor(states: readonly string[] | undefined): StateDef[] {
+    return states ? states.map((n) => this.def(n)) : [...this.defs.values()].filter((d) => d.prefetch);
+  }
+
+  /** The keys' entries that are neither cached nor being read, and the reads in flight for the others. */
+  private missing(keys: Iterable<string>, defs: readonly StateDef[], touch: boolean): { missing: Missing[]; waits: Set<Promise<void>> } {
+    const missing: Missing[] = [];
+    const waits = new Set<Promise<void>>();
+    // A Set's keys are distinct already.
+    const seen = keys instanceof Set ? undefined : new Set<string>();
     for (const key of keys) {
-      if (seen.has(key)) continue;
-      seen.add(key);
+      if (seen) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
       let ek: string | undefined;
       for (const def of defs) {
         const e = def.cache.get(key);
-        if (!e) missing.push({ def, key, sk: def.prefix + (ek ??= escapeKeyPart(key)) });
-        else if (e.where === CLEAN) this.lruMoveToTail(e);
+        if (e) {
+          if (touch && e.where === CLEAN) this.lruMoveToTail(e);
+          continue;
+        }
+        const w = def.reading.get(key);
+        if (w) waits.add(w);
+        else missing.push({ def, key, sk: def.prefix + (ek ??= escapeKeyPart(key)) });
       }
     }
+    return { missing, waits };
+  }
+
+  /** One batched store read; caches what it finds (unless the key was cached or evicted meanwhile). */
+  private read(all: Missing[]): Promise<void> {
+    let missing = all;
     if (this.overlay) {
       // What the live backend caches (written, drained or clean) is at least as new as the store.
-      const rest: typeof missing = [];
+      const rest: Missing[] = [];
+      const now = this.clock.now();
       for (const m of missing) {
         const seen = this.overlay.peekStored(m.def.name, m.key);
         if (seen === null) rest.push(m);
-        else this.cacheLoaded(m.def, m.key, m.sk, seen, this.clock.now());
+        else this.cacheLoaded(m.def, m.key, m.sk, seen, now);
       }
       missing = rest;
+      if (!missing.length) return Promise.resolve();
     }
-    if (!missing.length) return;
-    const sks = missing.map((m) => m.sk);
-    let bufs: (StoredValue | undefined)[];
-    try {
-      bufs = this.store.getMany ? await this.store.getMany(sks) : await Promise.all(sks.map((k) => this.store.get(k)));
-    } catch (err) {
-      if (err instanceof SluiceError) throw err;
-      throw new SluiceError('STORAGE_ERROR', `reading state of ${this.namespace} failed: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
-    }
-    const now = this.clock.now();
-    for (let i = 0; i < missing.length; i++) {
-      const m = missing[i]!;
-      this.cacheLoaded(m.def, m.key, m.sk, bufs[i], now);
+    const since = this.evictions;
+    this.readsInFlight.push(since);
+    const done = (async () => {
+      const sks = missing.map((m) => m.sk);
+      let bufs: (StoredValue | undefined)[];
+      try {
+        bufs = this.store.getMany ? await this.store.getMany(sks) : await Promise.all(sks.map((k) => this.store.get(k)));
+      } catch (err) {
+        if (err instanceof SluiceError) throw err;
+        throw new SluiceError('STORAGE_ERROR', `reading state of ${this.namespace} failed: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
+      }
+      const now = this.clock.now();
+      for (let i = 0; i < missing.length; i++) {
+        const m = missing[i]!;
+        // Evicted after this read began: the store may have a newer value than this read saw.
+        if ((m.def.evicted.get(m.key) ?? -1) >= since) continue;
+        this.cacheLoaded(m.def, m.key, m.sk, bufs[i], now);
+      }
+    })();
+    for (const m of missing) m.def.reading.set(m.key, done);
+    const finish = () => {
+      for (const m of missing) if (m.def.reading.get(m.key) === done) m.def.reading.delete(m.key);
+      this.readsInFlight.splice(this.readsInFlight.indexOf(since), 1);
+      this.forgetEvictions();
+    };
+    return done.then(finish, (err: unknown) => {
+      finish();
+      throw err;
+    });
+  }
+
+  /**
+   * Drops eviction marks that no read in flight can need: all of them once no read is in
+   * flight, else (while reads overlap without pause) those older than the oldest read once
+   * there are many. A mark older than every read in flight never skips anything.
+   */
+  private forgetEvictions(): void {
+    const oldest = this.readsInFlight.length ? Math.min(...this.readsInFlight) : Infinity;
+    for (const def of this.defs.values()) {
+      if (!def.evicted.size) continue;
+      if (oldest === Infinity) def.evicted.clear();
+      else if (def.evicted.size > 4096) for (const [key, n] of def.evicted) if (n < oldest) def.evicted.delete(key);
     }
   }
 
   /** Caches one value read from the store (undefined: absent). */
   private cacheLoaded(def: StateDef, key: string, sk: string, buf: StoredValue | undefined, now: number): void {
     const cache = def.cache;
-    if (cache.has(key)) return; // written while the read was in flight
+    if (cache.has(key)) return; // written (or read by another load) while the read was in flight
+    // Decoded before caching: an unreadable value must fail every load that needs it, not leave an empty entry.
+    const d = buf === undefined ? undefined : this.decode(def, key, buf);
     const e = this.entry(def, key, sk);
     cache.set(key, e);
-    if (buf !== undefined) {
-      const d = this.decode(def, key, buf);
+    if (d !== undefined) {
       if (d.expiresAt !== 0 && now >= d.expiresAt) {
         // Expired on disk: read as absent and delete it with the next commit.
         e.stored = true;
@@ -383,7 +477,7 @@ export class KeyedStateBackend {
       if (old.kind !== kind) throw new SluiceError('INTERNAL', `state "${name}" of ${this.namespace} is already declared as ${old.kind} state, not ${kind}`);
       return old;
     }
-    const def: StateDef = { name, kind, ttlMs, prefetch: opts.prefetch ?? true, prefix: `${this.namespace}${escapeKeyPart(name)}/`, cache: new Map() };
+    const def: StateDef = { name, kind, ttlMs, prefetch: opts.prefetch ?? true, prefix: `${this.namespace}${escapeKeyPart(name)}/`, cache: new Map(), reading: new Map(), evicted: new Map() };
     this.defs.set(name, def);
     return def;
   }
@@ -440,6 +534,8 @@ export class KeyedStateBackend {
       const e = this.lruHead;
       this.lruRemove(e);
       e.def.cache.delete(e.key);
+      if (this.readsInFlight.length) e.def.evicted.set(e.key, this.evictions);
+      this.evictions++;
     }
   }
 

@@ -3,15 +3,32 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readParquetColumns, columnBatchToRows } from '../../connectors/parquet/index.js';
 
-/** Runs the CLI in a child process; `onStart` may kill it. */
-export function cli(args: string[], opts: { env?: Record<string, string>; onSpawn?: (kill: (sig: NodeJS.Signals) => void) => void } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
+export interface CliOptions {
+  env?: Record<string, string>;
+  /** Called once the child is spawned; may kill it. */
+  onSpawn?: (kill: (sig: NodeJS.Signals) => void) => void;
+  /** Called with each complete stderr line; may kill the child. */
+  onLine?: (line: string, kill: (sig: NodeJS.Signals) => void) => void;
+}
+
+/** Runs the CLI in a child process; `onSpawn` and `onLine` may kill it. */
+export function cli(args: string[], opts: CliOptions = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, [resolve('bin/sluice.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     let stderr = '';
     let stdout = '';
+    let partial = '';
+    const kill = (sig: NodeJS.Signals) => child.kill(sig);
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    opts.onSpawn?.((sig) => child.kill(sig));
+    child.stderr!.on('data', (d: Buffer) => {
+      const text = d.toString();
+      stderr += text;
+      if (!opts.onLine) return;
+      const lines = (partial + text).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) opts.onLine(line, kill);
+    });
+    opts.onSpawn?.(kill);
     child.on('exit', (code, signal) => done({ code, signal, stderr, stdout }));
   });
 }
@@ -36,4 +53,21 @@ export async function readParts(dir: string): Promise<Record<string, unknown>[]>
     } else throw new Error(`unexpected part ${f}`);
   }
   return rows;
+}
+
+/**
+ * Options that kill the child with `sig` right after it reports its `n`-th committed
+ * checkpoint (counted over all its tasks; the job logs one debug line per checkpoint), so
+ * a crash test kills at a known point past a checkpoint, not after a wall-clock delay.
+ */
+export function killAtCheckpoint(n: number, sig: NodeJS.Signals = 'SIGKILL'): CliOptions & { seen(): number } {
+  let seen = 0;
+  return {
+    env: { SLUICE_LOG_LEVEL: 'debug' },
+    onLine(line, kill) {
+      if (!/ DEBUG .* checkpoint \d+ committed /.test(line)) return;
+      if (++seen === n) kill(sig);
+    },
+    seen: () => seen,
+  };
 }

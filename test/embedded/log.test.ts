@@ -152,11 +152,10 @@ test('waitForAppend wakes on append, times out, and honours abort', () =>
   withLog(async (log) => {
     await log.createTopic('t', 1);
     assert.equal(await log.waitForAppend('t', 0, 0, 30), false);
-    const woken = log.waitForAppend('t', 0, 0, 5000);
-    const started = Date.now();
+    // A long timeout: true means the append woke it (a timeout gives false); how fast is bench/'s business.
+    const woken = log.waitForAppend('t', 0, 0, 60_000);
     await log.append('t', 0, records(1));
     assert.equal(await woken, true);
-    assert.ok(Date.now() - started < 1000);
     assert.equal(await log.waitForAppend('t', 0, 0, 10), true, 'already there');
 
     const ac = new AbortController();

@@ -30,11 +30,14 @@ describe('writers', () => {
     const path = join(dir, 'enc.jsonl');
     const w = await createJsonlWriter(path);
     await w.write([{ ok: 1 }]);
-    await assert.rejects(w.write([{ ok: 2 }, { big: 10n }]), (e: unknown) => e instanceof SluiceError && e.code === 'INVALID_INPUT' && /row 1/.test(e.message));
-    await w.write([{ ok: 3 }]);
+    const cyclic: Record<string, unknown> = { ok: 2 };
+    cyclic.self = cyclic;
+    await assert.rejects(w.write([{ ok: 2 }, cyclic]), (e: unknown) => e instanceof SluiceError && e.code === 'INVALID_INPUT' && /row 1/.test(e.message));
+    // 64-bit integers (BigInt) are written as JSON numbers with every digit, nested too.
+    await w.write([{ ok: 3, big: 12345678901234567890n, nested: { ids: [-9007199254740993n] } }]);
     await w.close();
     assert.equal(w.rowsWritten, 2);
-    assert.deepEqual(values((await collect(readJsonl(path, { batchSize: 10 }))).rows), [{ ok: 1 }, { ok: 3 }]);
+    assert.equal(await readFile(path, 'utf8'), '{"ok":1}\n{"ok":3,"big":12345678901234567890,"nested":{"ids":[-9007199254740993]}}\n');
   });
 
   it('JSONL: many awaited large writes all land, in order', async () => {

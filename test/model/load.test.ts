@@ -77,7 +77,7 @@ test('a worker thread that dies is replaced', async () => {
   }
 });
 
-test('fetch: only the named outputs come back; an unknown name fails the load', async () => {
+test('fetch: only the named outputs come back; an unknown name is a topology error', async () => {
   const model = fileURLToPath(new URL('../../../examples/flight-delay/model/flight-delay.onnx', import.meta.url));
   const all = await ModelRunner.load({ name: 'all', path: model, workers: 1 });
   const some = await ModelRunner.load({ name: 'some', path: model, workers: 1, fetch: ['probabilities'] });
@@ -90,5 +90,5 @@ test('fetch: only the named outputs come back; an unknown name fails the load', 
   } finally {
     await Promise.all([all.close(), some.close()]);
   }
-  await assert.rejects(ModelRunner.load({ name: 'bad', path: model, workers: 1, fetch: ['nope'] }), (e: SluiceError) => e.code === 'MODEL_LOAD_FAILED' && /no output nope/.test(e.message));
+  await assert.rejects(ModelRunner.load({ name: 'bad', path: model, workers: 1, fetch: ['nope'] }), (e: SluiceError) => e.code === 'INVALID_TOPOLOGY' && /no output "nope"; its outputs: label, probabilities/.test(e.message));
 });

@@ -21,6 +21,14 @@ test('a UDF that throws dead-letters the record with UDF_ERROR', async () => {
   assert.match(r.deadLetters[0]!.error.message, /boom/);
 });
 
+test('a map UDF that returns a BigInt dead-letters the record, naming the value', async () => {
+  const r = await runTopology(pipeline().map(udf('bigId')).to('out').build(), { in: [{ a: 1 }, { a: 2 }] }, { baseDir });
+  assert.deepEqual(r.outputs.out, []);
+  assert.equal(r.deadLetters.length, 2);
+  assert.equal(r.deadLetters[0]!.error.code, 'UDF_ERROR');
+  assert.equal(r.deadLetters[0]!.error.message, 'map udf must return an object (or nothing to keep its changes); got bigint 12345678901234567890n');
+});
+
 test('a missing export fails at start with the module\'s exports listed', async () => {
-  await assert.rejects(runTopology(pipeline().map(udf('nope')).to('out').build(), { in: [] }, { baseDir }), /has no function export "nope"; its exports: addTax, explode, isEven, splitWords/);
+  await assert.rejects(runTopology(pipeline().map(udf('nope')).to('out').build(), { in: [] }, { baseDir }), /has no function export "nope"; its exports: addTax, bigId, explode, isEven, splitWords/);
 });

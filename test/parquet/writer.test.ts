@@ -42,7 +42,7 @@ describe('Parquet writer', () => {
       ['f', 'number', 'FLOAT'],
       ['i', 'number', 'INT32'],
       ['l', 'number', 'INT64'],
-      ['t', 'timestamp', 'INT64 TIMESTAMP_MILLIS'],
+      ['t', 'timestamp', 'INT64 TIMESTAMP(MILLIS)'],
       ['s', 'string', 'BYTE_ARRAY UTF8'],
     ]);
     assert.deepEqual((await readAll(p, { batchSize: 10 })).rows, [
@@ -63,7 +63,7 @@ describe('Parquet writer', () => {
     await w2.writeRows([{ n: 1, big: 5n, s: 'x', b: true, d: new Date(86_400_000), j: { k: [1, 'two'] } }, { n: null, big: null, s: null, b: null, d: null, j: null }]);
     await w2.close();
     const info = await readParquetMetadata(p2);
-    assert.deepEqual(info.columns.map((c) => c.parquetType), ['DOUBLE', 'INT64', 'BYTE_ARRAY UTF8', 'BOOLEAN', 'INT64 TIMESTAMP_MILLIS', 'BYTE_ARRAY JSON']);
+    assert.deepEqual(info.columns.map((c) => c.parquetType), ['DOUBLE', 'INT64', 'BYTE_ARRAY UTF8', 'BOOLEAN', 'INT64 TIMESTAMP(MILLIS)', 'BYTE_ARRAY JSON']);
     assert.deepEqual((await readAll(p2, { batchSize: 10 })).rows, [
       { n: 1, big: 5, s: 'x', b: true, d: 86_400_000, j: { k: [1, 'two'] } },
       { n: null, big: null, s: null, b: null, d: null, j: null },

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EmbeddedLog } from '../../connectors/embedded/index.js';
+import { cli, killAtCheckpoint } from '../batch/helpers.js';
 
 const N = 150_000;
 
@@ -20,18 +20,6 @@ async function readAll(log: EmbeddedLog, topic: string): Promise<string[]> {
     }
   }
   return out;
-}
-
-function runCli(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [resolve('bin/sluice.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      onStderr?.(stderr, child);
-    });
-    child.on('exit', (code) => done({ code, stderr }));
-  });
 }
 
 test('SIGTERM during a run loses nothing that was acknowledged, and a restart finishes exactly once', { timeout: 120_000 }, async () => {
@@ -58,13 +46,8 @@ deadLetter: dlq
 runtime: { batchSize: 500 }
 `,
     );
-    let signalled = false;
-    const first = await runCli(['run', topo, '--data-dir', join(dir, 'data')], (text, child) => {
-      if (!signalled && text.includes('running;')) {
-        signalled = true;
-        setTimeout(() => child.kill('SIGTERM'), 400);
-      }
-    });
+    // SIGTERM right after the job reports its 20th checkpoint (of about 300: one per batch of 500 per task).
+    const first = await cli(['run', topo, '--data-dir', join(dir, 'data')], killAtCheckpoint(20, 'SIGTERM'));
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /status\s+stopped/);
 
@@ -77,7 +60,7 @@ runtime: { batchSize: 500 }
     // Embedded mode commits outputs and positions in one write: what is acknowledged is exactly what was written.
     assert.equal(outAfterStop.length, acked);
 
-    const second = await runCli(['run', topo, '--data-dir', join(dir, 'data'), '--until-idle']);
+    const second = await cli(['run', topo, '--data-dir', join(dir, 'data'), '--until-idle']);
     assert.equal(second.code, 0, second.stderr);
     const check = await EmbeddedLog.open(join(dir, 'data'));
     const ids = (await readAll(check, 'out')).map((v) => (JSON.parse(v) as { id: number }).id);

@@ -4,7 +4,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedLog } from '../../connectors/embedded/index.js';
-import { cli } from '../batch/helpers.js';
+import { cli, killAtCheckpoint } from '../batch/helpers.js';
 
 const N = 240_000;
 const KEYS = 500;
@@ -39,7 +39,7 @@ async function snapshot(dir: string): Promise<{ out: string[]; state: string[] }
   }
 }
 
-test('a stateful job killed with SIGKILL at random points and restarted ends with the outputs and state of an uninterrupted run', { timeout: 240_000 }, async () => {
+test('a stateful job killed with SIGKILL at several checkpoints and restarted ends with the outputs and state of an uninterrupted run', { timeout: 240_000 }, async () => {
   const root = await mkdtemp(join(tmpdir(), 'sluice-state-crash-'));
   try {
     const seed = await EmbeddedLog.open(join(root, 'seed'));
@@ -60,16 +60,15 @@ test('a stateful job killed with SIGKILL at random points and restarted ends wit
     assert.equal(ref.code, 0, ref.stderr);
 
     const args = ['run', join(root, 't.yaml'), '--until-idle', '--data-dir', join(root, 'crashed')];
-    let kills = 0;
-    for (let round = 0; round < 4; round++) {
-      const delay = 700 + Math.floor(Math.random() * 1500);
-      const r = await cli(args, { onSpawn: (kill) => setTimeout(() => kill('SIGKILL'), delay) });
-      if (r.signal === 'SIGKILL') kills++;
-      else assert.equal(r.code, 0, r.stderr);
+    // A checkpoint per batch of 500 per task (about 480 in all, over both tasks); each run is
+    // killed right after the checkpoint it reports as its 40th, 90th, 20th, 60th.
+    for (const at of [40, 90, 20, 60]) {
+      const kill = killAtCheckpoint(at);
+      const r = await cli(args, kill);
+      assert.equal(r.signal, 'SIGKILL', `the run should be killed after its checkpoint ${at} (saw ${kill.seen()}): ${r.stderr.slice(-400)}`);
     }
     const last = await cli(args);
     assert.equal(last.code, 0, last.stderr);
-    assert.ok(kills >= 2, `at least two runs should have been killed mid-job (got ${kills})`);
 
     const want = await snapshot(join(root, 'reference'));
     const got = await snapshot(join(root, 'crashed'));

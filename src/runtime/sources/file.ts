@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { EmbeddedLog } from '../../../connectors/embedded/index.js';
 import { expandPaths, readCsv, readJsonl, type FileBatch } from '../../../connectors/files/index.js';
 import { readParquetColumns, readParquetMetadata, type ColumnBatch } from '../../../connectors/parquet/index.js';
-import { ColumnarBatch, type Column } from '../../core/columns.js';
+import { ColumnarBatch, type Column, type ColumnType } from '../../core/columns.js';
 import type { DeadLetter, StreamRecord } from '../../core/record.js';
 import { EMPTY_HEADERS } from '../../sinks/index.js';
 import type { FileSourceConfig } from '../../topology/schema.js';
@@ -86,7 +86,8 @@ class FilePartitionSource implements SourcePartition {
     const offsets = new Float64Array(b.rows);
     for (let i = 0; i < b.rows; i++) offsets[i] = b.firstRow + i;
     this.rows = b.firstRow + b.rows;
-    return { records: new ColumnarBatch(b.rows, columns, nulls, this.source, this.partition, offsets, Date.now()), dead: [], next: this.rows, end: false };
+    const types = new Map(Object.entries(b.types).filter((e): e is [string, ColumnType] => e[1] !== undefined));
+    return { records: new ColumnarBatch(b.rows, columns, nulls, this.source, this.partition, offsets, Date.now(), null, types), dead: [], next: this.rows, end: false };
   }
 
   commitFor(next: number) {

@@ -55,14 +55,14 @@ test('broker restart mid-stream under exactlyOnce: retries, then nothing lost or
     assert.ok(retries > 0, 'the retries are counted in sluice_kafka_retries_total');
     assert.ok(logger.lines.some((l) => /retrying|rejoins the group with backoff/.test(l)), 'the retries are logged');
     const out = jsonValues(await readTopic(kafka, output));
-    assert.equal(out.length, N, 'nothing lost, nothing duplicated (read_committed)');
+    assert.equal(out.length, N, `nothing lost, nothing duplicated (read_committed); the job's log:\n${logger.lines.filter((l) => !/rebalance:/.test(l)).slice(-40).join('\n')}`);
     assert.equal(new Set(out.map((v) => v.i)).size, N);
     const byKey = new Map<number, number[]>();
     for (const v of out) byKey.set((v.i as number) % 30, [...(byKey.get((v.i as number) % 30) ?? []), v.n as number]);
     for (const ns of byKey.values()) assert.deepEqual(ns.sort((a, b) => a - b), Array.from({ length: ns.length }, (_, i) => i + 1), 'running counts have no gap or repeat');
   } finally {
     if (!restarted) brokerScript('start.sh');
-    await dropTopics(kafka, [input, output], [def.name]);
+    if (!process.env.SLUICE_KEEP_TEST_TOPICS) await dropTopics(kafka, [input, output], [def.name]);
     await rm(dir, { recursive: true, force: true });
   }
 });
