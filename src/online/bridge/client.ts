@@ -39,7 +39,10 @@ export class BridgeClient implements RecordAnswerer {
 
   static async start(o: BridgeClientOptions): Promise<BridgeClient> {
     const c = new BridgeClient(o);
-    await o.transport.ensureTopic(requestTopic(c.topology), o.partitions);
+    // Co-partitioned with the input: its real partition count wins over the topology's declared one.
+    const input = Object.values(o.path.definition.sources).find((s) => s.type === 'topic');
+    const actual = input?.type === 'topic' ? await o.transport.partitionCount?.(input.topic) : undefined;
+    await o.transport.ensureTopic(requestTopic(c.topology), actual ?? o.partitions);
     await o.transport.ensureTopic(replyTopic(c.topology), 1);
     c.sub = await o.transport.subscribe(replyTopic(c.topology), `${c.topology}-replies-${c.instance}`, async (m) => c.onReplies(m));
     return c;
