@@ -134,6 +134,8 @@ test('bridge over Kafka with two owners in one group: each key answered from the
 
     // Both owners hold input partitions, and every key is answered from its owner's state
     // (a request read by another task would see no state: n 1).
+    // b joins after a: wait for the rebalance that splits the partitions (a alone may answer everything before it).
+    for (let i = 0; i < 240 && !(owned(a.log(), input).length && owned(b.log(), input).length && owned(a.log(), input).length + owned(b.log(), input).length === PARTS); i++) await new Promise((res) => setTimeout(res, 250));
     await waitForAll('both owners answering');
     const ownedA = owned(a.log(), input);
     const ownedB = owned(b.log(), input);
