@@ -35,6 +35,8 @@ export interface GroupConsumerOptions {
    * `to` partition p (a task that reads both sees the first without waiting out its poll).
    */
   wakeLinks?: [string, string][];
+  /** The client's retry settings (kafkajs takes a consumer's retry options whole). */
+  retry?: { retries: number; initialRetryTime: number; maxRetryTime: number };
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -78,6 +80,8 @@ export class GroupConsumer {
       maxBytes: 32 * 1024 * 1024,
       // Partition p of every topic to one member: co-partitioned topics meet in one task.
       partitionAssigners: [copartitionedAssigner],
+      // After a crash kafkajs rejoins on its own, unless this consumer was stopped meanwhile (else it would linger).
+      retry: { ...(o.retry ?? {}), restartOnFailure: async () => !this.stopped },
     });
     const c = this.consumer;
     c.on(c.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
