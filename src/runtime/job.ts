@@ -15,7 +15,7 @@ import { STATEFUL_KINDS, planStages, type Stage } from '../topology/plan.js';
 import { hopGroup, hopReader, kafkaHopSink, prepareKafkaHops } from './kafka-hops.js';
 import { OperatorChain, type OperatorCounts } from './chain.js';
 import { TaskCheckpointer, embeddedCommitter, type CheckpointCommitter, type CommitCounts } from './checkpoint.js';
-import { KafkaTasks } from './kafka-tasks.js';
+import { KafkaTasks, type TaskRequestHandler } from './kafka-tasks.js';
 import { kafkaError, openKafka, type KafkaSetup } from './kafka-setup.js';
 import { KeyedStateBackend, MemoryStateStore, kvStateStore, type StateStore } from '../state/index.js';
 import { recoverFileSinks } from './recovery.js';
@@ -27,7 +27,7 @@ import { openTopicSource } from './sources/topic.js';
 import { UpstreamGate } from './sources/repartition.js';
 import { embeddedHops, maxSourcePartitions, refuseHopsOnKafka, refuseHopsWithoutLog } from './stages.js';
 import { avroFileReader, avroFileSchema, openSchemaContext, topicSinkCodecs, topicSourceCodecs, usesAvroTopics, type SchemaContext, type SourceCodecs } from './serde.js';
-import { Task } from './task.js';
+import { Task, type TaskOptions } from './task.js';
 
 export interface JobOptions {
   /** Embedded log directory (overrides the topology's connection); on Kafka, the local state cache. */
@@ -51,6 +51,8 @@ export interface JobOptions {
   sourceOverrides?: ReadonlyMap<string, SourcePartition[]>;
   /** Replaces named sinks. */
   sinkOverrides?: ReadonlyMap<string, Sink>;
+  /** On Kafka: the bridge's requests, answered by the tasks that own their keys, between their batches (see KafkaTasksOptions.requests). */
+  requests?: TaskRequestHandler;
 }
 
 export interface JobSummary {
@@ -210,7 +212,7 @@ export class Job {
       // A Kafka transaction per batch would cost more than the batch: exactlyOnce checkpoints every 100 ms by default (as Kafka Streams commits).
       const exactlyOnceKafka = kafka !== undefined && def.runtime?.guarantee === 'exactlyOnce';
       const intervalMs = def.runtime?.checkpointIntervalMs ?? (fileDirs.length ? 10_000 : exactlyOnceKafka ? 100 : 0);
-      const buildTask = async (part: SourcePartition, committer: CheckpointCommitter, signal: AbortSignal, stage: Stage = stages[0]!, upstreams?: readonly string[]): Promise<Task> => {
+      const buildTask = async (part: SourcePartition, committer: CheckpointCommitter, signal: AbortSignal, stage: Stage = stages[0]!, upstreams?: readonly string[], requests?: TaskOptions['requests']): Promise<Task> => {
         const task = `${part.source}-${part.partition}`;
         const backends = new Map<string, KeyedStateBackend>();
         job.liveState.set(task, backends);
@@ -236,7 +238,7 @@ export class Job {
         const chain = new OperatorChain(ops, { onError, clock, metrics, counts: job.opCounts, stateCommitted });
         await chain.open();
         const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, committer, intervalMs, clock, metrics, counts: job.counts, internalSinks: hopSinks, logger });
-        return new Task(part, chain, { batchSize, clock, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal, metrics, checkpointer });
+        return new Task(part, chain, { batchSize, clock, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal, metrics, checkpointer, requests });
       };
       // Files read into Kafka topics: those records are produced (idempotent, acknowledged) before the checkpoint's local write.
       let staticCommitter: (task: string, partition: number) => CheckpointCommitter = () => embeddedCommitter(log, memoryState);
@@ -285,7 +287,8 @@ export class Job {
           fresh: opts.fresh ?? false,
           logger,
           metrics,
-          buildTask: (part, committer, signal) => buildTask(part, committer, signal),
+          requests: opts.requests,
+          buildTask: (part, committer, signal, requests) => buildTask(part, committer, signal, stages[0]!, undefined, requests),
           onTask: (t) => job.tasks.push(t),
         });
         job.controller.signal.addEventListener('abort', () => job.kafka!.stop(), { once: true });
