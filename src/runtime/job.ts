@@ -197,6 +197,8 @@ export class Job {
       const stages = planStages(def.name, def.pipeline, partitions.length + kafkaPartitions, Math.max(maxSourcePartitions(partitions), ...(kafka?.sources.map((s) => s.partitions) ?? [])));
       if (kafka && stages.length > 1) {
         if (partitions.length) refuseHopsOnKafka(stages);
+        // Bridge requests are read by the tasks of the input's partitions; after a hop the key's state lives in other tasks.
+        if (opts.requests) throw new SluiceError('INVALID_TOPOLOGY', `the request-reply bridge cannot answer from state kept after a repartition hop (${stages[0]!.output?.topic ?? 'repartition'}) yet: produce the input keyed by the state's key (so no hop is needed), or serve this topology from the embedded log with run --serve`);
         const bounded = (opts.untilIdle ?? false) || (!opts.fromBackfillEnd && kafka.sources.every((s) => s.config.bounded));
         await prepareKafkaHops(kafka.admin, def.name, stages, { bounded, fresh: opts.fresh ?? false });
       } else if (!log) refuseHopsWithoutLog(stages, partitions.length);

@@ -2,14 +2,15 @@
 // keyed by something else goes through the Kafka topic `<topology>-<keyBy id>-repartition`;
 // each key is counted by one task, and the results equal a run over one partition.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { memoryLogger } from '../../../src/core/logger.js';
 import { Job, type JobSummary } from '../../../src/runtime/job.js';
 import type { TopologyDefinition } from '../../../src/topology/schema.js';
-import { jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
+import { KAFKA_BROKERS, jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
 
 const N = 1200;
 const USERS = 30;
@@ -104,6 +105,81 @@ describe('repartition on Kafka', () => {
       await assert.rejects(Job.start(counting(uniqueName('rp'), input, uniqueName('rp-out'), uniqueName('rp-dlq'), 'atLeastOnce'), { connection: testConnection(), dataDir: dir, untilIdle: true, logger: memoryLogger() }), /on Kafka a job with a repartition hop runs live only/);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The count of a step's records in, from a running job's /metrics. */
+async function stepRecordsIn(url: string, step: string): Promise<number> {
+  const text = await (await fetch(url)).text();
+  const m = new RegExp(`^sluice_operator_records_in_total\\{operator="${step.replace(/\./g, '\\.')}"\\} (\\d+)`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * `sluice run` on Kafka. With `killAt`, SIGKILLs it once that step has taken that many records
+ * (its own metrics say so); with `until`, sends SIGTERM once `until()` is true. Resolves with how it ended.
+ */
+function runCli(file: string, dataDir: string, o: { killAt?: [string, number]; until?: () => Promise<boolean> }): Promise<{ killed: boolean; code: number | null; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [resolve('bin/sluice.js'), 'run', file, '--data-dir', dataDir, '--metrics-port', '0'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SLUICE_KAFKA_BROKERS: KAFKA_BROKERS.join(',') } });
+    let stderr = '';
+    let polling = false;
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stderr);
+      if (!m || polling) return;
+      polling = true;
+      const poll = async (): Promise<void> => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        if (o.killAt && (await stepRecordsIn(m[1]!, o.killAt[0]).catch(() => 0)) >= o.killAt[1]) return void child.kill('SIGKILL');
+        if (o.until && (await o.until().catch(() => false))) return void child.kill('SIGTERM');
+        setTimeout(() => void poll(), o.killAt ? 20 : 500);
+      };
+      void poll();
+    });
+    child.on('exit', (code, signal) => done({ killed: signal === 'SIGKILL', code, stderr }));
+  });
+}
+
+// SIGKILL + restart under exactlyOnce, killed inside stage 1 (the hop's writer) and inside stage 2
+// (the window after the hop) at counts the job's own metrics report.
+describe('repartition on Kafka, killed', () => {
+  test('exactlyOnce across the hop: SIGKILL inside stage 1 and inside stage 2, restart, and the output holds each window update once', { timeout: 300_000 }, async (t) => {
+    if (!(await kafkaAvailable(t))) return;
+    const kafka = testKafka();
+    const M = 6000;
+    const [input, output, dlq, name] = [uniqueName('rpk-in'), uniqueName('rpk-out'), uniqueName('rpk-dlq'), uniqueName('rpk')];
+    const recs = Array.from({ length: M }, (_, n) => ({ key: `id${n}`, value: { user: `u${(n * 7) % USERS}`, amount: (n % 11) + 1, seq: n }, timestamp: T0 + n * 1000 }));
+    await produceTo(kafka, input, 3, recs);
+    const root = await mkdtemp(join(tmpdir(), 'sluice-kafka-rpk-'));
+    try {
+      const file = join(root, 't.json');
+      const def = counting(name, input, output, dlq, 'exactlyOnce');
+      await writeFile(file, JSON.stringify(def));
+      const updates = async () => (await readTopic(kafka, output).catch(() => [])).filter((r) => r.headers['sluice-window'] === 'update');
+      let kills = 0;
+      for (const killAt of [['by-user.repartition', 1500], ['per-minute', 1000]] as [string, number][]) {
+        const r = await runCli(file, join(root, 'data'), { killAt });
+        if (r.killed) kills++;
+        else assert.fail(`the run should have been killed at ${killAt.join(' ≥ ')}; it ended with ${r.code}: ${r.stderr.slice(-2000)}`);
+      }
+      assert.equal(kills, 2);
+      const last = await runCli(file, join(root, 'data'), { until: async () => (await updates()).length >= M });
+      assert.equal(last.code, 0, last.stderr.slice(-3000));
+      // A little longer, so that a duplicate written late would be seen.
+      await new Promise((r) => setTimeout(r, 1000));
+      const got = jsonValues(await updates()).map((v) => `${v.user as string}|${v.window_start as number}|${v.c as number}`).sort();
+      const perWindow = new Map<string, number>();
+      for (let n = 0; n < M; n++) {
+        const k = `u${(n * 7) % USERS}|${Math.floor((T0 + n * 1000) / 60_000) * 60_000}`;
+        perWindow.set(k, (perWindow.get(k) ?? 0) + 1);
+      }
+      const want = [...perWindow].flatMap(([k, c]) => Array.from({ length: c }, (_, i) => `${k}|${i + 1}`)).sort();
+      assert.equal(got.length, M, 'no update lost or written twice across the kills');
+      assert.deepEqual(got, want);
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });
