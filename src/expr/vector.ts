@@ -5,7 +5,8 @@ import type { Node } from './parser.js';
  * Column-at-a-time evaluation of numeric expressions, for columnar batches: each node
  * runs one tight loop over the batch instead of one closure call per row. It covers
  * arithmetic, comparisons, `?:` and the numeric and date functions over number columns
- * without nulls. Anything it cannot do exactly as the row evaluator would (a zero
+ * without nulls, and the null-aware `coalesce(field, …)` and `isNull(field)` over number
+ * columns with nulls (a window's empty results), so such a batch stays columnar. Anything it cannot do exactly as the row evaluator would (a zero
  * divisor, a non-finite math result, a null) makes it give up on the batch (null), and
  * the caller evaluates row by row, which raises the precise per-record errors.
  */
@@ -17,6 +18,11 @@ export interface ColumnReaders {
   strings?(field: string): readonly string[] | undefined;
   /** True when the batch has no such column at all (every record reads null). */
   absent?(field: string): boolean;
+  /**
+   * A number column with nulls: `nulls[i]` is 1 where row i reads null, and every other
+   * value is finite; undefined when the column is anything else.
+   */
+  nullable?(field: string): { values: Float64Array; nulls: Uint8Array } | undefined;
 }
 type Vec = number | Float64Array | Uint8Array; // number: a constant; Uint8Array: booleans (0/1)
 type Kernel = (cols: NumberColumns, n: number, more: ColumnReaders) => Vec | null;
@@ -191,6 +197,15 @@ function hashStrings(strs: readonly string[], n: number): Float64Array {
   return out;
 }
 
+/** The column's values where not null, the fallback's where null (the fallback must be numbers). */
+function fillNulls(values: Float64Array, nulls: Uint8Array, fallback: Vec | null, n: number): Float64Array | null {
+  if (fallback === null || !isNum(fallback)) return null;
+  const out = new Float64Array(n);
+  if (typeof fallback === 'number') for (let i = 0; i < n; i++) out[i] = nulls[i] ? fallback : values[i]!;
+  else for (let i = 0; i < n; i++) out[i] = nulls[i] ? fallback[i]! : values[i]!;
+  return out;
+}
+
 function kernel(node: Node): Kernel | null {
   switch (node.type) {
     case 'literal':
@@ -251,7 +266,22 @@ function kernel(node: Node): Kernel | null {
         // A column the batch does not have reads null in every row: the fallback wins.
         const name = first.name;
         const fallback = kernel(node.args[1]!);
-        return fallback && ((c, n, x) => (x.absent?.(name) ? fallback(c, n, x) : (c(name) ?? null)));
+        return fallback && ((c, n, x) => {
+          if (x.absent?.(name)) return fallback(c, n, x);
+          const clean = c(name);
+          if (clean) return clean;
+          const col = x.nullable?.(name);
+          return col ? fillNulls(col.values, col.nulls, fallback(c, n, x), n) : null;
+        });
+      }
+      if (node.name === 'isNull' && node.args.length === 1 && first?.type === 'field') {
+        const name = first.name;
+        return (c, n, x) => {
+          if (x.absent?.(name)) return new Uint8Array(n).fill(1);
+          if (c(name) || x.strings?.(name)) return new Uint8Array(n);
+          const col = x.nullable?.(name);
+          return col ? col.nulls.slice(0, n) : null;
+        };
       }
       const fn = MATH[node.name];
       if (fn && node.args.length === 1) {

@@ -1,6 +1,7 @@
 import type { ColumnarBatch, Column } from '../core/columns.js';
 import { ensureError } from '../core/errors.js';
 import type { Expression } from '../expr/index.js';
+import type { ColumnReaders } from '../expr/vector.js';
 import type { OperatorContext } from './operator.js';
 
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
@@ -14,7 +15,7 @@ const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, s
 export function evalColumn(expr: Expression, batch: ColumnarBatch, alive: Uint8Array, ctx: OperatorContext): { values: Column; allNumbers: boolean } {
   if (expr.vector) {
     // Numeric expressions over clean number columns run a column at a time.
-    const v = expr.vector((name) => cleanNumbers(batch, name), batch.rows, { strings: (name) => cleanStrings(batch, name), absent: (name) => !batch.columns.has(name) });
+    const v = expr.vector((name) => cleanNumbers(batch, name), batch.rows, readers(batch));
     if (v instanceof Float64Array) return { values: v, allNumbers: true };
     if (v) return { values: Array.from(v, (b) => b === 1), allNumbers: false };
   }
@@ -63,6 +64,37 @@ function cleanNumbers(batch: ColumnarBatch, name: string): Float64Array | undefi
     finiteArrays.set(col, ok);
   }
   return ok ? col : undefined;
+}
+
+/** What the vector evaluator may read of a batch besides clean number columns. */
+function readers(batch: ColumnarBatch): ColumnReaders {
+  return { strings: (name) => cleanStrings(batch, name), absent: (name) => !batch.columns.has(name), nullable: (name) => nullableNumbers(batch, name) };
+}
+
+/**
+ * A number column with a null mask whose other values are all finite (a window's
+ * results with empty windows): the vector evaluator's null-aware functions read it.
+ */
+// Keyed by the mask (a column's values may be reused under another mask, or none).
+const finiteWhereSet = new WeakMap<Uint8Array, boolean>();
+
+function nullableNumbers(batch: ColumnarBatch, name: string): { values: Float64Array; nulls: Uint8Array } | undefined {
+  const col = batch.columns.get(name);
+  const nulls = batch.nulls.get(name);
+  if (!(col instanceof Float64Array) || !nulls) return undefined;
+  let ok = finiteWhereSet.get(nulls);
+  if (ok === undefined) {
+    ok = true;
+    const n = Math.min(col.length, nulls.length);
+    for (let i = 0; i < n; i++) {
+      if (!nulls[i] && !Number.isFinite(col[i]!)) {
+        ok = false;
+        break;
+      }
+    }
+    finiteWhereSet.set(nulls, ok);
+  }
+  return ok ? { values: col, nulls } : undefined;
 }
 
 const stringArrays = new WeakMap<object, boolean>();
@@ -129,7 +161,7 @@ export class ColumnRows {
 /** The expression over the whole batch when the vector evaluator gives clean numbers, else undefined. */
 function vectorColumn(expr: Expression, batch: ColumnarBatch): Float64Array | undefined {
   if (!expr.vector) return undefined;
-  const v = expr.vector((name) => cleanNumbers(batch, name), batch.rows, { strings: (name) => cleanStrings(batch, name), absent: (name) => !batch.columns.has(name) });
+  const v = expr.vector((name) => cleanNumbers(batch, name), batch.rows, readers(batch));
   return v instanceof Float64Array ? v : undefined;
 }
 
