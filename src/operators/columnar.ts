@@ -10,14 +10,22 @@ const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, s
  * Evaluates an expression on every row of a columnar batch (rows whose `alive` flag is
  * 0 are skipped), loading only the fields it reads into one reused scope object, so no
  * object is made per row. A row whose evaluation throws is dead-lettered and its
- * `alive` flag cleared. Returns the values (a Float64Array when they are all numbers).
+ * `alive` flag cleared. Returns the values (a Float64Array when they are all numbers;
+ * with `nulls`, which only a `masked` caller gets, a Float64Array whose rows marked 1
+ * there are null).
  */
-export function evalColumn(expr: Expression, batch: ColumnarBatch, alive: Uint8Array, ctx: OperatorContext): { values: Column; allNumbers: boolean } {
+export function evalColumn(expr: Expression, batch: ColumnarBatch, alive: Uint8Array, ctx: OperatorContext, masked = false): { values: Column; allNumbers: boolean; nulls?: Uint8Array } {
   if (expr.vector) {
     // Numeric expressions over clean number columns run a column at a time.
-    const v = expr.vector((name) => cleanNumbers(batch, name), batch.rows, readers(batch));
+    const fn = masked && expr.vectorWithNulls ? expr.vectorWithNulls : expr.vector;
+    const v = fn((name) => cleanNumbers(batch, name), batch.rows, readers(batch));
     if (v instanceof Float64Array) return { values: v, allNumbers: true };
-    if (v) return { values: Array.from(v, (b) => b === 1), allNumbers: false };
+    if (v instanceof Uint8Array) return { values: Array.from(v, (b) => b === 1), allNumbers: false };
+    // Numbers and nulls: a number column with a null mask (what a source or window
+    // makes) for a caller that reads masks (`masked`), else plain values.
+    // A mask without nulls is left off, so later steps read a clean column.
+    if (v && masked) return v.nulls.includes(1) ? { values: v.values, allNumbers: false, nulls: v.nulls } : { values: v.values, allNumbers: true };
+    if (v) return { values: Array.from(v.values, (x, i) => (v.nulls[i] ? null : x)), allNumbers: false };
   }
   const value: Record<string, unknown> = {};
   const scope = { value, key: null, timestamp: batch.timestamp, headers: NO_HEADERS };

@@ -81,3 +81,14 @@ test('coalesce and isNull over a number column with nulls stay columnar and equa
   assert.equal(compileExpression('coalesce(avg, x / (y - 1))').vector!(get, N, more), null, 'a fallback with a zero divisor');
   assert.equal(compileExpression('coalesce(avg, -1)').vector!(get, N, { nullable: () => undefined }), null, 'a column with non-numbers');
 });
+
+test('`?:` with a null branch gives numbers with a null mask (vectorWithNulls) and nothing through `vector`', () => {
+  const e = compileExpression('x > 0 ? null : y * 2');
+  assert.equal(e.vector!(get, N), null, 'plain vector gives up on nulls');
+  const v = e.vectorWithNulls!(get, N) as { values: Float64Array; nulls: Uint8Array };
+  const got = Array.from(v.values, (x, i) => (v.nulls[i] ? null : x));
+  assert.deepEqual(got, rowWise('x > 0 ? null : y * 2'));
+  assert.equal(compileExpression('(x > 0 ? null : y) + 1').vectorWithNulls!(get, N), null, 'arithmetic on a null');
+  const all = compileExpression('x > 1000 ? 1 : null').vectorWithNulls!(get, N) as { nulls: Uint8Array };
+  assert.ok(all.nulls.every((b) => b === 1));
+});
