@@ -19,8 +19,13 @@ export type { ModelOptions } from './model/index.js';
 export { Job } from './runtime/job.js';
 export type { JobOptions, JobSummary } from './runtime/job.js';
 export { EmbeddedLog } from '../connectors/embedded/index.js';
-export { createKafkaClient, jsonCodec } from '../connectors/kafka/index.js';
-export type { KafkaConnection, ValueCodec } from '../connectors/kafka/index.js';
+export { createKafkaClient } from '../connectors/kafka/index.js';
+export type { KafkaConnection } from '../connectors/kafka/index.js';
+export {
+  DecodeFailure, jsonValueDecoder, jsonValueEncoder, AvroDecoder, AvroEncoder, parseAvroSchema, deriveOutputSchema, subjectName,
+  RegistrySchemaStore, EmbeddedSchemaStore, SchemaLookupError, schemaIdOf,
+} from '../connectors/serde/index.js';
+export type { ValueDecoder, ValueEncoder, KeyDecoder, KeyEncoder, SchemaStore, SubjectStrategy, RegistryOptions } from '../connectors/serde/index.js';
 export { resolveConnection, loadConnectionFile, describeConnection } from './runtime/connection.js';
 export type { ResolvedConnection } from './runtime/connection.js';
 export { createOnlineService, loadAllModels } from './online/service.js';

@@ -278,7 +278,7 @@ export const streamStateful: Benchmark = {
       // The uniform job read the seeded state: each measured user's running count is 2 (seeded event + this one).
       for (let p = 0; p < PARTITIONS; p++) {
         const [first] = await log.read('out-stateful', p, 0, 1);
-        const count = first && (JSON.parse(first.value) as { txn_count?: unknown }).txn_count;
+        const count = first && (JSON.parse(String(first.value)) as { txn_count?: unknown }).txn_count;
         if (count !== 2) throw new Error(`stateful output partition ${p}: txn_count ${String(count)}, expected 2: the job did not read the seeded state (did its state namespace change?)`);
       }
       const stateEntries = await countKv(log, 'state/stateful/');

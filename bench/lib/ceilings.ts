@@ -45,7 +45,7 @@ export async function logPassthroughRecordsPerSecond(log: EmbeddedLog, from: str
       for (let pos = 0; ; ) {
         const recs = await log.read(from, p, pos, batch);
         if (!recs.length) return;
-        const out: LogRecord[] = recs.map((r) => ({ key: r.key, value: JSON.stringify(JSON.parse(r.value)), timestamp: r.timestamp }));
+        const out: LogRecord[] = recs.map((r) => ({ key: r.key, value: JSON.stringify(JSON.parse(String(r.value))), timestamp: r.timestamp }));
         pos = recs[recs.length - 1]!.offset + 1;
         await log.commit({ appends: [{ topic: to, partition: p, records: out }], offsets: [{ group: 'passthrough', topic: from, partition: p, offset: pos }] });
         total += recs.length;

@@ -5,19 +5,26 @@
  *
  *   header   u8 magic (=1) | u32 count | f64 max timestamp of the batch
  *   record   f64 timestamp
- *            i32 key byte length (-1 = null key) | key utf8
- *            u32 value byte length | value utf8
+ *            i32 key length: n >= 0 a utf8 key of n bytes, -1 a null key, -2 - n a binary key of n bytes | key
+ *            u32 value length: bit 31 set = binary value (a Buffer), bits 0..30 the byte length | value
  *            u16 header count | per header: u32 len | name utf8 | u32 len | value utf8
  *
  * The base offset is not in the value: it is in the key (keys.ts), so a batch is
  * encoded before offsets are assigned, and a bad record fails a commit before any
  * offset is taken. Empty `headers` are not stored; such records read back without
  * a `headers` property.
+ *
+ * Keys and values are text (JSON topics) or bytes (Avro on the Confluent wire format);
+ * each reads back as it was written: a string, or a Buffer that is a view of the batch.
+ * Text stays the fast path: no flag test costs more than one bit operation.
  */
 import { SluiceError } from '../../src/core/errors.js';
 import type { LogRecord, StoredLogRecord } from '../../src/core/record.js';
 
 const MAGIC = 1;
+/** Bit 31 of a value length: the value is bytes, not text. */
+const BINARY = 0x80000000;
+const BYTES_MAX = 0x7fffffff;
 export const BATCH_HEADER_BYTES = 13;
 
 // One scratch buffer per process: encoding is synchronous, so it is never shared
@@ -43,8 +50,9 @@ export function encodeBatch(records: readonly LogRecord[], where: string): Buffe
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     const { key, value, timestamp, headers } = r;
-    if (typeof value !== 'string') throw bad(where, i, `has a value of type ${typeof value}; expected a string`);
-    if (key !== null && typeof key !== 'string') throw bad(where, i, `has a key of type ${typeof key}; expected a string or null`);
+    const binValue = typeof value !== 'string';
+    if (binValue && !(value instanceof Uint8Array)) throw bad(where, i, `has a value of type ${typeof value}; expected a string or a Buffer`);
+    if (key !== null && typeof key !== 'string' && !(key instanceof Uint8Array)) throw bad(where, i, `has a key of type ${typeof key}; expected a string, a Buffer or null`);
     if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) throw bad(where, i, `has timestamp ${String(timestamp)}; expected a finite number (epoch ms)`);
     if (timestamp > maxTs) maxTs = timestamp;
     // 3 bytes per UTF-16 unit bounds the UTF-8 size, so one check covers the writes.
@@ -53,14 +61,25 @@ export function encodeBatch(records: readonly LogRecord[], where: string): Buffe
     if (key === null) {
       scratch.writeInt32LE(-1, pos + 8);
       pos += 12;
-    } else {
+    } else if (typeof key === 'string') {
       const n = scratch.write(key, pos + 12);
       scratch.writeInt32LE(n, pos + 8);
       pos += 12 + n;
+    } else {
+      scratch.set(key, pos + 12);
+      scratch.writeInt32LE(-2 - key.length, pos + 8);
+      pos += 12 + key.length;
     }
-    const n = scratch.write(value, pos + 4);
-    scratch.writeUInt32LE(n, pos);
-    pos += 4 + n;
+    if (binValue) {
+      if (value.length > BYTES_MAX) throw bad(where, i, `has a value of ${value.length} bytes; at most ${BYTES_MAX}`);
+      scratch.set(value, pos + 4);
+      scratch.writeUInt32LE((value.length | BINARY) >>> 0, pos);
+      pos += 4 + value.length;
+    } else {
+      const n = scratch.write(value, pos + 4);
+      scratch.writeUInt32LE(n, pos);
+      pos += 4 + n;
+    }
     pos = writeHeaders(headers, pos, where, i);
   }
   scratch[0] = MAGIC;
@@ -116,8 +135,8 @@ export function batchMaxTimestamp(buf: Buffer): number {
 /** Byte position just past the record that starts at `pos`. */
 function skipRecord(buf: Buffer, pos: number): number {
   const keyLen = buf.readInt32LE(pos + 8);
-  pos += 12 + (keyLen > 0 ? keyLen : 0);
-  pos += 4 + buf.readUInt32LE(pos);
+  pos += 12 + (keyLen >= 0 ? keyLen : -2 - keyLen > 0 ? -2 - keyLen : 0);
+  pos += 4 + (buf.readUInt32LE(pos) & BYTES_MAX);
   let h = buf.readUInt16LE(pos);
   pos += 2;
   while (h-- > 0) {
@@ -162,15 +181,25 @@ export function decodeFrom(c: BatchCursor, from: number, limit: number, out: Sto
     const timestamp = buf.readDoubleLE(pos);
     const keyLen = buf.readInt32LE(pos + 8);
     pos += 12;
-    let key: string | null = null;
+    let key: string | Buffer | null = null;
     if (keyLen >= 0) {
       key = buf.toString('utf8', pos, pos + keyLen);
       pos += keyLen;
+    } else if (keyLen < -1) {
+      key = buf.subarray(pos, pos - 2 - keyLen);
+      pos += -2 - keyLen;
     }
-    const valueLen = buf.readUInt32LE(pos);
+    const lenWord = buf.readUInt32LE(pos);
     pos += 4;
-    const value = buf.toString('utf8', pos, pos + valueLen);
-    pos += valueLen;
+    let value: string | Buffer;
+    if (lenWord < BINARY) {
+      value = buf.toString('utf8', pos, pos + lenWord);
+      pos += lenWord;
+    } else {
+      const n = lenWord & BYTES_MAX;
+      value = buf.subarray(pos, pos + n);
+      pos += n;
+    }
     let h = buf.readUInt16LE(pos);
     pos += 2;
     if (h === 0) {

@@ -44,7 +44,7 @@ import {
   baseOfBatchKey, batchKey, decodeOffset, encodeOffset, KV_PREFIX, kvKey, kvRange, metaKey, metaRange, nameOfKvKey, offsetKey, partitionAndGroupOfOffsetKey,
   partitionRange, topicBatchRange, topicFromMetaKey, topicOffsetRange,
 } from './keys.js';
-import { partitionOfKey } from './partitioner.js';
+import { murmur2, partitionOfKey } from './partitioner.js';
 import { WriteQueue, type WriteOp } from './write-queue.js';
 
 export interface TopicInfo { name: string; partitions: number }
@@ -248,11 +248,12 @@ export class EmbeddedLog {
   }
 
   /** Kafka's default partitioner for keyed records (murmur2); round-robin for null keys. */
-  partitionFor(topic: string, key: string | null): number {
+  partitionFor(topic: string, key: string | Buffer | null): number {
     const state = this.topicState(topic);
     const n = state.info.partitions;
     if (key === null) return state.roundRobin++ % n;
-    if (typeof key !== 'string') throw new SluiceError('INVALID_INPUT', `topic "${topic}": a record key must be a string or null; got ${typeof key}`);
+    if (key instanceof Uint8Array) return (murmur2(key) & 0x7fffffff) % n;
+    if (typeof key !== 'string') throw new SluiceError('INVALID_INPUT', `topic "${topic}": a record key must be a string, a Buffer or null; got ${typeof key}`);
     return partitionOfKey(key, n);
   }
 

@@ -13,3 +13,5 @@ export { CsvParser } from './csv-parse.js';
 export type { CsvSink, CsvParserOptions } from './csv-parse.js';
 export { createJsonlWriter, createCsvWriter, formatCsvCell } from './writers.js';
 export type { RowWriter, CsvWriterOptions } from './writers.js';
+export { readAvroContainer, createAvroContainerWriter } from './avro.js';
+export type { AvroReadOptions, AvroWriterOptions } from './avro.js';

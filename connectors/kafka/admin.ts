@@ -18,6 +18,25 @@ export interface PartitionOffsets {
   high: number;
 }
 
+/**
+ * Retries what a busy broker answers with retriable errors (a topic created a moment ago that
+ * a broker does not host yet, a coordinator still loading) for up to `withinMs`, beyond the
+ * client's own retries; anything else fails at once.
+ */
+async function patiently<T>(fn: () => Promise<T>, withinMs = 30_000): Promise<T> {
+  const end = Date.now() + withinMs;
+  for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await fn();
+    } catch (err) {
+      const e = err as { retriable?: boolean; type?: string; name?: string };
+      const retriable = e.retriable === true || e.type === 'UNKNOWN_TOPIC_OR_PARTITION' || e.type === 'LEADER_NOT_AVAILABLE' || e.name === 'KafkaJSNumberOfRetriesExceeded' && /does not host|leader|coordinator/i.test(String((err as Error).message));
+      if (!retriable || Date.now() + delay > end || isAuthFailure(err)) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 /** Topic administration and offset look-ups against a Kafka cluster. */
 export class KafkaTopicAdmin {
   private readonly admin: Admin;
@@ -45,15 +64,19 @@ export class KafkaTopicAdmin {
    * default) when the profile allows it, else an error naming it.
    */
   async ensureTopic(topic: string, opts: { partitions?: number; compacted?: boolean; what?: string } = {}): Promise<number> {
-    const existing = await this.partitionCount(topic);
+    const existing = await patiently(() => this.partitionCount(topic));
     if (existing !== undefined) return existing;
     if (!this.conn.topics.create) {
       throw new KafkaConnectError(`${opts.what ?? 'topic'} "${topic}" does not exist on ${this.conn.brokers.join(',')}; create it (sluice topics create ${topic}) or set connection.kafka.topics.create: true`, 'missing-topic');
     }
     const numPartitions = opts.partitions ?? this.conn.topics.partitions;
     const configEntries = opts.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [];
-    await this.admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: this.conn.topics.replicationFactor, configEntries }], waitForLeaders: true });
-    return (await this.partitionCount(topic)) ?? numPartitions;
+    await patiently(() => this.admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: this.conn.topics.replicationFactor, configEntries }], waitForLeaders: true }));
+    // A busy broker may not serve the new topic's metadata yet: wait until it does.
+    await patiently(async () => {
+      await this.admin.fetchTopicOffsets(topic);
+    });
+    return (await patiently(() => this.partitionCount(topic))) ?? numPartitions;
   }
 
   /** The topic's partition count, or undefined when it does not exist. */
@@ -65,13 +88,13 @@ export class KafkaTopicAdmin {
   }
 
   async offsets(topic: string): Promise<PartitionOffsets[]> {
-    const rows = await this.admin.fetchTopicOffsets(topic);
+    const rows = await patiently(() => this.admin.fetchTopicOffsets(topic));
     return rows.map((r) => ({ partition: r.partition, low: Number(r.low), high: Number(r.high) })).sort((a, b) => a.partition - b.partition);
   }
 
   /** Per partition, the first offset whose timestamp is at or after `ms` (the end when there is none). */
   async offsetsForTimestamp(topic: string, ms: number): Promise<Map<number, number>> {
-    const [rows, ends] = await Promise.all([this.admin.fetchTopicOffsetsByTimestamp(topic, ms), this.offsets(topic)]);
+    const [rows, ends] = await Promise.all([patiently(() => this.admin.fetchTopicOffsetsByTimestamp(topic, ms)), this.offsets(topic)]);
     const out = new Map<number, number>();
     for (const e of ends) {
       const o = Number(rows.find((r) => r.partition === e.partition)?.offset ?? -1);
@@ -82,7 +105,7 @@ export class KafkaTopicAdmin {
 
   /** The group's committed offsets on `topic` (partitions without one are absent). */
   async committed(group: string, topic: string): Promise<Map<number, number>> {
-    const res = await this.admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const res = await patiently(() => this.admin.fetchOffsets({ groupId: group, topics: [topic] }));
     const out = new Map<number, number>();
     for (const p of res[0]?.partitions ?? []) {
       const o = Number(p.offset);

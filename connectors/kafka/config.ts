@@ -1,3 +1,5 @@
+// Before kafkajs: replaces its read_committed filter (see read-committed-fix.ts).
+import './read-committed-fix.js';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 
 /**

@@ -29,6 +29,8 @@ export interface GroupConsumerOptions {
   maxWaitTimeMs?: number;
   /** Read aborted and open transactions' records too. Default false (read_committed). */
   readUncommitted?: boolean;
+  /** The client's retry settings (kafkajs takes a consumer's retry options whole). */
+  retry?: { retries: number; initialRetryTime: number; maxRetryTime: number };
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -70,6 +72,8 @@ export class GroupConsumer {
       // Larger fetches than kafkajs's defaults: fewer round trips per record.
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
+      // After a crash kafkajs rejoins on its own, unless this consumer was stopped meanwhile (else it would linger).
+      retry: { ...(o.retry ?? {}), restartOnFailure: async () => !this.stopped },
     });
     const c = this.consumer;
     c.on(c.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));

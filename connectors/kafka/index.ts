@@ -1,8 +1,8 @@
 /** The Kafka connector: kafkajs behind sluice's source and sink seams (DESIGN §1). Knows bytes and formats, not topologies. */
+// First: fixes kafkajs's read_committed filter before kafkajs loads.
+export { readCommittedFixed, filterAbortedMessages } from './read-committed-fix.js';
 export { createKafkaClient, kafkaClientConfig, KAFKA_DEFAULTS } from './config.js';
 export type { KafkaConnection } from './config.js';
-export { jsonCodec } from './codec.js';
-export type { Decoded, ValueCodec } from './codec.js';
 export { KafkaTopicAdmin, KafkaConnectError, describeConnectFailure } from './admin.js';
 export type { PartitionOffsets } from './admin.js';
 export { GroupConsumer } from './consumer.js';

@@ -17,6 +17,8 @@ export interface TopicBackend {
   /** Every partition from `offset` to its end as of the call, at most `max` records; returns the count. */
   consume(name: string, o: { offset: number; max: number }, onRecords: (records: IncomingRecord[]) => void): Promise<number>;
   close(): Promise<void>;
+  /** The embedded log, when that is where the topics live (`--format avro` works there only, for now). */
+  readonly embeddedLog?: EmbeddedLog;
 }
 
 /** `--connection FILE` > SLUICE_KAFKA_BROKERS (and the other SLUICE_KAFKA_* variables) > the embedded log in `--data-dir`. */
@@ -34,8 +36,10 @@ export async function openTopicBackend(opts: { connectionFile: string | undefine
 /** The embedded log behind the TopicBackend operations. */
 class EmbeddedTopics implements TopicBackend {
   readonly where: string;
+  readonly embeddedLog: EmbeddedLog;
   constructor(private readonly log: EmbeddedLog) {
     this.where = `the embedded log in ${log.dir}`;
+    this.embeddedLog = log;
   }
 
   async list(): Promise<TopicSummary[]> {
@@ -76,7 +80,8 @@ class EmbeddedTopics implements TopicBackend {
       while (pos < end && read < o.max) {
         const recs = await this.log.read(name, p, pos, Math.min(1000, o.max - read, end - pos));
         if (!recs.length) break;
-        onRecords(recs.map((r) => ({ partition: p, offset: r.offset, key: r.key, timestamp: r.timestamp, value: r.value })));
+        // Bytes (Avro topics) are shown as base64; `--format avro` decodes them instead.
+        onRecords(recs.map((r) => ({ partition: p, offset: r.offset, key: r.key === null || typeof r.key === 'string' ? r.key : r.key.toString('base64'), timestamp: r.timestamp, value: typeof r.value === 'string' ? r.value : r.value.toString('base64') })));
         read += recs.length;
         pos = recs[recs.length - 1]!.offset + 1;
       }

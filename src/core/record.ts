@@ -20,10 +20,13 @@ export interface StreamRecord {
   raw?: string;
 }
 
-/** A record as stored in a log (embedded or Kafka): bytes-level, no parsed value. */
+/**
+ * A record as stored in a log (embedded or Kafka): bytes-level, no parsed value. Text for
+ * JSON topics; bytes (a Buffer) for binary formats such as Avro on the Confluent wire format.
+ */
 export interface LogRecord {
-  key: string | null;
-  value: string;
+  key: string | Buffer | null;
+  value: string | Buffer;
   timestamp: number;
   headers?: Record<string, string>;
 }
@@ -41,6 +44,9 @@ export interface DeadLetter {
   /** The record as it was when it failed (parsed value), or the raw text if it never parsed. */
   value?: Record<string, unknown>;
   raw?: string;
-  /** The original bytes when the source had bytes that did not decode (Kafka), so a dead-letter topic can carry them unchanged. */
+  /**
+   * The original bytes when the source had bytes that did not decode (Kafka, Avro), so a
+   * dead-letter topic can carry them unchanged; JSON envelopes show them as `rawBase64`.
+   */
   rawBytes?: Buffer;
 }

@@ -6,12 +6,16 @@ import { SluiceError } from '../core/errors.js';
 import { TopologyError } from '../topology/issues.js';
 import { lineOf } from '../topology/load.js';
 import { schemaIssues } from '../topology/schema-check.js';
-import { ConnectionSchema, type ConnectionConfig, type KafkaConnectionConfig, type TopologyDefinition } from '../topology/schema.js';
+import { ConnectionSchema, type ConnectionConfig, type KafkaConnectionConfig, type SchemaRegistryConfig, type TopologyDefinition } from '../topology/schema.js';
 
 /** Where a job's topics live, after CLI flag > topology block > environment > embedded default. */
-export type ResolvedConnection =
+export type ResolvedConnection = (
   | { kind: 'kafka'; kafka: KafkaConnection; from: 'flag' | 'topology' | 'env'; /** Local state cache directory, from `embedded.dir` beside `kafka`. */ dir?: string }
-  | { kind: 'embedded'; /** An explicit directory (already absolute), or undefined for the default. */ dir?: string; from: 'flag' | 'topology' | 'default' };
+  | { kind: 'embedded'; /** An explicit directory (already absolute), or undefined for the default. */ dir?: string; from: 'flag' | 'topology' | 'default' }
+) & {
+  /** The schema registry for Avro topics from the same place (flag file, else topology); the environment's SLUICE_SCHEMA_REGISTRY_URL is read where it is used. */
+  schemaRegistry?: SchemaRegistryConfig;
+};
 
 /** A connection file: the same object as a topology's `connection:` block, with the directory its relative paths resolve against. */
 export interface ConnectionFile {
@@ -50,6 +54,12 @@ export interface ResolveOptions {
  * SLUICE_KAFKA_USERNAME, SLUICE_KAFKA_PASSWORD, SLUICE_KAFKA_SSL=1), else the embedded log.
  */
 export function resolveConnection(def: Pick<TopologyDefinition, 'name' | 'connection'>, baseDir: string, opts: ResolveOptions = {}): ResolvedConnection {
+  const r = resolveTopics(def, baseDir, opts);
+  const reg = opts.file?.config.schemaRegistry ?? def.connection?.schemaRegistry;
+  return reg ? { ...r, schemaRegistry: reg } : r;
+}
+
+function resolveTopics(def: Pick<TopologyDefinition, 'name' | 'connection'>, baseDir: string, opts: ResolveOptions): ResolvedConnection {
   const env = opts.env ?? process.env;
   const clientId = `sluice-${def.name}`;
   const pick = (cfg: ConnectionConfig, dir: string, from: 'flag' | 'topology'): ResolvedConnection | undefined => {

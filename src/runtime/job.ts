@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { OPERATORS, operatorCatalog, type Operator, type ScoringModel } from '../operators/index.js';
 import { createFileSink, createKafkaTopicSink, createStdoutSink, createTopicSink, type Sink } from '../sinks/index.js';
-import { IdempotentWriter, jsonCodec } from '../../connectors/kafka/index.js';
+import { IdempotentWriter } from '../../connectors/kafka/index.js';
 import { KafkaCheckpointCommitter } from './kafka-commit.js';
 import type { LoadedTopology } from '../topology/load.js';
 import type { SinkConfig, TopicSourceConfig, TopologyDefinition } from '../topology/schema.js';
@@ -22,6 +22,7 @@ import { ensureTopics, loadModels, loadUdf, resolveDataDir } from './resources.j
 import { openFileSource } from './sources/file.js';
 import type { SourcePartition } from './sources/source.js';
 import { openTopicSource } from './sources/topic.js';
+import { avroFileReader, avroFileSchema, openSchemaContext, topicSinkCodecs, topicSourceCodecs, usesAvroTopics, type SchemaContext, type SourceCodecs } from './serde.js';
 import { Task } from './task.js';
 
 export interface JobOptions {
@@ -140,6 +141,17 @@ export class Job {
         const fixed = await recoverFileSinks(log, def.name, fileDirs, opts.fresh ?? false);
         if (fixed.rolledForward || fixed.removed) logger.info(`file sinks: ${fixed.rolledForward} committed part(s) published, ${fixed.removed} ${opts.fresh ? '' : 'uncommitted '}part(s) removed`);
       }
+      // Avro topics: one schema store for the job; each source's reader schema is resolved once, here.
+      const schemas = usesAvroTopics(def) ? await openSchemaContext(def, log, { registry: connection.schemaRegistry, onKafka }) : undefined;
+      if (schemas) res.owned.push(schemas);
+      const codecs = new Map<string, SourceCodecs>();
+      const fileReaders = new Map<string, SourceCodecs['reader']>();
+      for (const [name, cfg] of realSources) {
+        if (cfg.type === 'topic') codecs.set(name, await topicSourceCodecs(name, cfg, schemas, baseDir));
+        else if (cfg.format === 'avro') fileReaders.set(name, await avroFileReader(name, cfg, baseDir));
+      }
+      // Derived Avro output schemas start from the first Avro input's schema.
+      const input = [...[...codecs.values()].map((c) => c.reader), ...fileReaders.values()].find((r) => r !== undefined);
       const topicOfSource = (n: string) => {
         const c = def.sources[n];
         return c?.type === 'topic' ? c.topic : undefined;
@@ -148,16 +160,16 @@ export class Job {
       for (const [name, cfg] of Object.entries(def.sinks)) {
         const override = opts.sinkOverrides?.get(name);
         if (override) sinks.set(name, override);
-        else if (kafka && cfg.type === 'topic') sinks.set(name, createKafkaTopicSink(name, cfg.topic, { codec: jsonCodec, topicOfSource }));
-        else sinks.set(name, openSink(name, cfg, log, baseDir));
+        else if (kafka && cfg.type === 'topic') sinks.set(name, createKafkaTopicSink(name, cfg.topic, { codecs: await topicSinkCodecs(name, cfg, schemas, baseDir, input), topicOfSource }));
+        else sinks.set(name, await openSink(name, cfg, log, baseDir, schemas, input));
       }
       const partitions: SourcePartition[] = [];
       for (const [name, cfg] of Object.entries(def.sources)) {
         const override = opts.sourceOverrides?.get(name);
         if (override) partitions.push(...override);
         else if (cfg.type === 'topic') {
-          if (!kafka) partitions.push(...(await openTopicSource({ name, log: log!, config: cfg, group: cfg.group ?? def.name, untilIdle: opts.untilIdle ?? false, fromBackfillEnd: opts.fromBackfillEnd ?? false, fresh: opts.fresh ?? false, metrics })));
-        } else partitions.push(...(await openFileSource({ name, config: cfg, baseDir, batchSize, log: opts.fresh ? undefined : log, job: def.name })));
+          if (!kafka) partitions.push(...(await openTopicSource({ name, log: log!, config: cfg, group: cfg.group ?? def.name, untilIdle: opts.untilIdle ?? false, fromBackfillEnd: opts.fromBackfillEnd ?? false, fresh: opts.fresh ?? false, metrics, codecs: codecs.get(name)! })));
+        } else partitions.push(...(await openFileSource({ name, config: cfg, baseDir, batchSize, log: opts.fresh ? undefined : log, job: def.name, avroReader: fileReaders.get(name) })));
       }
       if (log && opts.fresh) {
         for (const prefix of [`state/${def.name}/`, `pos/${def.name}/`, `parts/${def.name}/`, `clpos/${def.name}/`]) await log.deleteKvPrefix(prefix);
@@ -222,7 +234,7 @@ export class Job {
           admin: k.admin,
           topology: def.name,
           group: groupOf(def, k.sources.map((s) => s.config)),
-          sources: k.sources,
+          sources: k.sources.map((s) => ({ ...s, codecs: codecs.get(s.name) })),
           guarantee: def.runtime?.guarantee ?? 'atLeastOnce',
           statefulSteps: k.statefulSteps,
           log: log!,
@@ -368,12 +380,12 @@ function checkStateOwnership(def: TopologyDefinition, partitions: number): void 
   }
 }
 
-function openSink(name: string, cfg: SinkConfig, log: EmbeddedLog | undefined, baseDir: string): Sink {
+async function openSink(name: string, cfg: SinkConfig, log: EmbeddedLog | undefined, baseDir: string, schemas: SchemaContext | undefined, input: SourceCodecs['reader']): Promise<Sink> {
   switch (cfg.type) {
     case 'topic':
-      return createTopicSink(name, log!, cfg.topic);
+      return createTopicSink(name, log!, cfg.topic, await topicSinkCodecs(name, cfg, schemas, baseDir, input));
     case 'file':
-      return createFileSink(name, resolve(baseDir, cfg.path), cfg);
+      return createFileSink(name, resolve(baseDir, cfg.path), cfg, cfg.format === 'avro' ? await avroFileSchema(name, cfg, baseDir, input) : undefined);
     case 'stdout':
       return createStdoutSink(name);
   }

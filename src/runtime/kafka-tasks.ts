@@ -1,4 +1,4 @@
-import { GroupConsumer, IdempotentWriter, KafkaTopicAdmin, TransactionalWriter, errorText, jsonCodec, readRanges, type KafkaConnection, type TopicPartition, type ValueCodec } from '../../connectors/kafka/index.js';
+import { GroupConsumer, IdempotentWriter, KafkaTopicAdmin, TransactionalWriter, errorText, readRanges, type KafkaConnection, type TopicPartition } from '../../connectors/kafka/index.js';
 import type { EmbeddedLog, KvWrite } from '../../connectors/embedded/index.js';
 import type { Kafka } from 'kafkajs';
 import { SluiceError, ensureError } from '../core/errors.js';
@@ -8,14 +8,15 @@ import type { ReplayBound, TopicSourceConfig } from '../topology/schema.js';
 import type { CheckpointCommitter } from './checkpoint.js';
 import { KafkaCheckpointCommitter, PartitionLostError, changelogPositionKey, changelogTopic, type Guarantee, type RetryPolicy } from './kafka-commit.js';
 import { KafkaPartitionSource } from './sources/kafka.js';
+import type { KeyDecoder, ValueDecoder } from '../../connectors/serde/index.js';
 import type { Task } from './task.js';
 
 export interface KafkaSourceSpec {
   name: string;
   config: TopicSourceConfig;
   partitions: number;
-  /** How this source's values decode. Default JSON. */
-  codec?: ValueCodec;
+  /** How the source's values (and keys) are decoded; default JSON. */
+  codecs?: { value: ValueDecoder; key?: KeyDecoder | undefined } | undefined;
 }
 
 export interface KafkaTasksOptions {
@@ -75,7 +76,8 @@ export class KafkaTasks {
   constructor(private readonly o: KafkaTasksOptions) {
     for (const s of o.sources) this.bySourceTopic.set(s.config.topic, s);
     this.bounded = o.untilIdle || (!o.fromBackfillEnd && o.sources.every((s) => s.config.bounded));
-    this.retry = { attempts: Math.max(5, o.conn.retry.retries + 1), initialMs: o.conn.retry.initialRetryTimeMs, maxMs: Math.min(o.conn.retry.maxRetryTimeMs, 10_000) };
+    // Checkpoints outlast a broker restart: about a minute of retries with backoff on top of the client's own.
+    this.retry = { attempts: Math.max(10, o.conn.retry.retries + 1), initialMs: o.conn.retry.initialRetryTimeMs, maxMs: 10_000 };
     this.done = new Promise<void>((res, rej) => {
       this.resolveDone = res;
       this.rejectDone = rej;
@@ -85,6 +87,7 @@ export class KafkaTasks {
       groupId: o.group,
       topics: o.sources.map((s) => s.config.topic),
       maxBuffered: 16_384,
+      retry: { retries: o.conn.retry.retries, initialRetryTime: o.conn.retry.initialRetryTimeMs, maxRetryTime: o.conn.retry.maxRetryTimeMs },
       onAssignment: (gained, lost) => {
         this.chain = this.chain.then(() => this.rebalance(gained, lost)).catch((err: unknown) => this.fail(err));
       },
@@ -182,6 +185,8 @@ export class KafkaTasks {
     const spec = this.bySourceTopic.get(tp.topic);
     if (!spec || this.running.has(k)) return;
     if (this.finished.has(k)) return;
+    // Assignments are handled in order; one that was already taken away again must not fence its new owner.
+    if (!this.consumer.isAssigned(tp.topic, tp.partition)) return;
     const task = `${spec.name}-${tp.partition}`;
     let writer: TransactionalWriter | undefined;
     const txId = `sluice-${o.group}-${tp.topic}-${tp.partition}`;
@@ -206,9 +211,10 @@ export class KafkaTasks {
       await writer?.close();
       return;
     }
+    o.logger.info(`task ${task}: starts at offset ${start}${range ? ` (ends at ${range.end})` : ''}`);
     this.consumer.seek(tp.topic, tp.partition, start);
     await this.restore(task, tp.partition);
-    const source = new KafkaPartitionSource({ name: spec.name, topic: tp.topic, partition: tp.partition, group: o.group, consumer: this.consumer, codec: spec.codec ?? jsonCodec, start, end: range?.end ?? Infinity, metrics: o.metrics });
+    const source = new KafkaPartitionSource({ name: spec.name, topic: tp.topic, partition: tp.partition, group: o.group, consumer: this.consumer, codecs: spec.codecs, start, end: range?.end ?? Infinity, metrics: o.metrics });
     const controller = new AbortController();
     const onStop = () => controller.abort();
     this.stopping.signal.addEventListener('abort', onStop, { once: true });
@@ -246,18 +252,27 @@ export class KafkaTasks {
     const t = await o.buildTask(source, committer, controller.signal);
     o.onTask(t);
     const entry: Running = { source, controller, writer, run: Promise.resolve() };
+    let lost = false;
     entry.run = (async () => {
       try {
         await t.run();
         if (range && !controller.signal.aborted) this.markFinished(k);
       } catch (err) {
-        if (err instanceof PartitionLostError || (err as { cause?: unknown }).cause instanceof PartitionLostError) o.logger.info(`task ${task}: partition moved to another instance; its last uncommitted work is left to the new owner`);
-        else this.fail(err);
+        if (err instanceof PartitionLostError || (err as { cause?: unknown }).cause instanceof PartitionLostError) {
+          o.logger.info(`task ${task}: partition moved to another instance; its last uncommitted work is left to the new owner`);
+          lost = true;
+        } else this.fail(err);
       } finally {
         this.stopping.signal.removeEventListener('abort', onStop);
         await t.chain.close().catch(() => undefined);
         await holder.current?.close();
         this.running.delete(k);
+        // Fenced while the group still gives us the partition (a late fence from an instance that just lost it):
+        // take it up again, which fences that one in turn and resumes from the committed position.
+        if (lost && !this.stopping.signal.aborted && this.consumer.isAssigned(tp.topic, tp.partition)) {
+          o.logger.info(`task ${task}: still assigned here; starting it again`);
+          this.chain = this.chain.then(() => this.acquire(tp)).catch((e: unknown) => this.fail(e));
+        }
       }
     })();
     this.running.set(k, entry);

@@ -8,10 +8,17 @@ export function stageDeadLetters(sink: Sink, dead: DeadLetter[], tx: Transaction
   if (sink.stageDeadLetters) return sink.stageDeadLetters(dead, tx);
   const records: StreamRecord[] = dead.map((d) => ({
     key: d.key,
-    value: d as unknown as Record<string, unknown>,
+    value: envelope(d),
     timestamp: d.timestamp,
     headers: { 'sluice-error-code': d.error.code },
     position: d.position,
   }));
   sink.stage(records, tx);
+}
+
+/** The JSON envelope of a dead letter: original bytes (Avro, Kafka) as base64 text, since JSON has no bytes. */
+function envelope(d: DeadLetter): Record<string, unknown> {
+  if (!d.rawBytes) return d as unknown as Record<string, unknown>;
+  const { rawBytes, ...rest } = d;
+  return { ...rest, rawBase64: rawBytes.toString('base64') };
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { createCsvWriter, createJsonlWriter, type RowWriter } from '../../connectors/files/index.js';
+import type avro from 'avsc';
+import { createAvroContainerWriter, createCsvWriter, createJsonlWriter, type RowWriter } from '../../connectors/files/index.js';
 import { createParquetWriter, type ColumnBatch } from '../../connectors/parquet/index.js';
 import type { Column, ColumnarBatch, ColumnType } from '../core/columns.js';
 import { SluiceError } from '../core/errors.js';
@@ -9,7 +10,10 @@ import { partName, tempNameOf } from './parts.js';
 import type { Sink } from './sink.js';
 import type { PartFile, Transaction } from './transaction.js';
 
-const EXT = { jsonl: 'jsonl', csv: 'csv', parquet: 'parquet' } as const;
+const EXT = { jsonl: 'jsonl', csv: 'csv', parquet: 'parquet', avro: 'avro' } as const;
+
+/** Avro container parts: the writer schema, or how to derive it from a part's first rows. */
+export type AvroPartSchema = avro.Type | ((sample: readonly Record<string, unknown>[]) => avro.Type);
 
 /** A part's writer: rows always; columns when the format stores them (Parquet). */
 interface PartWriter extends RowWriter {
@@ -35,9 +39,11 @@ function storageError(err: unknown, sink: string, task: string): SluiceError {
   return new SluiceError('STORAGE_ERROR', `file sink "${sink}" (task ${task}): write failed: ${msg}`, { sink }, { cause: err });
 }
 
-async function openWriter(path: string, cfg: FileSinkConfig): Promise<PartWriter> {
+async function openWriter(path: string, cfg: FileSinkConfig, avroSchema: AvroPartSchema | undefined): Promise<PartWriter> {
   const columns = cfg.columns;
   switch (cfg.format) {
+    case 'avro':
+      return createAvroContainerWriter(path, { schema: avroSchema!, codec: cfg.avro?.codec });
     case 'csv':
       return createCsvWriter(path, columns ? { columns } : {});
     case 'parquet': {
@@ -81,7 +87,7 @@ function pick(row: Record<string, unknown>, columns: string[]): Record<string, u
  * checkpoint seals the task's part (the runtime renames it once the checkpoint commits)
  * and the next batch opens a new one, so a reader never sees a half-written file.
  */
-export function createFileSink(name: string, dir: string, cfg: FileSinkConfig): Sink {
+export function createFileSink(name: string, dir: string, cfg: FileSinkConfig, avroSchema?: AvroPartSchema): Sink {
   const open = new Map<string, OpenPart>();
   return {
     name,
@@ -125,7 +131,7 @@ export function createFileSink(name: string, dir: string, cfg: FileSinkConfig): 
   function openPart(task: string, first: StreamRecord): OpenPart {
     const file = partName(first.position.source, first.position.partition, first.position.offset, EXT[cfg.format]);
     const temp = tempNameOf(dir, file);
-    const writer = openWriter(temp, cfg);
+    const writer = openWriter(temp, cfg, avroSchema);
     const part: OpenPart = {
       writer,
       chain: writer.then(() => undefined),

@@ -1,6 +1,9 @@
-import type { OutRecord, ValueCodec } from '../../connectors/kafka/index.js';
+import type { OutRecord } from '../../connectors/kafka/index.js';
+import { jsonValueEncoder, type KeyEncoder, type ValueEncoder } from '../../connectors/serde/index.js';
+import { SluiceError } from '../core/errors.js';
 import type { DeadLetter, StreamRecord } from '../core/record.js';
 import type { Sink } from './sink.js';
+import { encodeRejection } from './topic.js';
 import type { Transaction } from './transaction.js';
 
 /** Header names of a dead letter on Kafka (Kafka Connect's DLQ puts its context in headers the same way). */
@@ -16,7 +19,8 @@ export const DLQ_HEADERS = {
 } as const;
 
 export interface KafkaSinkOptions {
-  codec: ValueCodec;
+  /** How values (and keys) are encoded. Default: JSON values, UTF-8 keys. */
+  codecs?: { value: ValueEncoder; key?: KeyEncoder | undefined } | undefined;
   /** Bytes (key + value + headers) above which a record is dead-lettered instead of produced. Default 1,000,000 (under the broker's 1 MiB default). */
   maxRecordBytes?: number;
   /** The Kafka topic a source name reads, for dead-letter headers. */
@@ -30,33 +34,69 @@ export interface KafkaSinkOptions {
  */
 export function createKafkaTopicSink(name: string, topic: string, o: KafkaSinkOptions): Sink {
   const max = o.maxRecordBytes ?? 1_000_000;
+  const valueEnc = o.codecs?.value ?? jsonValueEncoder;
+  const keyEnc = o.codecs?.key;
+  /** Staging still waiting for an encoder to resolve (an Avro schema id): later batches queue behind it, keeping order. */
+  let waiting: Promise<void> | undefined;
+
+  function produce(records: StreamRecord[], tx: Transaction): DeadLetter[] | undefined {
+    let rejected: DeadLetter[] | undefined;
+    for (const r of records) {
+      let value: string | Buffer;
+      let key: string | Buffer | null;
+      try {
+        value = valueEnc.encode(r.value);
+        key = keyEnc ? keyEnc.encode(r.key) : r.key;
+      } catch (err) {
+        // A value that does not fit the sink's Avro schema is a bad record, not a broken job.
+        (rejected ??= []).push(encodeRejection(name, r, err));
+        continue;
+      }
+      let size = (typeof value === 'string' ? Buffer.byteLength(value) : value.length) + (key === null ? 0 : typeof key === 'string' ? Buffer.byteLength(key) : key.length);
+      for (const [k, v] of Object.entries(r.headers)) size += k.length + v.length;
+      if (size > max) {
+        (rejected ??= []).push({
+          error: { code: 'RECORD_TOO_LARGE', message: `the record is ${size} bytes, more than sink "${name}" may produce to topic "${topic}" (${max} bytes); shrink it upstream or raise the broker's max.message.bytes and the sink's maxRecordBytes`, operator: `sink:${name}` },
+          position: r.position,
+          key: r.key,
+          timestamp: r.timestamp,
+          value: r.value,
+        });
+        continue;
+      }
+      const out: OutRecord = { topic, key, value, timestamp: r.timestamp };
+      if (Object.keys(r.headers).length) out.headers = r.headers;
+      tx.produced.push(out);
+    }
+    return rejected;
+  }
+
   return {
     name,
     stage(records: StreamRecord[], tx: Transaction): void | DeadLetter[] {
-      let rejected: DeadLetter[] | undefined;
-      for (const r of records) {
-        const value = o.codec.encode(r.value);
-        let size = value.length + (r.key ? Buffer.byteLength(r.key) : 0);
-        for (const [k, v] of Object.entries(r.headers)) size += k.length + v.length;
-        if (size > max) {
-          (rejected ??= []).push({
-            error: { code: 'RECORD_TOO_LARGE', message: `the record is ${size} bytes, more than sink "${name}" may produce to topic "${topic}" (${max} bytes); shrink it upstream or raise the broker's max.message.bytes and the sink's maxRecordBytes`, operator: `sink:${name}` },
-            position: r.position,
-            key: r.key,
-            timestamp: r.timestamp,
-            value: r.value,
-          });
-          continue;
-        }
-        const out: OutRecord = { topic, key: r.key, value, timestamp: r.timestamp };
-        if (Object.keys(r.headers).length) out.headers = r.headers;
-        tx.produced.push(out);
-      }
-      return rejected;
+      if (!records.length) return;
+      const pv = valueEnc.prepare?.(records.map((r) => r.value));
+      const pk = keyEnc?.prepare?.(records.map((r) => r.key));
+      if (!pv && !pk && !waiting) return produce(records, tx);
+      // The first batch of a derived Avro schema: register it first. Rejections can no longer be
+      // handed back to the caller here, so an oversized record fails the checkpoint instead.
+      const p = (waiting ?? Promise.resolve()).then(() => Promise.all([pv, pk])).then(() => {
+        const rejected = produce(records, tx);
+        if (rejected) throw new SluiceError('INVALID_INPUT', `${rejected[0]!.error.message} (in the first batch, while sink "${name}" was registering its schema)`);
+      });
+      const mine = p.then(
+        () => {
+          if (waiting === mine) waiting = undefined;
+        },
+        () => {},
+      );
+      waiting = mine;
+      tx.pending.push(p);
     },
     stageDeadLetters(dead: DeadLetter[], tx: Transaction) {
       for (const d of dead) {
-        let value: Buffer = d.rawBytes ?? (d.raw !== undefined ? Buffer.from(d.raw, 'utf8') : o.codec.encode(d.value ?? {}));
+        // Dead letters carry the original bytes; records that failed later carry their (JSON) value.
+        let value: Buffer = d.rawBytes ?? (d.raw !== undefined ? Buffer.from(d.raw, 'utf8') : Buffer.from(JSON.stringify(d.value ?? {}), 'utf8'));
         const headers: Record<string, string> = {
           [DLQ_HEADERS.code]: d.error.code,
           [DLQ_HEADERS.message]: d.error.message,
@@ -76,6 +116,8 @@ export function createKafkaTopicSink(name: string, topic: string, o: KafkaSinkOp
         tx.produced.push({ topic, key: d.key, value, headers, timestamp: d.timestamp });
       }
     },
-    async close() {},
+    async close() {
+      await waiting;
+    },
   };
 }

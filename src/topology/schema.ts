@@ -19,6 +19,55 @@ const Bound = Type.Union([
   Type.Object({ timestamp: Type.Union([Type.Number(), Type.String({ minLength: 1 })]) }, { additionalProperties: false }),
 ]);
 
+const SubjectStrategy = Type.Union([Type.Literal('topic'), Type.Literal('record'), Type.Literal('topic-record')]);
+
+/** Avro options of a topic source (format: avro). */
+const AvroSourceOptions = Type.Object(
+  {
+    /** The reader schema: a .avsc file, relative to the topology file. Each record's writer schema is resolved to it. */
+    schema: Type.Optional(Type.String({ minLength: 1 })),
+    /** Read with the latest schema of this subject (default: `<topic>-value` when it exists; else each writer's own schema). */
+    subject: Type.Optional(Type.String({ minLength: 1 })),
+    /** How subject names are made. Default topic. */
+    subjectStrategy: Type.Optional(SubjectStrategy),
+  },
+  { additionalProperties: false },
+);
+
+/** Avro options of a topic sink (format: avro). */
+const AvroSinkOptions = Type.Object(
+  {
+    /** The writer schema: a .avsc file, relative to the topology file. Default: derived from the input schema plus the fields the pipeline adds. */
+    schema: Type.Optional(Type.String({ minLength: 1 })),
+    /** The subject to register under (default: from subjectStrategy). */
+    subject: Type.Optional(Type.String({ minLength: 1 })),
+    /** How subject names are made. Default topic. */
+    subjectStrategy: Type.Optional(SubjectStrategy),
+    /** Register the writer schema when the subject lacks it. Default: connection.schemaRegistry.autoRegister (false with a registry, true with the embedded store). */
+    autoRegister: Type.Optional(Type.Boolean()),
+    /** Full name of a derived output record. Default: the input record's name + "Output". */
+    recordName: Type.Optional(Type.String({ minLength: 1 })),
+    /** With keyFormat avro: the key schema, a .avsc file. Default "string". */
+    keySchema: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+/** Avro options of a file source or sink (format: avro, object container files). */
+const AvroFileOptions = Type.Object(
+  {
+    /** Source: the reader schema (.avsc) each file's schema is resolved to. Sink: the writer schema; default derived from the values. */
+    schema: Type.Optional(Type.String({ minLength: 1 })),
+    /** Sink: block compression. Default deflate. */
+    codec: Type.Optional(Type.Union([Type.Literal('null'), Type.Literal('deflate')])),
+    /** Sink: full name of a derived record. Default sluice.<sink name>. */
+    recordName: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+const KeyFormat = Type.Union([Type.Literal('string'), Type.Literal('avro')]);
+
 export const ModelConfigSchema = Type.Object(
   {
     /** Path to the .onnx file, relative to the topology file. */
@@ -50,8 +99,12 @@ export const TopicSourceSchema = Type.Object(
     startFrom: Type.Optional(Type.Union([Type.Literal('earliest'), Type.Literal('latest')])),
     /** Consumer group whose positions are committed. Default: the topology name. */
     group: Type.Optional(Name),
-    /** How record values are decoded. Default json. */
-    format: Type.Optional(Type.Literal('json')),
+    /** How record values are decoded: JSON text, or Avro on the Confluent wire format (schema registry). Default json. */
+    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('avro')])),
+    /** format avro: the reader schema and subjects. */
+    avro: Type.Optional(AvroSourceOptions),
+    /** How record keys are decoded: UTF-8 text, or Avro (string keys as is, others as their JSON text). Default string. */
+    keyFormat: Type.Optional(KeyFormat),
     /**
      * Makes the source bounded (a replay, for `sluice backfill`): from (default earliest,
      * or the group's committed position when it has one, so a rerun resumes) up to `to`
@@ -67,7 +120,9 @@ export const FileSourceSchema = Type.Object(
     type: Type.Literal('file'),
     /** A file, a directory, or a glob (`*` and `**`), relative to the topology file. */
     path: Type.String({ minLength: 1 }),
-    format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv'), Type.Literal('parquet')]),
+    format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv'), Type.Literal('parquet'), Type.Literal('avro')]),
+    /** format avro (object container files): the reader schema. */
+    avro: Type.Optional(AvroFileOptions),
     /** Parquet only: read just these columns (default all). */
     columns: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
     /** CSV only: turn numeric-looking cells into numbers and empty cells into null. Default true. */
@@ -84,6 +139,12 @@ export const TopicSinkSchema = Type.Object(
     topic: Name,
     /** Partitions to create the topic with if it does not exist. Default 1. */
     partitions: Type.Optional(PositiveInt),
+    /** How record values are written: JSON text, or Avro on the Confluent wire format (schema registry). Default json. */
+    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('avro')])),
+    /** format avro: the writer schema, subject and registration. */
+    avro: Type.Optional(AvroSinkOptions),
+    /** How record keys are written: UTF-8 text, or Avro with avro.keySchema. Default string. */
+    keyFormat: Type.Optional(KeyFormat),
   },
   { additionalProperties: false },
 );
@@ -93,7 +154,9 @@ export const FileSinkSchema = Type.Object(
     type: Type.Literal('file'),
     /** The directory that receives part files, relative to the topology file. */
     path: Type.String({ minLength: 1 }),
-    format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv'), Type.Literal('parquet')]),
+    format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv'), Type.Literal('parquet'), Type.Literal('avro')]),
+    /** format avro (object container files): the writer schema and block codec. */
+    avro: Type.Optional(AvroFileOptions),
     /** CSV and Parquet: the columns, in order. Default: the fields of the first record. */
     columns: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
   },
@@ -179,12 +242,28 @@ export const KafkaConnectionSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const SchemaRegistrySchema = Type.Object(
+  {
+    url: Type.String({ minLength: 1 }),
+    username: Type.Optional(Type.String()),
+    password: Type.Optional(Type.String()),
+    /** Sinks register their writer schemas when a subject lacks them. Default false here (a production registry); true with the embedded store. */
+    autoRegister: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
 export const ConnectionSchema = Type.Object(
   {
     /** Topics on a Kafka cluster; absent: the embedded log. */
     kafka: Type.Optional(KafkaConnectionSchema),
     /** The embedded log (the default when nothing else is configured). */
     embedded: Type.Optional(Type.Object({ dir: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false })),
+    /**
+     * A Confluent-compatible Schema Registry for Avro topics (Confluent, Karapace, Apicurio's
+     * ccompat API). Absent: SLUICE_SCHEMA_REGISTRY_URL, else schemas are kept beside the embedded log.
+     */
+    schemaRegistry: Type.Optional(SchemaRegistrySchema),
   },
   { additionalProperties: false },
 );
@@ -220,6 +299,7 @@ export type TopicSinkConfig = Static<typeof TopicSinkSchema>;
 export type FileSinkConfig = Static<typeof FileSinkSchema>;
 export type SinkConfig = Static<typeof SinkConfigSchema>;
 export type RuntimeConfig = Static<typeof RuntimeConfigSchema>;
+export type SchemaRegistryConfig = Static<typeof SchemaRegistrySchema>;
 export type ConnectionConfig = Static<typeof ConnectionSchema>;
 export type KafkaConnectionConfig = Static<typeof KafkaConnectionSchema>;
 export type Step = Record<string, unknown>;

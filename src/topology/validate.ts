@@ -30,6 +30,9 @@ export function topologyIssues(def: unknown, catalog: StepCatalog): Issue[] {
       issues.push({ path: ['deadLetter'], message: `required when onError is "deadLetter" (the default): name the sink that receives bad records (defined sinks: ${sinks.join(', ') || 'none'}), or set onError: fail` });
     } else if (typeof d.deadLetter === 'string' && !sinks.includes(d.deadLetter)) {
       issues.push({ path: ['deadLetter'], message: `unknown sink "${d.deadLetter}"; defined sinks: ${sinks.join(', ') || 'none'}` });
+    } else if (typeof d.deadLetter === 'string' && (d.sinks as Record<string, { format?: unknown }>)[d.deadLetter]?.format === 'avro') {
+      // Error envelopes (code, message, original bytes) have no place in the pipeline's Avro schema.
+      issues.push({ path: ['sinks', d.deadLetter, 'format'], message: `sink "${d.deadLetter}" receives dead letters (error envelopes), which are written as JSON; use format json (the default) for it` });
     }
   }
   checkOnlineModels(d.online, Object.keys(models), issues);

@@ -23,7 +23,7 @@ function replay(name: string, bounded: Bounds | undefined, out: string) {
 
 async function ids(log: EmbeddedLog, topic: string): Promise<number[]> {
   const all: number[] = [];
-  for (let p = 0; p < log.requireTopic(topic).partitions; p++) all.push(...(await log.read(topic, p, 0, 100_000)).map((r) => (JSON.parse(r.value) as { id: number }).id));
+  for (let p = 0; p < log.requireTopic(topic).partitions; p++) all.push(...(await log.read(topic, p, 0, 100_000)).map((r) => (JSON.parse(String(r.value)) as { id: number }).id));
   return all.sort((a, b) => a - b);
 }
 

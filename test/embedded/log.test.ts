@@ -26,7 +26,7 @@ test('reads start mid-batch, cross batch boundaries and stop at maxRecords', () 
     assert.equal(await log.append('t', 0, records(5, 0)), 0);
     assert.equal(await log.append('t', 0, records(5, 5)), 5);
     assert.equal(await log.append('t', 0, records(5, 10)), 10);
-    const values = (rs: { value: string }[]): string[] => rs.map((r) => r.value);
+    const values = (rs: { value: string | Buffer }[]): string[] => rs.map((r) => String(r.value));
     assert.deepEqual(values(await log.read('t', 0, 3, 4)), ['v3', 'v4', 'v5', 'v6']);
     assert.deepEqual(values(await log.read('t', 0, 7, 100)), ['v7', 'v8', 'v9', 'v10', 'v11', 'v12', 'v13', 'v14']);
     // Sequential small reads (the cached mid-batch cursor) and a read backwards.

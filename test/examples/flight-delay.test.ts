@@ -122,7 +122,7 @@ test('backfill over Parquet and streaming over a topic give identical scores for
     let compared = 0;
     for (let p = 0; p < log.requireTopic('scored').partitions; p++) {
       for (const rec of await log.read('scored', p, 0, 100_000)) {
-        const r = JSON.parse(rec.value) as Record<string, unknown>;
+        const r = JSON.parse(String(rec.value)) as Record<string, unknown>;
         const k = `${identity(r)}|${String(r.delay)}`;
         const b = fromBatch.get(k)?.pop();
         assert.ok(b, `streamed record ${k} has no batch row left to match`);

@@ -80,7 +80,7 @@ test('bridge on the embedded log: keyed requests with headers, answers from the 
       assert.match(h['sluice-correlation-id']!, /^[0-9a-f]{8}\.\d+$/);
       assert.equal(h['sluice-reply-topic'], 'cards-replies');
       assert.ok(Number(h['sluice-deadline']) > Date.now() - 60_000);
-      assert.deepEqual(JSON.parse(reqs[0]!.value), { record: { card: 'c1', amount: 100 } });
+      assert.deepEqual(JSON.parse(String(reqs[0]!.value)), { record: { card: 'c1', amount: 100 } });
       const replies = await log.read('cards-replies', 0, 0, 10);
       assert.deepEqual(replies.map((m) => m.key), reqs.map((m) => m.headers!['sluice-correlation-id']));
     } finally {

@@ -64,7 +64,7 @@ test('backfill, stream, topology endpoint and /v2 infer give identical model inp
     const stream = { ...def, name: 'flight-delay-live', sources: { flights: { type: 'topic' as const, topic: 'flights' } }, sinks: { scored: { type: 'topic' as const, topic: 'scored' }, dlq: { type: 'topic' as const, topic: 'dlq' } } };
     const live = await (await Job.start({ ...loaded, definition: stream }, { log, untilIdle: true, logger: memoryLogger() })).done;
     assert.equal(live.recordsOut, batch.recordsOut);
-    const fromStream = new Map((await log.read('scored', 0, 0, 100_000)).map((r) => JSON.parse(r.value) as Record<string, unknown>).map((r) => [identity(r), r]));
+    const fromStream = new Map((await log.read('scored', 0, 0, 100_000)).map((r) => JSON.parse(String(r.value)) as Record<string, unknown>).map((r) => [identity(r), r]));
 
     // The server reads the state the backfill built (same topology name, same data directory).
     const service = await createOnlineService(full, { log, metrics: createMetrics(), logger: memoryLogger() });

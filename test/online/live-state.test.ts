@@ -80,7 +80,7 @@ test('requests read the live job\'s uncommitted keyed state and leave it unchang
       assert.equal(summary.status, 'stopped');
     }
     const out: { n: number; total: number }[] = [];
-    for (const r of await log.read('scored', 0, 0, 1000)) if (r.key === 'c2') out.push(JSON.parse(r.value) as { n: number; total: number });
+    for (const r of await log.read('scored', 0, 0, 1000)) if (r.key === 'c2') out.push(JSON.parse(String(r.value)) as { n: number; total: number });
     assert.deepEqual(out.at(-1), { ...out.at(-1), n: 11, total: 150 });
   } finally {
     await log.close();

@@ -19,7 +19,7 @@ async function parts(dir: string): Promise<string> {
 
 async function values(log: EmbeddedLog, topic: string): Promise<Record<string, unknown>[]> {
   const recs = await log.read(topic, 0, 0, 10_000);
-  return recs.map((r) => JSON.parse(r.value) as Record<string, unknown>);
+  return recs.map((r) => JSON.parse(String(r.value)) as Record<string, unknown>);
 }
 
 test('a topic job dead-letters undecodable records with the reason and resumes from its committed position', async () => {

@@ -15,7 +15,7 @@ async function readAll(log: EmbeddedLog, topic: string): Promise<string[]> {
     for (let pos = 0; ; ) {
       const recs = await log.read(topic, p, pos, 5000);
       if (!recs.length) break;
-      for (const r of recs) out.push(r.value);
+      for (const r of recs) out.push(String(r.value));
       pos = recs[recs.length - 1]!.offset + 1;
     }
   }

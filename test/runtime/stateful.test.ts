@@ -57,10 +57,10 @@ test('keyed state survives a restart on the same data directory', async () => {
     await (await Job.start(def, { log, untilIdle: true, logger: memoryLogger() })).done;
     await log.produce('in', [{ key: 'k', value: '{"v": 2}', timestamp: 2 }, { key: 'j', value: '{"v": 3}', timestamp: 3 }]);
     await (await Job.start(def, { log, untilIdle: true, logger: memoryLogger() })).done;
-    const out = (await log.read('out', 0, 0, 10)).map((r) => [r.key, (JSON.parse(r.value) as { n: number }).n]);
+    const out = (await log.read('out', 0, 0, 10)).map((r) => [r.key, (JSON.parse(String(r.value)) as { n: number }).n]);
     assert.deepEqual(out, [['k', 1], ['k', 2], ['j', 1]]);
     await (await Job.start(def, { log, untilIdle: true, fresh: true, logger: memoryLogger() })).done;
-    const again = (await log.read('out', 0, 3, 10)).map((r) => [r.key, (JSON.parse(r.value) as { n: number }).n]);
+    const again = (await log.read('out', 0, 3, 10)).map((r) => [r.key, (JSON.parse(String(r.value)) as { n: number }).n]);
     assert.deepEqual(again, [['k', 1], ['k', 2], ['j', 1]], '--fresh discards state and positions');
   } finally {
     await log.close();

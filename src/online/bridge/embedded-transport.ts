@@ -26,7 +26,8 @@ export function embeddedTransport(log: EmbeddedLog): BridgeTransport {
             continue;
           }
           pos = recs[recs.length - 1]!.offset + 1;
-          await handler(recs.map((r): BridgeMessage => ({ key: r.key, value: r.value, headers: r.headers ?? {} })));
+          // Bridge topics carry JSON text; a log record may hold bytes (Avro topics), read here as UTF-8.
+          await handler(recs.map((r): BridgeMessage => ({ key: r.key === null ? null : String(r.key), value: String(r.value), headers: r.headers ?? {} })));
         }
       });
       const sub: Subscription = {

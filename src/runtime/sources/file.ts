@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { EmbeddedLog } from '../../../connectors/embedded/index.js';
-import { expandPaths, readCsv, readJsonl, type FileBatch } from '../../../connectors/files/index.js';
+import type avro from 'avsc';
+import { expandPaths, readAvroContainer, readCsv, readJsonl, type FileBatch } from '../../../connectors/files/index.js';
 import { readParquetColumns, readParquetMetadata, type ColumnBatch } from '../../../connectors/parquet/index.js';
 import { ColumnarBatch, type Column, type ColumnType } from '../../core/columns.js';
 import type { DeadLetter, StreamRecord } from '../../core/record.js';
@@ -16,6 +17,8 @@ export interface FileSourceOptions {
   /** Where positions are kept, so a rerun resumes; without it every run starts at row 0. */
   log: EmbeddedLog | undefined;
   job: string;
+  /** Avro container files: the reader schema each file's schema is resolved to. */
+  avroReader?: avro.Type | undefined;
 }
 
 /** The kv key of a file's read position (rows done) for a job. */
@@ -56,7 +59,9 @@ class FilePartitionSource implements SourcePartition {
       return readParquetColumns(this.file, { ...common, columns: config.columns });
     }
     this.total = { value: (await stat(this.file)).size, unit: 'bytes' };
-    const it = config.format === 'csv' ? readCsv(this.file, { ...common, inferTypes: config.inferTypes ?? true }) : readJsonl(this.file, common);
+    const it = config.format === 'csv' ? readCsv(this.file, { ...common, inferTypes: config.inferTypes ?? true })
+      : config.format === 'avro' ? readAvroContainer(this.file, { ...common, readerSchema: this.o.avroReader })
+      : readJsonl(this.file, common);
     return (it as AsyncIterable<FileBatch>)[Symbol.asyncIterator]();
   }
 

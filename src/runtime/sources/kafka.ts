@@ -1,4 +1,5 @@
-import type { GroupConsumer, ValueCodec } from '../../../connectors/kafka/index.js';
+import type { GroupConsumer } from '../../../connectors/kafka/index.js';
+import { DecodeFailure, jsonValueDecoder, type KeyDecoder, type ValueDecoder } from '../../../connectors/serde/index.js';
 import type { DeadLetter, StreamRecord } from '../../core/record.js';
 import type { Metrics } from '../../metrics/registry.js';
 import { EMPTY_HEADERS } from '../../sinks/index.js';
@@ -13,7 +14,8 @@ export interface KafkaPartitionSourceOptions {
   partition: number;
   group: string;
   consumer: GroupConsumer;
-  codec: ValueCodec;
+  /** How values (and keys) are decoded. Default: JSON values, UTF-8 keys. */
+  codecs?: { value: ValueDecoder; key?: KeyDecoder | undefined } | undefined;
   /** The first offset to read (the consumer has been seeked there). */
   start: number;
   /** Exclusive end for a bounded replay; Infinity for a live source. */
@@ -56,20 +58,28 @@ export class KafkaPartitionSource implements SourcePartition {
     const records: StreamRecord[] = [];
     const dead: DeadLetter[] = [];
     let last = this.pos;
+    const valueDec = o.codecs?.value ?? jsonValueDecoder;
+    const keyDec = o.codecs?.key;
+    // Schema lookups for ids this batch brings (Avro): once per id, before the synchronous loop.
+    const pv = valueDec.prepare?.(msgs.flatMap((m) => (m.value ? [m.value] : [])));
+    if (pv) await pv;
+    const pk = keyDec?.prepare?.(msgs.map((m) => m.key));
+    if (pk) await pk;
     for (const m of msgs) {
       if (m.offset >= o.end) break;
       last = m.offset;
-      const key = m.key ? m.key.toString('utf8') : null;
-      const decoded = m.value ? o.codec.decode(m.value) : ({ ok: false, error: 'the record has no value (null)' } as const);
       const position = { source: this.source, partition: o.partition, offset: m.offset };
-      if (!decoded.ok) {
-        const dl: DeadLetter = { error: { code: 'DECODE_ERROR', message: decoded.error, operator: `source:${this.source}` }, position, key, timestamp: m.timestamp };
+      const decoded = m.value ? valueDec.decode(m.value) : new DecodeFailure('the record has no value (null)');
+      const key = keyDec ? keyDec.decode(m.key) : m.key ? m.key.toString('utf8') : null;
+      const failure = decoded instanceof DecodeFailure ? decoded : key instanceof DecodeFailure ? key : undefined;
+      if (failure) {
+        const dl: DeadLetter = { error: { code: failure.code, message: failure.reason, operator: `source:${this.source}` }, position, key: m.key ? m.key.toString(keyDec ? 'base64' : 'utf8') : null, timestamp: m.timestamp };
         if (m.value) dl.rawBytes = m.value;
         dead.push(dl);
         continue;
       }
       const headers = Object.keys(m.headers).length ? m.headers : EMPTY_HEADERS;
-      records.push({ key, value: decoded.value, timestamp: m.timestamp, headers, position });
+      records.push({ key: key as string | null, value: decoded as Record<string, unknown>, timestamp: m.timestamp, headers, position });
     }
     this.pos = last + 1;
     return { records, dead, next: this.pos, end: false };

@@ -33,6 +33,11 @@ export interface SourcePartition {
   close(): Promise<void>;
 }
 
-export function decodeError(source: string, partition: number, offset: number, key: string | null, timestamp: number, raw: string, message: string): DeadLetter {
-  return { error: { code: 'DECODE_ERROR', message, operator: `source:${source}` }, position: { source, partition, offset }, key, timestamp, raw };
+export function decodeError(source: string, partition: number, offset: number, key: string | null, timestamp: number, raw: string, message: string, code = 'DECODE_ERROR'): DeadLetter {
+  return { error: { code, message, operator: `source:${source}` }, position: { source, partition, offset }, key, timestamp, raw };
+}
+
+/** A dead letter for bytes (Avro) that did not decode: the original bytes travel with it (base64 in JSON envelopes). */
+export function binaryDecodeError(source: string, partition: number, offset: number, key: string | null, timestamp: number, raw: Buffer, message: string, code = 'DECODE_ERROR'): DeadLetter {
+  return { error: { code, message, operator: `source:${source}` }, position: { source, partition, offset }, key, timestamp, rawBytes: raw };
 }

@@ -2,9 +2,9 @@
 // produce, consumer groups, and transactions (commit, abort, read_committed).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { TEST_RETRY, kafkaAvailable, testKafka, uniqueName } from './helpers.js';
 import { Partitioners } from 'kafkajs';
 import type { Kafka } from 'kafkajs';
-import { TEST_RETRY, kafkaAvailable, testKafka, uniqueName } from './helpers.js';
 
 interface Received {
   partition: number;

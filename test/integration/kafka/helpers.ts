@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
+// The connector first: it fixes kafkajs's read_committed filter before kafkajs loads.
+import { readRanges, type KafkaConnection } from '../../../connectors/kafka/index.js';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { KafkaMessage, Message, RetryOptions } from 'kafkajs';
-import { readRanges, type KafkaConnection } from '../../../connectors/kafka/index.js';
 import type { ResolvedConnection } from '../../../src/runtime/connection.js';
 
 /** The broker under test: `KAFKA_BROKERS` (comma-separated), default the one scripts/kafka/start.sh runs. */
