@@ -1,4 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { copartitionedAssigner } from './copartition.js';
 
 /** A fetched record, bytes-level. */
 export interface FetchedMessage {
@@ -29,6 +30,11 @@ export interface GroupConsumerOptions {
   maxWaitTimeMs?: number;
   /** Read aborted and open transactions' records too. Default false (read_committed). */
   readUncommitted?: boolean;
+  /**
+   * Topic pairs [from, to]: records fetched on `from` partition p wake a `take` waiting on
+   * `to` partition p (a task that reads both sees the first without waiting out its poll).
+   */
+  wakeLinks?: [string, string][];
   /** The client's retry settings (kafkajs takes a consumer's retry options whole). */
   retry?: { retries: number; initialRetryTime: number; maxRetryTime: number };
 }
@@ -72,6 +78,8 @@ export class GroupConsumer {
       // Larger fetches than kafkajs's defaults: fewer round trips per record.
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
+      // Partition p of every topic to one member: co-partitioned topics meet in one task.
+      partitionAssigners: [copartitionedAssigner],
       // After a crash kafkajs rejoins on its own, unless this consumer was stopped meanwhile (else it would linger).
       retry: { ...(o.retry ?? {}), restartOnFailure: async () => !this.stopped },
     });
@@ -147,6 +155,7 @@ export class GroupConsumer {
       f.chunks.push(chunk);
       f.size += chunk.length;
       f.wake?.();
+      for (const [from, to] of this.o.wakeLinks ?? []) if (from === topic) this.feeds.get(key(to, partition))?.wake?.();
     }
     if (f.size >= this.maxBuffered && !f.paused) {
       f.paused = true;
@@ -219,6 +228,11 @@ export class GroupConsumer {
     const f = this.feeds.get(key(topic, partition));
     if (!f || f.end < 0) return undefined;
     return Math.max(0, f.end - takenTo);
+  }
+
+  /** Records fetched and not yet taken from a partition. */
+  buffered(topic: string, partition: number): number {
+    return this.feeds.get(key(topic, partition))?.size ?? 0;
   }
 
   isAssigned(topic: string, partition: number): boolean {

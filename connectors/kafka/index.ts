@@ -6,6 +6,7 @@ export type { KafkaConnection } from './config.js';
 export { KafkaTopicAdmin, KafkaConnectError, describeConnectFailure } from './admin.js';
 export type { PartitionOffsets } from './admin.js';
 export { GroupConsumer } from './consumer.js';
+export { copartitionedAssigner } from './copartition.js';
 export type { FetchedMessage, GroupConsumerOptions, TopicPartition } from './consumer.js';
 export { readRanges } from './range-reader.js';
 export type { PartitionRange } from './range-reader.js';

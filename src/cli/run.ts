@@ -14,7 +14,8 @@ import type { ModelRunner } from '../model/index.js';
 import { createOnlineService, loadAllModels, startResponder, type OnlineService } from '../online/service.js';
 import { embeddedTransport } from '../online/bridge/embedded-transport.js';
 import { kafkaTransport } from '../online/bridge/kafka-transport.js';
-import type { BridgeTransport } from '../online/bridge/transport.js';
+import { requestTopic, type BridgeMessage, type BridgeTransport } from '../online/bridge/transport.js';
+import type { BridgeResponder } from '../online/bridge/responder.js';
 import { resolveDataDir } from '../runtime/resources.js';
 import { ONLINE_FLAGS, onlineFlags } from './serve.js';
 
@@ -69,14 +70,24 @@ export async function runCommand(argv: string[]): Promise<number> {
     await Promise.all([...(runners?.values() ?? [])].map((r) => r.close()));
     await log?.close();
   };
+  // On Kafka the job's own tasks read the bridge's requests (co-partitioned with their input) and answer them between batches, once the responder exists.
+  const byTasks = bridge && connection.kind === 'kafka';
+  let haveResponder!: (r: BridgeResponder) => void;
+  const responderReady = new Promise<BridgeResponder>((r) => (haveResponder = r));
+  const requests = byTasks ? { topic: requestTopic(loaded.definition.name), answer: async (task: string, messages: BridgeMessage[]) => (await responderReady).handle(messages, task) } : undefined;
   let job: Job;
   try {
-    job = await Job.start(loaded, { connection, untilIdle: args.flag('until-idle'), fromBackfillEnd: args.flag('from-backfill-end'), fresh: args.flag('fresh'), metrics, logger, ...(dataDir ? { dataDir } : {}), ...(log ? { log } : {}), ...(runners ? { models: runners } : {}) });
+    job = await Job.start(loaded, { connection, untilIdle: args.flag('until-idle'), fromBackfillEnd: args.flag('from-backfill-end'), fresh: args.flag('fresh'), metrics, logger, ...(dataDir ? { dataDir } : {}), ...(log ? { log } : {}), ...(runners ? { models: runners } : {}), ...(requests ? { requests } : {}) });
     if (bridge) transport = connection.kind === 'kafka' ? await kafkaTransport(connection.kafka) : embeddedTransport(log!);
+    if (byTasks) {
+      const r = await startResponder(loaded, { transport: transport!, runners: runners!, log: log!, job, logger, byTasks: true });
+      responder = r;
+      haveResponder(r.responder);
+    }
     if (servePort !== undefined) {
-      online = await createOnlineService(loaded, { metrics, logger, job, log: log!, runners: runners!, flags: onlineFlags('run', args, servePort), ...(transport ? { transport, responder: true } : {}) });
+      online = await createOnlineService(loaded, { metrics, logger, job, log: log!, runners: runners!, flags: onlineFlags('run', args, servePort), ...(transport ? { transport, responder: !byTasks } : {}) });
       await online.listen();
-    } else if (bridge) {
+    } else if (bridge && !byTasks) {
       responder = await startResponder(loaded, { transport: transport!, runners: runners!, log: log!, job, logger });
     }
   } catch (err) {
@@ -124,6 +135,8 @@ export function printSummary(s: JobSummary): void {
     ['records out', String(s.recordsOut)],
     ['dead-lettered', String(s.deadLettered)],
     ...Object.entries(s.bySink).map(([k, v]): [string, string] => [`  → ${k}`, String(v)]),
+    // Internal hops, not outputs: written by the steps before a keyBy, read by the stateful steps after it.
+    ...Object.entries(s.repartitioned ?? {}).map(([k, v]): [string, string] => [`  ⇄ ${k}`, `${v.written} written / ${v.read} read (repartition)`]),
     ['wall time', `${(s.durationMs / 1000).toFixed(2)} s`],
     ['records/s', String(s.recordsPerSecond)],
     ['peak memory', `${s.peakRssMb} MiB`],

@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   CANCELLED: { status: 499, retriable: true, meaning: 'The caller went away (the HTTP client disconnected) before the answer was ready.', fix: 'Nothing on the server; the client should keep the connection open until it has the answer.' },
   UNAUTHORIZED: { status: 401, retriable: false, meaning: 'The request carries no bearer token and the server requires one.', fix: 'Send `Authorization: Bearer <token>`.' },
   FORBIDDEN: { status: 403, retriable: false, meaning: 'The bearer token is not one the server accepts.', fix: 'Use a token listed in the topology\'s online.auth.tokens (or --token).' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, meaning: 'The request body has a content type the server does not read.', fix: 'Send `Content-Type: application/json` (or, on /v2 infer, application/octet-stream with Triton\'s binary extension).' },
   PAYLOAD_TOO_LARGE: { status: 413, retriable: false, meaning: 'The request body is larger than the server\'s limit.', fix: 'Send fewer records or rows per request, or raise online.bodyLimit.' },
   SHUTTING_DOWN: { status: 503, retriable: true, meaning: 'The process is stopping.', fix: 'Retry against another instance.' },
   STATE_CORRUPT: { status: 500, retriable: false, meaning: 'Stored state cannot be read (corrupt, or written by an incompatible version or topology). A directory this process may not write is not reported as this but as STORAGE_ERROR.', fix: 'Rerun with --fresh (or delete the data directory) to start the state over.' },

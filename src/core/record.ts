@@ -18,6 +18,12 @@ export interface StreamRecord {
   position: SourcePosition;
   /** The original bytes/text, kept for dead letters. */
   raw?: string;
+  /**
+   * After a repartition hop: the path the record came by, the tasks that wrote it to each hop
+   * ("in-0", or "in-0>t-a-repartition-2" after two). Records on one path keep their order, so
+   * event-time steps keep one watermark per path and take the minimum. Absent otherwise.
+   */
+  origin?: string;
 }
 
 /**

@@ -30,7 +30,7 @@ export interface OnlineServerOptions {
 }
 
 export async function buildServer(o: OnlineServerOptions): Promise<FastifyInstance> {
-  const app = fastify({ logger: o.logger ?? false, bodyLimit: o.config.bodyLimit, return503OnClosing: true, forceCloseConnections: 'idle' });
+  const app = fastify({ logger: o.logger ?? false, bodyLimit: o.config.bodyLimit, return503OnClosing: false, forceCloseConnections: 'idle' });
   await app.register(corePlugin, {
     config: o.config,
     models: new ServedModels(o.config.models, o.runners),

@@ -78,11 +78,12 @@ function requestPath(loaded: LoadedTopology, o: { runners: ReadonlyMap<string, M
  * The bridge's owner side alone, for a process that runs the job but serves no HTTP
  * (`sluice run FILE` with online.mode: bridge, the other process serving HTTP over Kafka).
  */
-export async function startResponder(loaded: LoadedTopology, o: { transport: BridgeTransport; runners: ReadonlyMap<string, ModelRunner>; log?: EmbeddedLog; job?: Job; clock?: Clock; logger: Logger }): Promise<{ responder: BridgeResponder; close(): Promise<void> }> {
+export async function startResponder(loaded: LoadedTopology, o: { transport: BridgeTransport; runners: ReadonlyMap<string, ModelRunner>; log?: EmbeddedLog; job?: Job; clock?: Clock; logger: Logger; /** The job's tasks hand it their requests (Kafka) instead of it subscribing (embedded). */ byTasks?: boolean }): Promise<{ responder: BridgeResponder; close(): Promise<void> }> {
   const config = resolveOnlineConfig(loaded.definition.online, Object.keys(loaded.definition.models ?? {}));
   const clock = o.clock ?? systemClock;
   const path = await requestPath(loaded, { runners: o.runners, priority: config.priority, clock, log: o.log, job: o.job });
-  const responder = await BridgeResponder.start({ transport: o.transport, path, clock, logger: o.logger, partitions: requestPartitions(loaded.definition, o.log) });
+  const ro = { transport: o.transport, path, clock, logger: o.logger, partitions: requestPartitions(loaded.definition, o.log) };
+  const responder = o.byTasks ? BridgeResponder.forTasks(ro) : await BridgeResponder.start(ro);
   return {
     responder,
     async close() {

@@ -129,7 +129,7 @@ export function requireDuration(v: string | number, what: string, id: string): n
 }
 
 export function needsKey(kind: string, id: string): SluiceError {
-  return new SluiceError('INVALID_INPUT', `${kind} "${id}" needs keyed records, but this record has no key; add a keyBy step before it`, { operator: id });
+  return new SluiceError('INVALID_INPUT', `${kind} "${id}" needs keyed records, but this record has no key; add a keyBy step before it (an online request may also carry its key: README "Online serving")`, { operator: id });
 }
 
 /**

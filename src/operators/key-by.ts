@@ -10,6 +10,11 @@ import { allAlive, evalColumn } from './columnar.js';
 const schema = stepSchema({
   /** Expression for the record key (a string or number; numbers become strings). Sinks partition by it. */
   key: Type.String({ minLength: 1 }),
+  /**
+   * Partitions of the internal repartition topic when later steps keep state by this key.
+   * Default: the most partitions of any input (one task per partition either way).
+   */
+  partitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
 });
 type KeyByConfig = Static<typeof schema>;
 

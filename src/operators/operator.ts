@@ -74,6 +74,11 @@ export interface OperatorDeps {
   models: ReadonlyMap<string, ScoringModel>;
   /** Loads a named export of a UDF module (path relative to the topology file). */
   loadUdf(module: string, exportName: string): Promise<(...args: unknown[]) => unknown>;
+  /**
+   * Set when the task reads a repartition topic: the upstream tasks that write it. Event-time
+   * steps keep a watermark per upstream task and go by the slowest (see WatermarkTracker).
+   */
+  upstreams?: readonly string[];
   /** Keyed state for a stateful operator in this task, namespaced by the operator's id. */
   state(operatorId: string): KeyedStateBackend;
 }

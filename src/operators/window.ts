@@ -106,6 +106,7 @@ export const windowOperator: OperatorSpec<WindowConfig> = {
     const sizeMs = 'tumbling' in w ? ms(w.tumbling, 'window.tumbling') : 'sliding' in w ? ms(w.sliding.size, 'window.sliding.size') : 0;
     const slideMs = 'sliding' in w ? ms(w.sliding.slide, 'window.sliding.slide') : sizeMs;
     return new WindowOperator(id, deps.state(id), {
+      upstreams: deps.upstreams,
       assigner,
       sizeMs,
       slideMs,
@@ -123,6 +124,8 @@ export const windowOperator: OperatorSpec<WindowConfig> = {
 };
 
 interface WindowOptions {
+  /** After a repartition hop: the upstream tasks (the watermark follows the slowest). */
+  upstreams: readonly string[] | undefined;
   assigner: WindowAssigner;
   /** Tumbling and sliding windows: size and slide (slide = size for tumbling); 0 for sessions. */
   sizeMs: number;
@@ -205,7 +208,7 @@ class WindowOperator implements Operator {
     private readonly backend: KeyedStateBackend,
     private readonly o: WindowOptions,
   ) {
-    this.tracker = new WatermarkTracker({ maxOutOfOrdernessMs: o.maxOutOfOrdernessMs, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }) });
+    this.tracker = new WatermarkTracker({ maxOutOfOrdernessMs: o.maxOutOfOrdernessMs, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }), ...(o.upstreams ? { upstreams: o.upstreams } : {}) });
     this.windows = backend.value<KeyWindows | StoredPending>('windows');
     this.what = `window "${id}"`;
     this.scratch = new Array<unknown>(o.aggs.length);
@@ -236,7 +239,7 @@ class WindowOperator implements Operator {
         if (this.o.late === 'deadLetter') ctx.deadLetter(r, this.lateError(t, wm));
         else late.push(r);
       }
-      this.tracker.observe(t, now);
+      this.tracker.observe(t, now, r.origin);
       this.position = r.position;
     }
     if (late.length) ctx.emit(this.o.late, late);

@@ -15,6 +15,8 @@ export interface CommitCounts {
   out: number;
   dead: number;
   bySink: Record<string, number>;
+  /** Records committed to internal sinks (repartition topics), which are not outputs. */
+  internal?: Record<string, number>;
 }
 
 /**
@@ -58,7 +60,7 @@ export class TaskCheckpointer {
   private next: number | undefined;
   /** When the next batch to start ends a checkpoint (see endsCheckpoint). */
   private boundaryAt: number;
-  private pendingCounts: CommitCounts = { out: 0, dead: 0, bySink: {} };
+  private pendingCounts: Required<CommitCounts> = { out: 0, dead: 0, bySink: {}, internal: {} };
   private afterCommit: (() => void)[] = [];
   /** Keyed-state writes drained since the last checkpoint. */
   private stateWrites: StateWrite[] = [];
@@ -78,6 +80,8 @@ export class TaskCheckpointer {
       clock: Clock;
       metrics?: Metrics | undefined;
       counts: CommitCounts;
+      /** Sinks whose records stay inside the job (repartition topics): counted apart from outputs. */
+      internalSinks?: ReadonlySet<string>;
       /** Gets a debug line per committed checkpoint: the progress a test (or an operator) can act on. */
       logger?: Logger | undefined;
     },
@@ -112,8 +116,12 @@ export class TaskCheckpointer {
         // Records a sink cannot write (too large for Kafka) are dead-lettered like any bad record.
         if (rejected?.length) out.dead.push(...rejected);
         const n = chunkRows(chunk) - (rejected?.length ?? 0);
-        this.pendingCounts.out += n;
-        this.pendingCounts.bySink[name] = (this.pendingCounts.bySink[name] ?? 0) + n;
+        const p = this.pendingCounts;
+        if (this.o.internalSinks?.has(name)) p.internal[name] = (p.internal[name] ?? 0) + n;
+        else {
+          p.out += n;
+          p.bySink[name] = (p.bySink[name] ?? 0) + n;
+        }
       }
     }
     if (out.dead.length) {
@@ -176,7 +184,8 @@ export class TaskCheckpointer {
     c.out += p.out;
     c.dead += p.dead;
     for (const [k, v] of Object.entries(p.bySink)) c.bySink[k] = (c.bySink[k] ?? 0) + v;
-    this.pendingCounts = { out: 0, dead: 0, bySink: {} };
+    if (c.internal) for (const [k, v] of Object.entries(p.internal)) c.internal[k] = (c.internal[k] ?? 0) + v;
+    this.pendingCounts = { out: 0, dead: 0, bySink: {}, internal: {} };
     this.taken++;
     this.o.logger?.debug(`checkpoint ${this.taken} committed`, { task: this.o.task, checkpoint: this.taken, ...(next !== undefined ? { position: next } : {}), out: p.out, dead: p.dead });
   }

@@ -11,10 +11,12 @@ import { KafkaCheckpointCommitter } from './kafka-commit.js';
 import type { LoadedTopology } from '../topology/load.js';
 import type { SinkConfig, TopicSourceConfig, TopologyDefinition } from '../topology/schema.js';
 import { validateTopology } from '../topology/validate.js';
+import { STATEFUL_KINDS, planStages, type Stage } from '../topology/plan.js';
+import { hopGroup, hopReader, kafkaHopSink, prepareKafkaHops } from './kafka-hops.js';
 import { OperatorChain, type OperatorCounts } from './chain.js';
 import { TaskCheckpointer, embeddedCommitter, type CheckpointCommitter, type CommitCounts } from './checkpoint.js';
-import { KafkaTasks } from './kafka-tasks.js';
-import { STATEFUL_KINDS, kafkaError, openKafka, type KafkaSetup } from './kafka-setup.js';
+import { KafkaTasks, type TaskRequestHandler } from './kafka-tasks.js';
+import { kafkaError, openKafka, type KafkaSetup } from './kafka-setup.js';
 import { KeyedStateBackend, MemoryStateStore, kvStateStore, type StateStore } from '../state/index.js';
 import { recoverFileSinks } from './recovery.js';
 import { resolveConnection, type ResolvedConnection } from './connection.js';
@@ -22,8 +24,10 @@ import { ensureTopics, loadModels, loadUdf, resolveDataDir } from './resources.j
 import { openFileSource } from './sources/file.js';
 import type { SourcePartition } from './sources/source.js';
 import { openTopicSource } from './sources/topic.js';
+import { UpstreamGate } from './sources/repartition.js';
+import { embeddedHops, maxSourcePartitions, refuseHopsOnKafka, refuseHopsWithoutLog } from './stages.js';
 import { avroFileReader, avroFileSchema, openSchemaContext, topicSinkCodecs, topicSourceCodecs, usesAvroTopics, type SchemaContext, type SourceCodecs } from './serde.js';
-import { Task } from './task.js';
+import { Task, type TaskOptions } from './task.js';
 
 export interface JobOptions {
   /** Embedded log directory (overrides the topology's connection); on Kafka, the local state cache. */
@@ -47,6 +51,8 @@ export interface JobOptions {
   sourceOverrides?: ReadonlyMap<string, SourcePartition[]>;
   /** Replaces named sinks. */
   sinkOverrides?: ReadonlyMap<string, Sink>;
+  /** On Kafka: the bridge's requests, answered by the tasks that own their keys, between their batches (see KafkaTasksOptions.requests). */
+  requests?: TaskRequestHandler;
 }
 
 export interface JobSummary {
@@ -65,6 +71,12 @@ export interface JobSummary {
   recordsPerSecond: number;
   /** The process's peak resident memory so far, in MiB. */
   peakRssMb: number;
+  /**
+   * Repartition hops (keyBy before keyed state over several partitions): records committed
+   * to each internal topic and read back from it. They are internal: neither is counted in
+   * recordsIn, recordsOut or bySink.
+   */
+  repartitioned?: Record<string, { written: number; read: number }>;
 }
 
 /** Accepts a loaded file or a definition built in code (validated here either way). */
@@ -86,8 +98,14 @@ export class Job {
   /** The first `staticTasks` tasks are fixed at start (files, embedded topics); Kafka tasks come and go with assignments. */
   private staticTasks = 0;
   private kafka: KafkaTasks | undefined;
+  /** On Kafka, the group-consumer tasks of each stage after a repartition hop. */
+  private readonly kafkaHops: KafkaTasks[] = [];
   private readonly controller = new AbortController();
-  private readonly counts: CommitCounts = { out: 0, dead: 0, bySink: {} };
+  private readonly counts: CommitCounts = { out: 0, dead: 0, bySink: {}, internal: {} };
+  /** Tasks that read a repartition topic (not a source): their reads are not records in. */
+  private readonly hopReaders = new Map<Task, string>();
+  /** Tasks that write a repartition topic, and the gate its readers wait on. */
+  private readonly hopWriters = new Map<Task, UpstreamGate>();
   private readonly opCounts = new Map<string, OperatorCounts>();
   /** Each task's stateful steps' backends (task → step id → backend), read by online requests. */
   private readonly liveState = new Map<string, Map<string, KeyedStateBackend>>();
@@ -174,7 +192,18 @@ export class Job {
       if (log && opts.fresh) {
         for (const prefix of [`state/${def.name}/`, `pos/${def.name}/`, `parts/${def.name}/`, `clpos/${def.name}/`]) await log.deleteKvPrefix(prefix);
       }
-      checkStateOwnership(def, partitions.length + (kafka?.sources.reduce((n, s) => n + s.partitions, 0) ?? 0));
+      // Keyed state after a keyBy over several partitions reads through a repartition topic (topology/plan.ts).
+      const kafkaPartitions = kafka?.sources.reduce((n, s) => n + s.partitions, 0) ?? 0;
+      const stages = planStages(def.name, def.pipeline, partitions.length + kafkaPartitions, Math.max(maxSourcePartitions(partitions), ...(kafka?.sources.map((s) => s.partitions) ?? [])));
+      if (kafka && stages.length > 1) {
+        if (partitions.length) refuseHopsOnKafka(stages);
+        const bounded = (opts.untilIdle ?? false) || (!opts.fromBackfillEnd && kafka.sources.every((s) => s.config.bounded));
+        await prepareKafkaHops(kafka.admin, def.name, stages, { bounded, fresh: opts.fresh ?? false });
+      } else if (!log) refuseHopsWithoutLog(stages, partitions.length);
+      const hops = log && !kafka ? embeddedHops(log) : undefined;
+      await hops?.prepare(stages, opts.fresh ?? false);
+      for (const st of stages) if (st.output) sinks.set(st.output.sink, kafka ? kafkaHopSink(st.output) : hops!.sink(st.output));
+      const hopSinks = new Set(stages.flatMap((st) => (st.output ? [st.output.sink] : [])));
       // Keyed state lives in the embedded log's kv space and commits with each checkpoint; without a log (the test harness), in memory.
       const memoryState = log ? undefined : new MemoryStateStore();
       const stateStore: StateStore = log ? kvStateStore(log) : memoryState!;
@@ -183,13 +212,14 @@ export class Job {
       // A Kafka transaction per batch would cost more than the batch: exactlyOnce checkpoints every 100 ms by default (as Kafka Streams commits).
       const exactlyOnceKafka = kafka !== undefined && def.runtime?.guarantee === 'exactlyOnce';
       const intervalMs = def.runtime?.checkpointIntervalMs ?? (fileDirs.length ? 10_000 : exactlyOnceKafka ? 100 : 0);
-      const buildTask = async (part: SourcePartition, committer: CheckpointCommitter, signal: AbortSignal): Promise<Task> => {
+      const buildTask = async (part: SourcePartition, committer: CheckpointCommitter, signal: AbortSignal, stage: Stage = stages[0]!, upstreams?: readonly string[], requests?: TaskOptions['requests']): Promise<Task> => {
         const task = `${part.source}-${part.partition}`;
         const backends = new Map<string, KeyedStateBackend>();
         job.liveState.set(task, backends);
         const deps = {
           models: models!,
           loadUdf: (m: string, e: string) => loadUdf(baseDir, m, e),
+          ...(upstreams ? { upstreams } : {}),
           state: (opId: string) => {
             const b = new KeyedStateBackend(stateStore, { namespace: `state/${def.name}/${task}/${opId}/`, clock });
             backends.set(opId, b);
@@ -197,11 +227,7 @@ export class Job {
           },
         };
         const ops: Operator[] = [];
-        for (const [i, step] of def.pipeline.entries()) {
-          const [kind, config] = Object.entries(step)[0] as [string, unknown];
-          const id = (config as { id?: string } | null)?.id ?? `${kind}-${i}`;
-          ops.push(await OPERATORS.get(kind)!.create(config as never, deps, id));
-        }
+        for (const step of stage.steps) ops.push(await OPERATORS.get(step.kind)!.create(step.config as never, deps, step.id));
         // After a batch's state writes commit, its backend may let go of them (see KeyedStateBackend.markCommitted).
         const stateCommitted = (opId: string): (() => void) | undefined => {
           const b = backends.get(opId);
@@ -211,8 +237,8 @@ export class Job {
         };
         const chain = new OperatorChain(ops, { onError, clock, metrics, counts: job.opCounts, stateCommitted });
         await chain.open();
-        const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, committer, intervalMs, clock, metrics, counts: job.counts, logger });
-        return new Task(part, chain, { batchSize, clock, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal, metrics, checkpointer });
+        const checkpointer = new TaskCheckpointer({ job: def.name, task, source: part, sinks, deadLetter: def.deadLetter, committer, intervalMs, clock, metrics, counts: job.counts, internalSinks: hopSinks, logger });
+        return new Task(part, chain, { batchSize, clock, maxInFlight: def.runtime?.maxInFlight ?? 4, onError, signal, metrics, checkpointer, requests });
       };
       // Files read into Kafka topics: those records are produced (idempotent, acknowledged) before the checkpoint's local write.
       let staticCommitter: (task: string, partition: number) => CheckpointCommitter = () => embeddedCommitter(log, memoryState);
@@ -224,7 +250,25 @@ export class Job {
         const retry = { attempts: Math.max(5, conn.retry.retries + 1), initialMs: conn.retry.initialRetryTimeMs, maxMs: 10_000 };
         staticCommitter = (task, partition) => new KafkaCheckpointCommitter({ guarantee: 'atLeastOnce', topology: def.name, group: def.name, task, partition, idempotent: { writer }, log: log!, retry, logger, metrics });
       }
-      for (const part of partitions) job.tasks.push(await buildTask(part, staticCommitter(`${part.source}-${part.partition}`, part.partition), job.controller.signal));
+      // Embedded hops: each stage's tasks are made at start; a stage after a hop reads its partitions (stages.ts).
+      let stageInput = partitions;
+      let upstreams: string[] | undefined;
+      for (const stage of stages) {
+        const gate = stage.output ? new UpstreamGate(stageInput.map((p) => `${p.source}-${p.partition}`)) : undefined;
+        for (const part of stageInput) {
+          const committer = stage.input ? embeddedCommitter(log, memoryState) : staticCommitter(`${part.source}-${part.partition}`, part.partition);
+          const t = await buildTask(part, committer, job.controller.signal, stage, upstreams);
+          job.tasks.push(t);
+          if (stage.input) job.hopReaders.set(t, stage.input.topic);
+          if (gate) job.hopWriters.set(t, gate);
+        }
+        if (stage.output && gate) {
+          // A record's upstream is its path through the hops (see createRepartitionSink).
+          upstreams = upstreams ? upstreams.flatMap((path) => gate.upstreams.map((t) => `${path}>${t}`)) : gate.upstreams.slice();
+          if (!hops) break; // on Kafka, the stages after a hop are group-consumer tasks (below)
+          stageInput = await hops!.open(stage.output, def.name, gate);
+        }
+      }
       job.staticTasks = job.tasks.length;
       if (kafka?.sources.length) {
         const k = kafka;
@@ -236,14 +280,15 @@ export class Job {
           group: groupOf(def, k.sources.map((s) => s.config)),
           sources: k.sources.map((s) => ({ ...s, codecs: codecs.get(s.name) })),
           guarantee: def.runtime?.guarantee ?? 'atLeastOnce',
-          statefulSteps: k.statefulSteps,
+          statefulSteps: stages.length > 1 ? statefulIds(stages[0]!) : k.statefulSteps,
           log: log!,
           untilIdle: opts.untilIdle ?? false,
           fromBackfillEnd: opts.fromBackfillEnd ?? false,
           fresh: opts.fresh ?? false,
           logger,
           metrics,
-          buildTask: (part, committer, signal) => buildTask(part, committer, signal),
+          requests: opts.requests,
+          buildTask: (part, committer, signal, requests) => buildTask(part, committer, signal, stages[0]!, undefined, requests),
           onTask: (t) => job.tasks.push(t),
         });
         job.controller.signal.addEventListener('abort', () => job.kafka!.stop(), { once: true });
@@ -252,6 +297,43 @@ export class Job {
         } catch (err) {
           await job.kafka.close();
           throw kafkaError(err);
+        }
+        // Each stage after a hop: tasks per assigned partition of the hop topic, in a group of its own (kafka-hops.ts).
+        const conn = (connection as Extract<ResolvedConnection, { kind: 'kafka' }>).kafka;
+        let paths = k.sources.flatMap((s) => Array.from({ length: s.partitions }, (_, p) => `${s.name}-${p}`));
+        for (const stage of stages.slice(1)) {
+          const hop = stage.input!;
+          const upstreamPaths = paths;
+          const tasks = new KafkaTasks({
+            kafka: k.kafka,
+            conn,
+            admin: k.admin,
+            topology: def.name,
+            group: hopGroup(groupOf(def, k.sources.map((s) => s.config)), hop),
+            sources: [{ name: hop.topic, config: { type: 'topic', topic: hop.topic }, partitions: hop.partitions }],
+            guarantee: def.runtime?.guarantee ?? 'atLeastOnce',
+            statefulSteps: statefulIds(stage),
+            log: log!,
+            untilIdle: false,
+            fromBackfillEnd: false,
+            fresh: false,
+            logger,
+            metrics,
+            buildTask: (part, committer, signal) => buildTask(hopReader(part), committer, signal, stage, upstreamPaths),
+            onTask: (t) => {
+              job.tasks.push(t);
+              job.hopReaders.set(t, hop.topic);
+            },
+          });
+          job.kafkaHops.push(tasks);
+          job.controller.signal.addEventListener('abort', () => tasks.stop(), { once: true });
+          try {
+            await tasks.start();
+          } catch (err) {
+            await tasks.close();
+            throw kafkaError(err);
+          }
+          paths = paths.flatMap((path) => Array.from({ length: hop.partitions }, (_, p) => `${path}>${hop.topic}-${p}`));
         }
       }
       job.begin();
@@ -268,6 +350,7 @@ export class Job {
     this.stopRequested = true;
     this.controller.abort();
     this.kafka?.stop();
+    for (const k of this.kafkaHops) k.stop();
     const timeoutMs = this.definition.runtime?.shutdownTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
@@ -284,6 +367,7 @@ export class Job {
   progress(): { done: number; total: number; unit: string }[] {
     const byUnit = new Map<string, { done: number; total: number; unit: string }>();
     for (const t of this.tasks) {
+      if (this.hopReaders.has(t)) continue;
       const p = t.source.progress?.();
       if (!p) continue;
       const acc = byUnit.get(p.unit) ?? { done: 0, total: 0, unit: p.unit };
@@ -313,7 +397,7 @@ export class Job {
 
   /** Records read so far (for progress lines). */
   recordsRead(): number {
-    return this.tasks.reduce((n, t) => n + t.recordsRead, 0);
+    return this.tasks.reduce((n, t) => n + (this.hopReaders.has(t) ? 0 : t.recordsRead), 0);
   }
 
   private async runAll(): Promise<JobSummary> {
@@ -325,8 +409,10 @@ export class Job {
       this.controller.abort();
       throw err;
     };
-    const results = await Promise.allSettled([...staticTasks.map((t) => t.run().catch(onFailure)), ...(this.kafka ? [this.kafka.done.catch(onFailure)] : [])]);
+    // A task that writes a repartition topic tells its readers when it has finished (bounded runs).
+    const results = await Promise.allSettled([...staticTasks.map((t) => t.run().then(() => this.hopWriters.get(t)?.taskFinished(), onFailure)), ...(this.kafka ? [this.kafka.done.catch(onFailure)] : []), ...this.kafkaHops.map((k) => k.done.catch(onFailure))]);
     await this.kafka?.close();
+    for (const k of this.kafkaHops) await k.close();
     await Promise.allSettled(staticTasks.map((t) => t.chain.close()));
     await Promise.allSettled(staticTasks.map((t) => t.source.close()));
     await Promise.allSettled([...this.sinks.values()].map((s) => s.close()));
@@ -351,33 +437,31 @@ export class Job {
       recordsPerSecond: durationMs > 0 ? Math.round((recordsIn / durationMs) * 1000) : 0,
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
+    if (this.hopReaders.size) {
+      const hops: Record<string, { written: number; read: number }> = {};
+      for (const topic of new Set(this.hopReaders.values())) hops[topic] = { written: 0, read: 0 };
+      for (const [sink, n] of Object.entries(this.counts.internal ?? {})) {
+        const h = hops[sink.slice(sink.indexOf(':') + 1)];
+        if (h) h.written += n;
+      }
+      for (const [t, topic] of this.hopReaders) hops[topic]!.read += t.recordsRead;
+      s.repartitioned = hops;
+    }
     if (this.failure) s.error = `${this.failure.code}: ${this.failure.message}`;
     return s;
   }
 }
 
-const STATEFUL = STATEFUL_KINDS;
+/** The ids of a stage's stateful steps (their changelogs are restored by the stage's tasks). */
+function statefulIds(stage: Stage): string[] {
+  return stage.steps.filter((s) => STATEFUL_KINDS.has(s.kind)).map((s) => s.id);
+}
 
 /** The consumer group of a topology's Kafka sources: one per topology (the sources' `group`, else the topology name). */
 function groupOf(def: TopologyDefinition, sources: TopicSourceConfig[]): string {
   const groups = new Set(sources.map((c) => c.group ?? def.name));
   if (groups.size > 1) throw new SluiceError('INVALID_TOPOLOGY', `Kafka sources of one topology share one consumer group, but they name ${[...groups].map((g) => `"${g}"`).join(', ')}; give them the same group (or none)`);
   return [...groups][0]!;
-}
-
-/**
- * Keyed state is owned by the task that reads a key's partition. A keyBy changes the key
- * without moving records between tasks (there is no repartition yet), so with several
- * partitions a key could be counted in two places: refuse that at start.
- */
-function checkStateOwnership(def: TopologyDefinition, partitions: number): void {
-  if (partitions <= 1) return;
-  const kinds = def.pipeline.map((s) => Object.keys(s)[0]!);
-  const firstKeyBy = kinds.indexOf('keyBy');
-  const stateful = kinds.findIndex((k, i) => STATEFUL.has(k) && firstKeyBy !== -1 && firstKeyBy < i);
-  if (stateful !== -1) {
-    throw new SluiceError('INVALID_TOPOLOGY', `pipeline[${stateful}].${kinds[stateful]}: keyed state after keyBy needs each key in one task, but the sources have ${partitions} partitions and sluice does not repartition yet; produce the input keyed by this key (records keep their producer key, and each key lives in one partition) and drop the keyBy, or read a single partition`);
-  }
 }
 
 async function openSink(name: string, cfg: SinkConfig, log: EmbeddedLog | undefined, baseDir: string, schemas: SchemaContext | undefined, input: SourceCodecs['reader']): Promise<Sink> {

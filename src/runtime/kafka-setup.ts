@@ -1,12 +1,11 @@
 import type { Kafka } from 'kafkajs';
 import { KafkaConnectError, KafkaTopicAdmin, createKafkaClient, errorText, type KafkaConnection } from '../../connectors/kafka/index.js';
 import { SluiceError } from '../core/errors.js';
+import { STATEFUL_KINDS } from '../topology/plan.js';
 import type { TopologyDefinition, TopicSourceConfig } from '../topology/schema.js';
 import { changelogTopic } from './kafka-commit.js';
 import type { KafkaSourceSpec } from './kafka-tasks.js';
 
-/** The kinds whose steps keep keyed state (each gets a changelog topic on Kafka). */
-export const STATEFUL_KINDS = new Set(['aggregate', 'window']);
 
 /** The ids of the pipeline's stateful steps, as the job names them (`id`, else `<kind>-<index>`). */
 export function statefulStepIds(def: TopologyDefinition): string[] {

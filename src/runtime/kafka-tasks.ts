@@ -9,7 +9,7 @@ import type { CheckpointCommitter } from './checkpoint.js';
 import { KafkaCheckpointCommitter, PartitionLostError, changelogPositionKey, changelogTopic, type Guarantee, type RetryPolicy } from './kafka-commit.js';
 import { KafkaPartitionSource } from './sources/kafka.js';
 import type { KeyDecoder, ValueDecoder } from '../../connectors/serde/index.js';
-import type { Task } from './task.js';
+import type { Task, TaskOptions } from './task.js';
 
 export interface KafkaSourceSpec {
   name: string;
@@ -35,11 +35,34 @@ export interface KafkaTasksOptions {
   fresh: boolean;
   logger: Logger;
   metrics?: Metrics | undefined;
+  /**
+   * The request-reply bridge's requests, read by the tasks themselves: the group also
+   * subscribes `topic` (co-partitioned with the first source: same partition count, and the
+   * group's assignor gives partition p of both to one member), and the task of input
+   * partition p answers request partition p between its batches.
+   */
+  requests?: TaskRequestHandler | undefined;
   /** Builds the operator chain and Task for one partition (the Job's recipe). */
-  buildTask(part: KafkaPartitionSource, committer: CheckpointCommitter, signal: AbortSignal): Promise<Task>;
+  buildTask(part: KafkaPartitionSource, committer: CheckpointCommitter, signal: AbortSignal, requests?: TaskOptions['requests']): Promise<Task>;
   /** Called with every task made, so the job can count its reads. */
   onTask(task: Task): void;
 }
+
+/** A request as the bridge sends it: keyed by the entity key, with correlation, reply topic and deadline headers. */
+export interface RequestMessage {
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+}
+
+export interface TaskRequestHandler {
+  topic: string;
+  /** Answers requests read by task `task` (`<source>-<partition>`), with that task's state as its batches so far left it. */
+  answer(task: string, messages: RequestMessage[]): Promise<void>;
+}
+
+/** Requests a task takes at once. */
+const REQUEST_BATCH = 256;
 
 interface Running {
   source: KafkaPartitionSource;
@@ -72,6 +95,8 @@ export class KafkaTasks {
   private rejectDone!: (e: unknown) => void;
   private readonly bounded: boolean;
   private readonly retry: RetryPolicy;
+  /** Request offsets are committed one after another, never out of order. */
+  private requestCommits: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: KafkaTasksOptions) {
     for (const s of o.sources) this.bySourceTopic.set(s.config.topic, s);
@@ -85,8 +110,9 @@ export class KafkaTasks {
     this.done.catch(() => undefined);
     this.consumer = new GroupConsumer(o.kafka, {
       groupId: o.group,
-      topics: o.sources.map((s) => s.config.topic),
+      topics: [...o.sources.map((s) => s.config.topic), ...(o.requests ? [o.requests.topic] : [])],
       maxBuffered: 16_384,
+      ...(o.requests ? { wakeLinks: o.sources.map((s): [string, string] => [o.requests!.topic, s.config.topic]) } : {}),
       retry: { retries: o.conn.retry.retries, initialRetryTime: o.conn.retry.initialRetryTimeMs, maxRetryTime: o.conn.retry.maxRetryTimeMs },
       onAssignment: (gained, lost) => {
         this.chain = this.chain.then(() => this.rebalance(gained, lost)).catch((err: unknown) => this.fail(err));
@@ -105,11 +131,19 @@ export class KafkaTasks {
       this.resolveDone();
       return;
     }
+    if (this.o.requests) await this.ensureRequestTopic(this.o.requests.topic);
     if (this.o.guarantee === 'atLeastOnce') {
       this.idempotent = new IdempotentWriter(this.o.kafka);
       await this.idempotent.connect();
     }
     await this.consumer.start();
+  }
+
+  /** The request topic must have the first source's partition count, or keys would land in another task's partition. */
+  private async ensureRequestTopic(topic: string): Promise<void> {
+    const src = this.o.sources[0]!;
+    const n = await this.o.admin.ensureTopic(topic, { partitions: src.partitions, what: 'bridge request topic' });
+    if (n !== src.partitions) throw new SluiceError('INVALID_TOPOLOGY', `the bridge's request topic "${topic}" has ${n} partitions but source "${src.name}" (topic "${src.config.topic}") has ${src.partitions}; they must match so a key's requests reach the task that owns its state (delete "${topic}" and sluice recreates it)`);
   }
 
   private totalPartitions(): number {
@@ -161,6 +195,14 @@ export class KafkaTasks {
     const o = this.o;
     if (lost.length) o.logger.info(`rebalance: group "${o.group}" took ${lost.map((t) => tpKey(t.topic, t.partition)).join(', ')} from this instance`);
     await Promise.all(lost.map((tp) => this.release(tp)));
+    // Request partitions resume where the last owner committed (requests still inside their deadline get answered), else at the end.
+    const rt = o.requests?.topic;
+    const gainedRequests = gained.filter((tp) => tp.topic === rt);
+    if (rt && gainedRequests.length) {
+      const committed = await o.admin.committed(o.group, rt);
+      const ends = await o.admin.offsets(rt);
+      for (const tp of gainedRequests) this.consumer.seek(rt, tp.partition, committed.get(tp.partition) ?? ends.find((x) => x.partition === tp.partition)?.high ?? 0);
+    }
     if (gained.length) o.logger.info(`rebalance: this instance now owns ${gained.map((t) => tpKey(t.topic, t.partition)).join(', ')} of group "${o.group}"`);
     for (const tp of gained) {
       if (this.stopping.signal.aborted) return;
@@ -249,7 +291,7 @@ export class KafkaTasks {
       logger: o.logger,
       metrics: o.metrics,
     });
-    const t = await o.buildTask(source, committer, controller.signal);
+    const t = await o.buildTask(source, committer, controller.signal, this.taskRequests(spec, task, tp.partition, controller.signal));
     o.onTask(t);
     const entry: Running = { source, controller, writer, run: Promise.resolve() };
     let lost = false;
@@ -276,6 +318,29 @@ export class KafkaTasks {
       }
     })();
     this.running.set(k, entry);
+  }
+
+  /** What the task of input partition `partition` of the first source answers between its batches: request partition `partition`. */
+  private taskRequests(spec: KafkaSourceSpec, task: string, partition: number, signal: AbortSignal): TaskOptions['requests'] {
+    const o = this.o;
+    const handler = o.requests;
+    if (!handler || spec !== o.sources[0]) return undefined;
+    const topic = handler.topic;
+    return {
+      pending: () => this.consumer.isAssigned(topic, partition) && this.consumer.buffered(topic, partition) > 0,
+      answer: async () => {
+        const msgs = await this.consumer.take(topic, partition, REQUEST_BATCH, 0, signal);
+        if (!msgs.length) return;
+        try {
+          await handler.answer(task, msgs.map((m) => ({ key: m.key ? m.key.toString('utf8') : null, value: m.value ? m.value.toString('utf8') : 'null', headers: m.headers })));
+        } catch (err) {
+          // A failed answer never fails the task: its callers get 504 at their deadline.
+          o.logger.warn(`task ${task}: answering ${msgs.length} bridge request(s) failed: ${errorText(err)}`);
+        }
+        const offset = msgs[msgs.length - 1]!.offset + 1;
+        this.requestCommits = this.requestCommits.then(() => this.consumer.commit([{ topic, partition, offset }])).catch((err: unknown) => o.logger.warn(`task ${task}: committing request offsets failed: ${errorText(err)}`));
+      },
+    };
   }
 
   /** Applies the changelog records this partition's state is missing to the local cache before the task reads a record. */
@@ -353,6 +418,7 @@ export class KafkaTasks {
     this.stopping.abort();
     await this.chain.catch(() => undefined);
     await Promise.allSettled([...this.running.values()].map((r) => r.run));
+    await this.requestCommits;
     await this.consumer.stop();
     await this.idempotent?.close();
   }

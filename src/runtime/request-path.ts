@@ -19,6 +19,7 @@ import type { StreamRecord } from '../core/record.js';
 import { OPERATORS, type Operator, type OperatorContext, type ScoringModel } from '../operators/index.js';
 import { KeyedStateBackend, MemoryStateStore, type StateStore } from '../state/index.js';
 import type { TopologyDefinition } from '../topology/schema.js';
+import { checkRequired, requiredInputFields, type RequiredField } from './request-fields.js';
 import { loadUdf } from './resources.js';
 
 /** A failed record's slot in the answer. */
@@ -99,17 +100,28 @@ export interface CallOptions {
   /** Clock ms after which model calls fail with DEADLINE_EXCEEDED. */
   deadline?: number;
   signal?: AbortSignal;
+  /**
+   * Each record's key as the request gives it (the producer's key, in a topology keyed by
+   * it rather than by a keyBy step); a keyBy step replaces it, as it does in the stream.
+   */
+  keys?: readonly (string | null | undefined)[];
+  /** Read state from this task (`<source>-<partition>`) instead of the one the key hashes to: the bridge's task that read the request. */
+  task?: string;
 }
 
 /** The stateful kinds; their steps need `lookup`. */
 const STATEFUL = new Set(['aggregate', 'window']);
 
 export class RequestPath {
+  /** Fields each record must carry, checked per record before the pipeline runs (see request-fields.ts). */
+  readonly required: RequiredField[];
   private constructor(
     readonly definition: TopologyDefinition,
     private readonly ops: Operator[],
     private readonly o: RequestPathOptions & { clock: Clock },
-  ) {}
+  ) {
+    this.required = requiredInputFields(definition);
+  }
 
   static async create(def: TopologyDefinition, o: RequestPathOptions): Promise<RequestPath> {
     // Stateful steps get a throwaway backend at creation; requests read through per-call views.
@@ -146,13 +158,13 @@ export class RequestPath {
    * including the first `keyBy` run on a copy of the record; a record without one (no
    * keyBy, or it failed or was filtered before it) gets null.
    */
-  async keysOf(values: readonly unknown[]): Promise<(string | null)[]> {
+  async keysOf(values: readonly unknown[], given?: readonly (string | null | undefined)[]): Promise<(string | null)[]> {
     const upTo = this.ops.findIndex((op) => op.kind === 'keyBy');
-    if (upTo < 0) return values.map(() => null);
+    if (upTo < 0) return values.map((_, i) => given?.[i] ?? null);
     const keys: (string | null)[] = values.map(() => null);
     let batch: StreamRecord[] = [];
     for (const [i, v] of values.entries()) {
-      if (typeof v === 'object' && v !== null && !Array.isArray(v)) batch.push({ key: null, value: structuredClone(v) as Record<string, unknown>, timestamp: this.o.clock.now(), headers: {}, position: { source: 'online', partition: 0, offset: i } });
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) batch.push({ key: given?.[i] ?? null, value: structuredClone(v) as Record<string, unknown>, timestamp: this.o.clock.now(), headers: {}, position: { source: 'online', partition: 0, offset: i } });
     }
     const ctx: OperatorContext = { operatorId: 'keys', clock: this.o.clock, deadLetter: () => undefined, emit: () => undefined };
     for (const op of this.ops.slice(0, upTo + 1)) {
@@ -165,10 +177,10 @@ export class RequestPath {
 
   /** Answers each value, in order. Throws only for what fails the whole call (a retriable model error: overload, deadline, cancel, shutdown). */
   answer(values: readonly unknown[], opts: CallOptions = {}): Promise<RecordAnswer[]> {
-    return scope.run({ deadline: opts.deadline, signal: opts.signal }, () => this.run(values));
+    return scope.run({ deadline: opts.deadline, signal: opts.signal }, () => this.run(values, opts));
   }
 
-  private async run(values: readonly unknown[]): Promise<RecordAnswer[]> {
+  private async run(values: readonly unknown[], opts: CallOptions): Promise<RecordAnswer[]> {
     const now = this.o.clock.now();
     const answers: (RecordAnswer | undefined)[] = new Array(values.length).fill(undefined);
     const routed: RoutedRecord[][] = values.map(() => []);
@@ -178,7 +190,12 @@ export class RequestPath {
         answers[i] = { error: { code: 'INVALID_INPUT', message: `record ${i} must be a JSON object of fields; got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}`, step: 'request' } };
         continue;
       }
-      batch.push({ key: null, value: v as Record<string, unknown>, timestamp: now, headers: {}, position: { source: 'online', partition: 0, offset: i } });
+      const bad = this.required.map((r) => ({ r, e: checkRequired(v as Record<string, unknown>, r) })).find((x) => x.e !== null);
+      if (bad) {
+        answers[i] = { error: { code: bad.e!.code, message: bad.e!.message, step: bad.r.step } };
+        continue;
+      }
+      batch.push({ key: opts.keys?.[i] ?? null, value: v as Record<string, unknown>, timestamp: now, headers: {}, position: { source: 'online', partition: 0, offset: i } });
     }
     for (const op of this.ops) {
       if (!batch.length) break;
@@ -195,7 +212,7 @@ export class RequestPath {
         },
       };
       try {
-        batch = op.lookup ? await this.lookup(op, batch, ctx) : await op.process(batch, ctx);
+        batch = op.lookup ? await this.lookup(op, batch, ctx, opts.task) : await op.process(batch, ctx);
       } catch (err) {
         const e = ensureError(err, 'INTERNAL', { operator: op.id });
         if (e.retriable) throw e;
@@ -218,10 +235,10 @@ export class RequestPath {
   }
 
   /** Runs a stateful step's lookup over a view of the state of the task that owns each record's key. */
-  private async lookup(op: Operator, batch: StreamRecord[], ctx: OperatorContext): Promise<StreamRecord[]> {
+  private async lookup(op: Operator, batch: StreamRecord[], ctx: OperatorContext, fixedTask: string | undefined): Promise<StreamRecord[]> {
     const byTask = new Map<string, StreamRecord[]>();
     for (const r of batch) {
-      const task = this.ownerTask(r.key);
+      const task = fixedTask ?? this.ownerTask(r.key);
       const list = byTask.get(task);
       if (list) list.push(r);
       else byTask.set(task, [r]);

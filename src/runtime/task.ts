@@ -21,6 +21,13 @@ export interface TaskOptions {
    * is committed (with the state drained after it) as soon as it is added.
    */
   checkpointer: { endsCheckpoint(): boolean; hasPending(): boolean; add(out: BatchOutput, next: number, ends: boolean): Promise<void> };
+  /**
+   * Requests this task answers between its batches (the request-reply bridge on Kafka): when
+   * `pending()`, the task waits for every batch it has read so far to be processed, then
+   * `answer()` reads the state they built, before the next batch starts. So a request sees
+   * exactly the input read before it, never half a batch.
+   */
+  requests?: { pending(): boolean; answer(): Promise<void> } | undefined;
 }
 
 /**
@@ -40,6 +47,7 @@ export class Task {
     const queue = new BoundedQueue<{ work: Promise<BatchOutput>; next: number; ends: boolean }>(this.o.maxInFlight);
     const gauge = this.o.metrics?.taskQueueDepth;
     let failure: unknown;
+    let lastWork: Promise<unknown> = Promise.resolve();
     const committer = (async () => {
       try {
         for (;;) {
@@ -73,6 +81,7 @@ export class Task {
           out.dead.push(...polled.dead);
           const work = this.chain.run(polled.records, out, signal, ends);
           work.catch(() => undefined); // the committer reports it, in order
+          lastWork = work.catch(() => undefined);
           try {
             await queue.push({ work, next: polled.next, ends });
           } catch {
@@ -81,6 +90,10 @@ export class Task {
           gauge?.set({ task: this.name }, queue.size);
         }
         if (polled.end) break;
+        if (this.o.requests?.pending()) {
+          await lastWork;
+          await this.o.requests.answer();
+        }
       }
     } catch (err) {
       failure ??= err;

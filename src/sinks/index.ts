@@ -8,5 +8,6 @@ export { createFileSink } from './file.js';
 export { createStdoutSink } from './stdout.js';
 export { MemorySink } from './memory.js';
 export { stageDeadLetters } from './dead-letter.js';
+export { createRepartitionSink, UPSTREAM_HEADER } from './repartition.js';
 export { createKafkaTopicSink, DLQ_HEADERS } from './kafka-topic.js';
 export type { KafkaSinkOptions } from './kafka-topic.js';

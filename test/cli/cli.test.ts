@@ -58,3 +58,31 @@ test('validate prints the problem with file and line and exits non-zero; unknown
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('validate names each repartition hop: the keyBy, its internal topic and when it applies', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
+  try {
+    const file = join(dir, 't.yaml');
+    await writeFile(file, `name: hop
+sources: { in: { type: topic, topic: in } }
+pipeline:
+  - keyBy: { id: by-user, key: user }
+  - aggregate: { id: n, aggregates: { n: { count: {} } } }
+  - keyBy: { key: region, partitions: 4 }
+  - window: { id: w, window: { tumbling: 1h }, aggregates: { c: { count: {} } } }
+  - keyBy: { key: user }
+  - sink: out
+sinks: { out: { type: stdout } }
+onError: fail
+`);
+    const r = await sluice(['validate', file]);
+    assert.equal(r.code, 0, r.stderr);
+    const hops = r.stdout.split('\n').filter((l) => l.includes('repartition:'));
+    assert.deepEqual(hops, [
+      '  repartition: pipeline[0] keyBy "by-user" feeds keyed state, so records go through the internal topic "hop-by-user-repartition" (when the input has more than one partition; partitions: the most of any input)',
+      '  repartition: pipeline[2] keyBy "keyBy-2" feeds keyed state, so records go through the internal topic "hop-keyBy-2-repartition" (always; partitions: 4)',
+    ]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

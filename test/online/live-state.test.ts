@@ -53,6 +53,24 @@ test('requests read the live job\'s uncommitted keyed state and leave it unchang
       // Without a key the aggregate cannot answer: the error names the step.
       const [noKey] = await ask();
       assert.ok('error' in noKey! && noKey.error.step === 'per-card', JSON.stringify(noKey));
+      // A request may carry the key itself (the producer's key): in an envelope, or as a header for one record.
+      const own = (payload: unknown, headers: Record<string, string> = {}) => service.app.inject({ method: 'POST', url: '/v1/topologies/cards/score', payload: payload as Record<string, unknown>, headers: { 'content-type': 'application/json', ...headers } });
+      const viaHeader = (await own({ amount: 100 }, { 'sluice-key': 'c2' })).json();
+      assert.equal(viaHeader.value.n, 11, JSON.stringify(viaHeader));
+      assert.equal(viaHeader.key, 'c2');
+      const mixed = (await own([{ key: 'c2', record: { amount: 100 } }, { key: 'c1', record: { amount: 0 } }, { amount: 1 }, { key: ['x'], record: { amount: 1 } }])).json();
+      assert.equal(mixed.results[0].value.n, 11);
+      assert.equal(mixed.results[0].value.total, 245);
+      // c1: amounts 0, 3, ..., 27 (10 records, sum 135).
+      assert.equal(mixed.results[1].value.n, 11);
+      assert.equal(mixed.results[1].value.total, 135);
+      assert.equal(mixed.results[2].error.step, 'per-card');
+      assert.match(mixed.results[2].error.message, /no key/);
+      assert.equal(mixed.results[3].error.code, 'INVALID_INPUT');
+      assert.match(mixed.results[3].error.message, /"key" must be a string/);
+      const headerOnArray = await own([{ amount: 1 }], { 'sluice-key': 'c2' });
+      assert.equal(headerOnArray.statusCode, 400);
+      assert.match(headerOnArray.json().error.message, /sluice-key/);
       const keyed = asLoaded({ ...def, pipeline: [{ keyBy: { key: 'card' } }, ...def.pipeline] } as TopologyDefinition, ROOT);
       // Same state namespace (same name and step ids) read through a topology with a keyBy in front.
       const byKey = await createOnlineService(keyed, { log, job, metrics: createMetrics(), logger: memoryLogger() });

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import type { ModelRunner } from '../../src/model/index.js';
 import { SMALL_MLP, smallTopology, startService } from './helpers.js';
 
@@ -160,4 +161,29 @@ test('/metrics: latency by route, model and status, in-flight, rows scored', asy
   } finally {
     await s.close();
   }
+});
+
+test('a request that arrives while the server closes gets 503 in the error format, not fastify\'s own body', async () => {
+  const s = await startService(slowTopology({}));
+  const url = new URL(await s.listen());
+  // Two requests on one keep-alive socket: the first sits in the model queue (300 ms), the
+  // server starts closing, and the second arrives on the still busy connection.
+  const payload = JSON.stringify(body(1));
+  const req = `POST /v2/models/risk/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`;
+  const sock = connect(Number(url.port), url.hostname);
+  let raw = '';
+  sock.on('data', (d: Buffer) => (raw += d.toString()));
+  const ended = new Promise<void>((r) => sock.on('close', () => r()));
+  sock.write(req);
+  await new Promise((r) => setTimeout(r, 50));
+  const closing = s.app.close();
+  await new Promise((r) => setTimeout(r, 30));
+  sock.write(req);
+  await closing;
+  await ended;
+  const statuses = [...raw.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]));
+  assert.deepEqual(statuses, [200, 503], raw);
+  const last = raw.slice(raw.lastIndexOf('\r\n\r\n') + 4);
+  assert.deepEqual(Object.keys(JSON.parse(last)), ['error'], raw);
+  assert.match(last, /shutting down/);
 });

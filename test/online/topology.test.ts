@@ -64,3 +64,34 @@ test('errors use the error table: unknown topology 404, empty or non-record bodi
   const num = await score(42);
   assert.equal(num.statusCode, 400);
 });
+
+test('the topology endpoint takes JSON only: another content type gets 415 in the error format', async () => {
+  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+    const r = await app.inject({ method: 'POST', url: '/v1/topologies/small/score', payload: 'x=1', headers: { 'content-type': type } });
+    assert.equal(r.statusCode, 415, `${type}: ${r.body}`);
+    assert.equal(r.json().error.code, 'UNSUPPORTED_MEDIA_TYPE');
+    assert.match(r.json().error.message, /application\/json/);
+  }
+});
+
+test('records are checked up front against the score step\'s features: each bad record gets a 400 naming the field and what was expected, the others are scored', async () => {
+  const t = await startService(smallTopology({}, { name: 'direct2', pipeline: [{ map: { id: 'prep', set: { f7: 'f0 * 2' } } }, { score: { id: 'm', model: 'risk', features: FEATURES } }, { sink: 'scored' }] } as never));
+  after(() => t.close());
+  assert.deepEqual(t.path.required.map((r) => r.field), FEATURES.slice(0, 7), 'f7 is set by the map step, so the request need not send it');
+  const good = Object.fromEntries(FEATURES.slice(0, 7).map((f) => [f, 1]));
+  const r = await t.app.inject({ method: 'POST', url: '/v1/topologies/direct2/score', payload: [good, { ...good, f2: 'high' }, { ...good, f5: null }, { ...good, f1: [1] }, good] });
+  assert.equal(r.statusCode, 200, r.body);
+  const results = r.json().results;
+  assert.equal(results[0].route, 'scored');
+  assert.deepEqual(results[1].error, { code: 'NON_NUMERIC_FEATURE', message: 'feature "f2" must be a finite number for score step "m"; got the string "high"', step: 'm' });
+  assert.equal(results[2].error.code, 'MISSING_FEATURE');
+  assert.match(results[2].error.message, /feature "f5" is missing: score step "m" needs it as a finite number/);
+  assert.match(results[3].error.message, /"f1" must be a finite number .* got an array/);
+  assert.equal(results[4].route, 'scored');
+  assert.equal(results[0].value.f7, 2);
+  const one = await t.app.inject({ method: 'POST', url: '/v1/topologies/direct2/score', payload: { ...good, f0: 'x' } });
+  assert.equal(one.statusCode, 400);
+  assert.equal(one.json().error.code, 'NON_NUMERIC_FEATURE');
+  // A filter before the score step may drop a record first: nothing is required up front there.
+  assert.deepEqual(service.path.required, []);
+});

@@ -68,13 +68,18 @@ test('keyed state survives a restart on the same data directory', async () => {
   }
 });
 
-test('keyed state after keyBy over several partitions is refused with the reason', async () => {
+test('keyed state after keyBy over several partitions is no longer refused: it reads through a repartition topic', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-state-'));
   const log = await EmbeddedLog.open(dir);
   try {
     await log.createTopic('in2', 2);
     const def = windowed({ type: 'topic', topic: 'in2' });
-    await assert.rejects(Job.start(def, { log, untilIdle: true, logger: memoryLogger() }), /keyed state after keyBy needs each key in one task, but the sources have 2 partitions/);
+    await log.produce('in2', [{ key: 'x', value: '{"user": "a", "amount": 1}', timestamp: 0 }, { key: 'y', value: '{"user": "a", "amount": 2}', timestamp: 1 }]);
+    const s = await (await Job.start(def, { log, untilIdle: true, logger: memoryLogger() })).done;
+    assert.equal(s.status, 'completed', s.error);
+    assert.deepEqual(s.repartitioned, { 'w-keyBy-0-repartition': { written: 2, read: 2 } });
+    const out = (await log.read('out', 0, 0, 10)).map((r) => JSON.parse(String(r.value)) as { user: string; spend: number });
+    assert.deepEqual(out.map((v) => [v.user, v.spend]), [['a', 3]], 'one window for the key, with both records');
   } finally {
     await log.close();
     await rm(dir, { recursive: true, force: true });

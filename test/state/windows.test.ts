@@ -87,3 +87,37 @@ test('durations', () => {
   assert.equal(parseDuration('5 minutes'), undefined);
   assert.equal(parseDuration(-1), undefined);
 });
+
+test('watermark with upstream tasks: follows the slowest, waits for one not heard from, leaves out idle ones', () => {
+  const t = new WatermarkTracker({ maxOutOfOrdernessMs: 5, upstreams: ['a', 'b'] });
+  t.observe(100, 0, 'a');
+  assert.equal(t.watermark, -Infinity, 'b has sent nothing yet: it may still send old records');
+  t.observe(40, 0, 'b');
+  assert.equal(t.watermark, 35);
+  t.observe(200, 0, 'a');
+  assert.equal(t.watermark, 35, 'a running ahead does not move it');
+  t.observe(150, 0, 'b');
+  assert.equal(t.watermark, 145);
+  t.observe(10, 0, 'b');
+  assert.equal(t.watermark, 145, 'never backwards');
+  assert.equal(t.maxEventTime, 200);
+
+  const r = new WatermarkTracker({ maxOutOfOrdernessMs: 5, upstreams: ['a', 'b'] });
+  r.restore(t.snapshot(), 0);
+  assert.deepEqual(t.snapshot().upstreams, { a: 200, b: 150 });
+  r.observe(300, 0, 'a');
+  assert.equal(r.watermark, 145, 'each upstream position survives a restart');
+  r.observe(260, 0, 'b');
+  assert.equal(r.watermark, 255);
+
+  const idle = new WatermarkTracker({ upstreams: ['a', 'b', 'c'], idleTimeoutMs: 100 });
+  idle.observe(50, 1000, 'a');
+  idle.observe(60, 1050, 'b');
+  assert.equal(idle.watermark, -Infinity, 'c has not been silent long yet');
+  idle.observe(70, 1099, 'a');
+  assert.equal(idle.watermark, -Infinity);
+  idle.observe(80, 1100, 'a');
+  assert.equal(idle.watermark, 60, 'c silent for 100 ms is left out: min(a 80, b 60)');
+  assert.equal(idle.onIdle(1150), true);
+  assert.equal(idle.watermark, 80, 'b silent too: a alone');
+});

@@ -39,7 +39,10 @@ export class BridgeClient implements RecordAnswerer {
 
   static async start(o: BridgeClientOptions): Promise<BridgeClient> {
     const c = new BridgeClient(o);
-    await o.transport.ensureTopic(requestTopic(c.topology), o.partitions);
+    // Co-partitioned with the input: its real partition count wins over the topology's declared one.
+    const input = Object.values(o.path.definition.sources).find((s) => s.type === 'topic');
+    const actual = input?.type === 'topic' ? await o.transport.partitionCount?.(input.topic) : undefined;
+    await o.transport.ensureTopic(requestTopic(c.topology), actual ?? o.partitions);
     await o.transport.ensureTopic(replyTopic(c.topology), 1);
     c.sub = await o.transport.subscribe(replyTopic(c.topology), `${c.topology}-replies-${c.instance}`, async (m) => c.onReplies(m));
     return c;
@@ -50,8 +53,9 @@ export class BridgeClient implements RecordAnswerer {
     return this.waiting.size;
   }
 
-  async answer(values: readonly unknown[], call: { deadline: number; signal: AbortSignal }): Promise<RecordAnswer[]> {
-    const keys = await this.o.path.keysOf(values);
+  async answer(values: readonly unknown[], call: { deadline: number; signal: AbortSignal; keys?: readonly (string | null | undefined)[] }): Promise<RecordAnswer[]> {
+    // The message key is the entity key: the request's own, or the keyBy's; it picks the partition, and so the task that owns the key's state.
+    const keys = await this.o.path.keysOf(values, call.keys);
     const ids = values.map(() => `${this.instance}.${++this.seq}`);
     const replies = ids.map((id) => new Promise<RecordAnswer>((resolve) => this.waiting.set(id, resolve)));
     const forget = () => ids.forEach((id) => this.waiting.delete(id));

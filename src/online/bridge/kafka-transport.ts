@@ -20,6 +20,7 @@ export async function kafkaTransport(conn: KafkaConnection, clientId = `${conn.c
     async ensureTopic(topic, partitions) {
       await admin.ensureTopic(topic, { partitions, what: 'bridge topic' });
     },
+    partitionCount: (topic) => admin.partitionCount(topic),
     async send(topic, messages) {
       await producer.send({ topic, acks: 1, messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })) });
     },

@@ -1,8 +1,13 @@
 /**
- * The owner side of the request-reply bridge: reads the request topic, drops requests
- * whose deadline has passed (before scoring them), answers the rest with the request path
- * over this process's keyed state (the live tasks' state when a job runs here), and
- * writes each answer to the reply topic the request names (the reply sink).
+ * The owner side of the request-reply bridge: drops requests whose deadline has passed
+ * (before scoring them), answers the rest with the request path over this process's keyed
+ * state (the live tasks' state when a job runs here), and writes each answer to the reply
+ * topic the request names (the reply sink). A request's record key is its entity key.
+ *
+ * Two ways to read requests: on Kafka the job's own tasks read them (the request topic is
+ * co-partitioned with the input and subscribed in the job's group; see KafkaTasksOptions.requests)
+ * and call `handle` between their batches with their task name; on the embedded log (one
+ * process owns every partition) `start` subscribes to the request topic itself.
  */
 import type { Clock } from '../../core/clock.js';
 import { ensureError } from '../../core/errors.js';
@@ -23,45 +28,56 @@ export class BridgeResponder {
   /** Requests dropped because their deadline had passed when they were read. */
   expired = 0;
   answered = 0;
-  private constructor(private readonly sub: Subscription) {}
+  private sub: Subscription | undefined;
+  private constructor(private readonly o: ResponderOptions) {}
 
+  /** Answers requests handed to `handle` (by the job's tasks); subscribes to nothing. */
+  static forTasks(o: ResponderOptions): BridgeResponder {
+    o.logger.info(`bridge: answering requests from topic ${requestTopic(o.path.definition.name)} in this job's tasks (co-partitioned with the input)`);
+    return new BridgeResponder(o);
+  }
+
+  /** Subscribes to the request topic and answers everything on it (one process owns every partition). */
   static async start(o: ResponderOptions): Promise<BridgeResponder> {
     const topology = o.path.definition.name;
     await o.transport.ensureTopic(requestTopic(topology), o.partitions);
-    let self: BridgeResponder | undefined;
-    const sub = await o.transport.subscribe(requestTopic(topology), `${topology}-bridge`, async (messages) => {
-      const now = o.clock.now();
-      const live = messages.filter((m) => Number(m.headers[DEADLINE_HEADER] ?? Infinity) > now && m.headers[CORRELATION_HEADER] !== undefined);
-      if (self) self.expired += messages.length - live.length;
-      if (!live.length) return;
-      const values = live.map((m) => (JSON.parse(m.value) as { record?: unknown }).record);
-      const deadline = Math.max(...live.map((m) => Number(m.headers[DEADLINE_HEADER] ?? Infinity)));
-      let answers: RecordAnswer[];
-      try {
-        answers = await o.path.answer(values, Number.isFinite(deadline) ? { deadline } : {});
-      } catch (err) {
-        const e = ensureError(err);
-        const code = e.code === 'OVERLOADED' ? 'TOO_MANY_REQUESTS' : e.code;
-        answers = live.map(() => ({ error: { code, message: e.message, step: 'bridge' } }));
-      }
-      const byTopic = new Map<string, BridgeMessage[]>();
-      live.forEach((m, i) => {
-        const topic = m.headers[REPLY_TOPIC_HEADER];
-        if (!topic) return;
-        const id = m.headers[CORRELATION_HEADER]!;
-        const list = byTopic.get(topic) ?? [];
-        list.push({ key: id, value: JSON.stringify(answers[i]), headers: { [CORRELATION_HEADER]: id } });
-        byTopic.set(topic, list);
-      });
-      for (const [topic, replies] of byTopic) await o.transport.send(topic, replies);
-      if (self) self.answered += live.length;
-    });
-    self = new BridgeResponder(sub);
+    const self = new BridgeResponder(o);
+    self.sub = await o.transport.subscribe(requestTopic(topology), `${topology}-bridge`, (messages) => self.handle(messages));
     o.logger.info(`bridge: answering requests from topic ${requestTopic(topology)}`);
     return self;
   }
 
-  close(): Promise<void> {
-    return this.sub.close();
+  /** Answers requests; `task` names the task whose state they read (default: the task each key hashes to). */
+  async handle(messages: BridgeMessage[], task?: string): Promise<void> {
+    const o = this.o;
+    const now = o.clock.now();
+    const live = messages.filter((m) => Number(m.headers[DEADLINE_HEADER] ?? Infinity) > now && m.headers[CORRELATION_HEADER] !== undefined);
+    this.expired += messages.length - live.length;
+    if (!live.length) return;
+    const values = live.map((m) => (JSON.parse(m.value) as { record?: unknown }).record);
+    const deadline = Math.max(...live.map((m) => Number(m.headers[DEADLINE_HEADER] ?? Infinity)));
+    let answers: RecordAnswer[];
+    try {
+      answers = await o.path.answer(values, { ...(Number.isFinite(deadline) ? { deadline } : {}), keys: live.map((m) => m.key), ...(task ? { task } : {}) });
+    } catch (err) {
+      const e = ensureError(err);
+      const code = e.code === 'OVERLOADED' ? 'TOO_MANY_REQUESTS' : e.code;
+      answers = live.map(() => ({ error: { code, message: e.message, step: 'bridge' } }));
+    }
+    const byTopic = new Map<string, BridgeMessage[]>();
+    live.forEach((m, i) => {
+      const topic = m.headers[REPLY_TOPIC_HEADER];
+      if (!topic) return;
+      const id = m.headers[CORRELATION_HEADER]!;
+      const list = byTopic.get(topic) ?? [];
+      list.push({ key: id, value: JSON.stringify(answers[i]), headers: { [CORRELATION_HEADER]: id } });
+      byTopic.set(topic, list);
+    });
+    for (const [topic, replies] of byTopic) await o.transport.send(topic, replies);
+    this.answered += live.length;
+  }
+
+  async close(): Promise<void> {
+    await this.sub?.close();
   }
 }

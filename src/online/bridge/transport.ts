@@ -16,6 +16,8 @@ export interface Subscription {
 export interface BridgeTransport {
   /** Creates the topic when it does not exist. */
   ensureTopic(topic: string, partitions: number): Promise<void>;
+  /** The topic's partition count, or undefined when it does not exist (or the transport cannot tell). */
+  partitionCount?(topic: string): Promise<number | undefined>;
   /** Appends messages; a message's key picks its partition (so one entity's requests stay in order). */
   send(topic: string, messages: BridgeMessage[]): Promise<void>;
   /**

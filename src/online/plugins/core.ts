@@ -54,12 +54,13 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, e: SluiceErr
 /** Fastify's own errors (body too large, bad JSON, wrong content type) as sluice errors. */
 function fromFastify(err: FastifyError): SluiceError {
   if (err instanceof SluiceError) return err;
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.statusCode === 415) return new SluiceError('UNSUPPORTED_MEDIA_TYPE', `${err.message}; send Content-Type: application/json`);
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new SluiceError('PAYLOAD_TOO_LARGE', `${err.message}; send fewer records or rows per request, or raise online.bodyLimit`);
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return new SluiceError('INVALID_INPUT', err.message);
   return ensureError(err);
 }
 
-const REASONS: Partial<Record<string, string>> = { UNAUTHORIZED: 'unauthorized', FORBIDDEN: 'forbidden', PAYLOAD_TOO_LARGE: 'too_large', INVALID_INPUT: 'invalid', NOT_FOUND: 'not_found' };
+const REASONS: Partial<Record<string, string>> = { UNAUTHORIZED: 'unauthorized', FORBIDDEN: 'forbidden', PAYLOAD_TOO_LARGE: 'too_large', UNSUPPORTED_MEDIA_TYPE: 'invalid', INVALID_INPUT: 'invalid', NOT_FOUND: 'not_found' };
 
 async function core(app: FastifyInstance, o: CorePluginOptions): Promise<void> {
   const metrics = onlineMetrics(o.metrics.registry);
@@ -83,6 +84,19 @@ async function core(app: FastifyInstance, o: CorePluginOptions): Promise<void> {
   app.setNotFoundHandler((req, reply) => {
     metrics.rejections.inc({ reason: 'not_found' });
     return sendError(req, reply, new SluiceError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; see GET /v2 and README "Online serving"`));
+  });
+
+  // fastify's own 503 while closing has its own body; the server answers it in sluice's format
+  // instead (return503OnClosing is off): from preClose on, every new request is refused here.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    if (!closing) return;
+    metrics.rejections.inc({ reason: 'draining' });
+    reply.header('connection', 'close');
+    return sendError(req, reply, new SluiceError('SHUTTING_DOWN', 'the server is shutting down and takes no new requests; retry against another instance'));
   });
 
   app.addHook('onResponse', async (req, reply) => {

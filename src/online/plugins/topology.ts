@@ -13,7 +13,37 @@ export interface RecordAnswerer {
   readonly topology: string;
   /** The model the latency metric names (the first score step's). */
   readonly model: string;
-  answer(values: readonly unknown[], call: { deadline: number; signal: AbortSignal }): Promise<RecordAnswer[]>;
+  /** `call.keys`: each record's key as the request gave it (null or undefined: none). */
+  answer(values: readonly unknown[], call: { deadline: number; signal: AbortSignal; keys?: readonly (string | null | undefined)[] }): Promise<RecordAnswer[]>;
+}
+
+/** The header that gives a one-record request its key. */
+export const KEY_HEADER = 'sluice-key';
+
+/** `{"key": "...", "record": {...}}`: an item that carries its key beside the record (no other fields). */
+function isEnvelope(v: unknown): v is { key?: unknown; record: unknown } {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const fields = Object.keys(v);
+  return 'record' in v && fields.every((f) => f === 'record' || f === 'key');
+}
+
+/** Splits items into records and keys; an envelope with a key that is not a string gets an error in its slot (undefined record). */
+function unwrap(items: readonly unknown[], headerKey: string | undefined): { values: unknown[]; keys: (string | null)[]; bad: Map<number, string> } {
+  const values: unknown[] = [];
+  const keys: (string | null)[] = [];
+  const bad = new Map<number, string>();
+  items.forEach((item, i) => {
+    if (!isEnvelope(item)) {
+      values.push(item);
+      keys.push(headerKey ?? null);
+      return;
+    }
+    values.push(item.record);
+    const k = item.key ?? headerKey ?? null;
+    if (k !== null && typeof k !== 'string' && typeof k !== 'number') bad.set(i, `record ${i}: "key" must be a string (the entity key); got ${Array.isArray(k) ? 'an array' : typeof k}`);
+    keys.push(k === null ? null : String(k));
+  });
+  return { values, keys, bad };
 }
 
 async function topologyRoutes(app: FastifyInstance, o: { answerer: RecordAnswerer }): Promise<void> {
@@ -22,12 +52,22 @@ async function topologyRoutes(app: FastifyInstance, o: { answerer: RecordAnswere
   app.post('/v1/topologies/:name/score', async (req: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
     if (req.params.name !== a.topology) throw new SluiceError('NOT_FOUND', `unknown topology "${req.params.name}"; this server answers for "${a.topology}"`);
     req.sluiceModel = a.model;
+    // fastify reads text/plain too; this endpoint takes JSON only.
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json' && !type.endsWith('+json')) throw new SluiceError('UNSUPPORTED_MEDIA_TYPE', `the body must be JSON (Content-Type: application/json); got ${type ? `"${type}"` : 'no content type'}`);
     const body = req.body;
     const many = Array.isArray(body);
     const values = many ? body : [body];
     if (body === undefined || body === null || (typeof body !== 'object')) throw new SluiceError('INVALID_INPUT', 'the body must be a JSON object (one record) or an array of records');
     if (!values.length) throw new SluiceError('INVALID_INPUT', 'the array of records is empty; send at least one record');
-    const answers = await s.admission.run(req, reply, undefined, (call) => a.answer(values, call));
+    const header = req.headers[KEY_HEADER];
+    if (Array.isArray(header)) throw new SluiceError('INVALID_INPUT', `send one ${KEY_HEADER} header, not ${header.length}`);
+    if (header !== undefined && many) throw new SluiceError('INVALID_INPUT', `the ${KEY_HEADER} header keys a one-record body; for an array give each item its key as {"key": "...", "record": {...}}`);
+    const { values: records, keys, bad } = unwrap(values, header);
+    const good = records.map((_, i) => i).filter((i) => !bad.has(i));
+    const answered = await s.admission.run(req, reply, undefined, (call) => (good.length ? a.answer(good.map((i) => records[i]), { ...call, keys: good.map((i) => keys[i]) }) : Promise.resolve([])));
+    let next = 0;
+    const answers: RecordAnswer[] = records.map((_, i) => (bad.has(i) ? { error: { code: 'INVALID_INPUT' as const, message: bad.get(i)!, step: 'request' } } : answered[next++]!));
     const rows = answers.filter((x) => !('error' in x)).length;
     if (rows) s.metrics.inferences.inc({ model: a.model }, rows);
     if (many) return { topology: a.topology, results: answers };
