@@ -69,6 +69,16 @@ export interface EmbeddedLogOptions {
    * snappy. @defaultValue 64 MiB
    */
   blockCacheBytes?: number;
+  /**
+   * LevelDB's memtable size in bytes (native memory; up to two exist while one is
+   * flushed, so up to twice this). Bigger memtables mean fewer, larger level-0 files and
+   * less compaction work on LevelDB's background thread for keyed-state and topic writes:
+   * in stream-stateful (300k users) 64 MiB instead of LevelDB's 4 MiB cut the background
+   * thread's CPU per record by about a third and all threads' by 9-13%, for ~50 MiB more
+   * peak RSS. The cost: a crash leaves up to this much log for the next open to replay.
+   * @defaultValue 64 MiB
+   */
+  writeBufferBytes?: number;
 }
 
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
@@ -78,6 +88,7 @@ const MAX_GROUP_BYTES = 1024;
 // would make every nextv() return a single batch.
 const READ_HIGH_WATER_BYTES = 8 << 20;
 const DEFAULT_BLOCK_CACHE_BYTES = 64 << 20;
+const DEFAULT_WRITE_BUFFER_BYTES = 64 << 20;
 const TEXT = { keyEncoding: 'utf8', valueEncoding: 'utf8' } as const;
 
 /** Real paths of the logs open in this process (see open()). */
@@ -133,7 +144,7 @@ export class EmbeddedLog {
   }
 
   private static async openDb(dir: string, real: string, options: EmbeddedLogOptions): Promise<EmbeddedLog> {
-    const db: Db = new ClassicLevel<Buffer, Buffer>(real, { keyEncoding: 'buffer', valueEncoding: 'buffer', cacheSize: options.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES });
+    const db: Db = new ClassicLevel<Buffer, Buffer>(real, { keyEncoding: 'buffer', valueEncoding: 'buffer', cacheSize: options.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES, writeBufferSize: options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES });
     try {
       await db.open();
     } catch (err) {

@@ -1,6 +1,6 @@
 import { compileNode } from './compiler.js';
 import { parse } from './parser.js';
-import { compileVector, type VectorFn } from './vector.js';
+import { compileNullableVector, compileVector, type NullableVectorFn, type VectorFn } from './vector.js';
 import type { Fn } from './values.js';
 import type { Expression } from './types.js';
 
@@ -14,12 +14,14 @@ class CompiledExpression implements Expression {
   readonly evaluate: Fn;
 
   readonly vector?: VectorFn;
+  readonly vectorWithNulls?: NullableVectorFn;
 
-  constructor(source: string, fields: string[], fn: Fn, vector: VectorFn | null) {
+  constructor(source: string, fields: string[], fn: Fn, vector: VectorFn | null, vectorWithNulls: NullableVectorFn | null) {
     this.source = source;
     this.fields = Object.freeze(fields);
     this.evaluate = fn;
     if (vector) this.vector = vector;
+    if (vectorWithNulls) this.vectorWithNulls = vectorWithNulls;
   }
 }
 
@@ -34,6 +36,6 @@ export function compileExpression(source: string): Expression {
   const fields: string[] = [];
   const ast = parse(source);
   const { fn } = compileNode(ast, { source, fields });
-  return new CompiledExpression(source, fields, fn, compileVector(ast));
+  return new CompiledExpression(source, fields, fn, compileVector(ast), compileNullableVector(ast));
 }
 

@@ -1,4 +1,4 @@
-import type { VectorFn } from './vector.js';
+import type { NullableVectorFn, VectorFn } from './vector.js';
 
 /** What an expression sees of one record. */
 export interface EvalScope {
@@ -19,4 +19,6 @@ export interface Expression {
    * 0/1), or null when this batch must be evaluated row by row.
    */
   readonly vector?: VectorFn;
+  /** As `vector`, but may also give numbers with nulls (a number column and its null mask). */
+  readonly vectorWithNulls?: NullableVectorFn;
 }

@@ -5,7 +5,8 @@ import type { Node } from './parser.js';
  * Column-at-a-time evaluation of numeric expressions, for columnar batches: each node
  * runs one tight loop over the batch instead of one closure call per row. It covers
  * arithmetic, comparisons, `?:` and the numeric and date functions over number columns
- * without nulls. Anything it cannot do exactly as the row evaluator would (a zero
+ * without nulls, and the null-aware `coalesce(field, …)` and `isNull(field)` over number
+ * columns with nulls (a window's empty results), so such a batch stays columnar. Anything it cannot do exactly as the row evaluator would (a zero
  * divisor, a non-finite math result, a null) makes it give up on the batch (null), and
  * the caller evaluates row by row, which raises the precise per-record errors.
  */
@@ -17,20 +18,45 @@ export interface ColumnReaders {
   strings?(field: string): readonly string[] | undefined;
   /** True when the batch has no such column at all (every record reads null). */
   absent?(field: string): boolean;
+  /**
+   * A number column with nulls: `nulls[i]` is 1 where row i reads null, and every other
+   * value is finite; undefined when the column is anything else.
+   */
+  nullable?(field: string): { values: Float64Array; nulls: Uint8Array } | undefined;
 }
-type Vec = number | Float64Array | Uint8Array; // number: a constant; Uint8Array: booleans (0/1)
+/** Numbers with nulls: `nulls[i]` is 1 where row i is null (its value is then meaningless). */
+export interface NullableNumbers { values: Float64Array; nulls: Uint8Array }
+
+/** The literal null (a column of nulls). Only `?:` passes it on; anything else gives up on it. */
+const NULL = Object.freeze({ null: true });
+
+// number: a constant; Uint8Array: booleans (0/1)
+type Vec = number | Float64Array | Uint8Array | NullableNumbers | typeof NULL;
 type Kernel = (cols: NumberColumns, n: number, more: ColumnReaders) => Vec | null;
 
+/** Numbers, booleans (0/1), or null: go row by row. */
 export type VectorFn = (cols: NumberColumns, n: number, more?: ColumnReaders) => Float64Array | Uint8Array | null;
+/** A VectorFn that may also give numbers with nulls (e.g. `isNull(x) ? null : x * 2`). */
+export type NullableVectorFn = (cols: NumberColumns, n: number, more?: ColumnReaders) => Float64Array | Uint8Array | NullableNumbers | null;
 
+/** The expression a column at a time; a result with nulls makes it give up (null). */
 export function compileVector(node: Node): VectorFn | null {
+  const f = compileNullableVector(node);
+  return f && ((cols, n, more) => {
+    const v = f(cols, n, more);
+    return v instanceof Float64Array || v instanceof Uint8Array ? v : null;
+  });
+}
+
+export function compileNullableVector(node: Node): NullableVectorFn | null {
   const k = kernel(node);
   if (!k) return null;
   return (cols, n, more = {}) => {
     const v = k(cols, n, more);
     if (v === null) return null;
     if (typeof v === 'number') return new Float64Array(n).fill(v);
-    return v;
+    if (v === NULL) return { values: new Float64Array(n), nulls: new Uint8Array(n).fill(1) };
+    return v as Float64Array | Uint8Array | NullableNumbers;
   };
 }
 
@@ -162,6 +188,7 @@ function compare(op: string, a: Vec | null, b: Vec | null, n: number): Uint8Arra
 
 function hasZero(v: Vec): boolean {
   if (typeof v === 'number') return v === 0;
+  if (!(v instanceof Float64Array || v instanceof Uint8Array)) return false; // not numbers: the operation gives up
   for (let i = 0; i < v.length; i++) if (v[i] === 0) return true;
   return false;
 }
@@ -191,9 +218,32 @@ function hashStrings(strs: readonly string[], n: number): Float64Array {
   return out;
 }
 
+/** test ? a : b where a branch is the literal null and the other numbers (or null too). */
+function choiceWithNull(test: Uint8Array, a: Vec, b: Vec, n: number): NullableNumbers | null {
+  if ((a !== NULL && !isNum(a)) || (b !== NULL && !isNum(b))) return null;
+  const values = new Float64Array(n);
+  const nulls = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = test[i] ? a : b;
+    if (v === NULL) nulls[i] = 1;
+    else values[i] = typeof v === 'number' ? v : (v as Float64Array)[i]!;
+  }
+  return { values, nulls };
+}
+
+/** The column's values where not null, the fallback's where null (the fallback must be numbers). */
+function fillNulls(values: Float64Array, nulls: Uint8Array, fallback: Vec | null, n: number): Float64Array | null {
+  if (fallback === null || !isNum(fallback)) return null;
+  const out = new Float64Array(n);
+  if (typeof fallback === 'number') for (let i = 0; i < n; i++) out[i] = nulls[i] ? fallback : values[i]!;
+  else for (let i = 0; i < n; i++) out[i] = nulls[i] ? fallback[i]! : values[i]!;
+  return out;
+}
+
 function kernel(node: Node): Kernel | null {
   switch (node.type) {
     case 'literal':
+      if (node.value === null) return () => NULL;
       return typeof node.value === 'number' ? () => node.value as number : null;
     case 'field': {
       const name = node.name;
@@ -229,7 +279,9 @@ function kernel(node: Node): Kernel | null {
         if (!(test instanceof Uint8Array)) return null;
         const a = y(c, n, x);
         const b = z(c, n, x);
-        if (a === null || b === null || !isNum(a) || !isNum(b)) return null;
+        if (a === null || b === null) return null;
+        if (a === NULL || b === NULL) return choiceWithNull(test, a, b, n);
+        if (!isNum(a) || !isNum(b)) return null;
         const out = new Float64Array(n);
         const ya = typeof a === 'number' ? new Float64Array(n).fill(a) : a;
         const za = typeof b === 'number' ? new Float64Array(n).fill(b) : b;
@@ -251,7 +303,22 @@ function kernel(node: Node): Kernel | null {
         // A column the batch does not have reads null in every row: the fallback wins.
         const name = first.name;
         const fallback = kernel(node.args[1]!);
-        return fallback && ((c, n, x) => (x.absent?.(name) ? fallback(c, n, x) : (c(name) ?? null)));
+        return fallback && ((c, n, x) => {
+          if (x.absent?.(name)) return fallback(c, n, x);
+          const clean = c(name);
+          if (clean) return clean;
+          const col = x.nullable?.(name);
+          return col ? fillNulls(col.values, col.nulls, fallback(c, n, x), n) : null;
+        });
+      }
+      if (node.name === 'isNull' && node.args.length === 1 && first?.type === 'field') {
+        const name = first.name;
+        return (c, n, x) => {
+          if (x.absent?.(name)) return new Uint8Array(n).fill(1);
+          if (c(name) || x.strings?.(name)) return new Uint8Array(n);
+          const col = x.nullable?.(name);
+          return col ? col.nulls.slice(0, n) : null;
+        };
       }
       const fn = MATH[node.name];
       if (fn && node.args.length === 1) {

@@ -1,6 +1,7 @@
 import type { ColumnarBatch, Column } from '../core/columns.js';
 import { ensureError } from '../core/errors.js';
 import type { Expression } from '../expr/index.js';
+import type { ColumnReaders } from '../expr/vector.js';
 import type { OperatorContext } from './operator.js';
 
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
@@ -9,14 +10,22 @@ const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, s
  * Evaluates an expression on every row of a columnar batch (rows whose `alive` flag is
  * 0 are skipped), loading only the fields it reads into one reused scope object, so no
  * object is made per row. A row whose evaluation throws is dead-lettered and its
- * `alive` flag cleared. Returns the values (a Float64Array when they are all numbers).
+ * `alive` flag cleared. Returns the values (a Float64Array when they are all numbers;
+ * with `nulls`, which only a `masked` caller gets, a Float64Array whose rows marked 1
+ * there are null).
  */
-export function evalColumn(expr: Expression, batch: ColumnarBatch, alive: Uint8Array, ctx: OperatorContext): { values: Column; allNumbers: boolean } {
+export function evalColumn(expr: Expression, batch: ColumnarBatch, alive: Uint8Array, ctx: OperatorContext, masked = false): { values: Column; allNumbers: boolean; nulls?: Uint8Array } {
   if (expr.vector) {
     // Numeric expressions over clean number columns run a column at a time.
-    const v = expr.vector((name) => cleanNumbers(batch, name), batch.rows, { strings: (name) => cleanStrings(batch, name), absent: (name) => !batch.columns.has(name) });
+    const fn = masked && expr.vectorWithNulls ? expr.vectorWithNulls : expr.vector;
+    const v = fn((name) => cleanNumbers(batch, name), batch.rows, readers(batch));
     if (v instanceof Float64Array) return { values: v, allNumbers: true };
-    if (v) return { values: Array.from(v, (b) => b === 1), allNumbers: false };
+    if (v instanceof Uint8Array) return { values: Array.from(v, (b) => b === 1), allNumbers: false };
+    // Numbers and nulls: a number column with a null mask (what a source or window
+    // makes) for a caller that reads masks (`masked`), else plain values.
+    // A mask without nulls is left off, so later steps read a clean column.
+    if (v && masked) return v.nulls.includes(1) ? { values: v.values, allNumbers: false, nulls: v.nulls } : { values: v.values, allNumbers: true };
+    if (v) return { values: Array.from(v.values, (x, i) => (v.nulls[i] ? null : x)), allNumbers: false };
   }
   const value: Record<string, unknown> = {};
   const scope = { value, key: null, timestamp: batch.timestamp, headers: NO_HEADERS };
@@ -63,6 +72,37 @@ function cleanNumbers(batch: ColumnarBatch, name: string): Float64Array | undefi
     finiteArrays.set(col, ok);
   }
   return ok ? col : undefined;
+}
+
+/** What the vector evaluator may read of a batch besides clean number columns. */
+function readers(batch: ColumnarBatch): ColumnReaders {
+  return { strings: (name) => cleanStrings(batch, name), absent: (name) => !batch.columns.has(name), nullable: (name) => nullableNumbers(batch, name) };
+}
+
+/**
+ * A number column with a null mask whose other values are all finite (a window's
+ * results with empty windows): the vector evaluator's null-aware functions read it.
+ */
+// Keyed by the mask (a column's values may be reused under another mask, or none).
+const finiteWhereSet = new WeakMap<Uint8Array, boolean>();
+
+function nullableNumbers(batch: ColumnarBatch, name: string): { values: Float64Array; nulls: Uint8Array } | undefined {
+  const col = batch.columns.get(name);
+  const nulls = batch.nulls.get(name);
+  if (!(col instanceof Float64Array) || !nulls) return undefined;
+  let ok = finiteWhereSet.get(nulls);
+  if (ok === undefined) {
+    ok = true;
+    const n = Math.min(col.length, nulls.length);
+    for (let i = 0; i < n; i++) {
+      if (!nulls[i] && !Number.isFinite(col[i]!)) {
+        ok = false;
+        break;
+      }
+    }
+    finiteWhereSet.set(nulls, ok);
+  }
+  return ok ? { values: col, nulls } : undefined;
 }
 
 const stringArrays = new WeakMap<object, boolean>();
@@ -129,7 +169,7 @@ export class ColumnRows {
 /** The expression over the whole batch when the vector evaluator gives clean numbers, else undefined. */
 function vectorColumn(expr: Expression, batch: ColumnarBatch): Float64Array | undefined {
   if (!expr.vector) return undefined;
-  const v = expr.vector((name) => cleanNumbers(batch, name), batch.rows, { strings: (name) => cleanStrings(batch, name), absent: (name) => !batch.columns.has(name) });
+  const v = expr.vector((name) => cleanNumbers(batch, name), batch.rows, readers(batch));
   return v instanceof Float64Array ? v : undefined;
 }
 

@@ -42,7 +42,10 @@ export const mapOperator: OperatorSpec<MapConfig> = {
         : {
             processColumns(batch, ctx) {
               const alive = allAlive(batch.rows);
-              for (const [field, expr] of sets) batch.setColumn(field, evalColumn(expr, batch, alive, ctx).values);
+              for (const [field, expr] of sets) {
+                const { values, nulls } = evalColumn(expr, batch, alive, ctx, true);
+                batch.setColumn(field, values, nulls);
+              }
               for (const f of drop) batch.dropColumn(f);
               if (keep) batch.keepColumns(keep);
               return batch.select(alive);

@@ -63,3 +63,32 @@ test('integer remainders take the fast path and still equal JS % (signs, zeros, 
   const v = compileExpression('x % y').vector!((f) => (f === 'x' ? x : f === 'y' ? y : undefined), x.length) as Float64Array;
   for (let i = 0; i < x.length; i++) assert.ok(Object.is(v[i], x[i]! % y[i]!), `${x[i]} % ${y[i]}: ${v[i]} vs ${x[i]! % y[i]!}`);
 });
+
+test('coalesce and isNull over a number column with nulls stay columnar and equal the row path', () => {
+  const avg = Float64Array.from({ length: N }, (_, i) => (i % 5 === 0 ? NaN : (i % 13) * 1.25 - 4));
+  const nulls = Uint8Array.from({ length: N }, (_, i) => (i % 5 === 0 ? 1 : 0));
+  const more = { nullable: (f: string) => (f === 'avg' ? { values: avg, nulls } : undefined), absent: (f: string) => f === 'gone' };
+  const row = (i: number) => ({ value: { avg: nulls[i] ? null : avg[i], x: cols.x![i], y: cols.y![i] }, key: null, timestamp: 0, headers: {} });
+  for (const src of ['coalesce(avg, -999)', 'coalesce(avg, x * y) + 1', 'isNull(avg) ? x : y', 'isNull(x) ? 1 : 2', 'isNull(gone) ? 1 : 2']) {
+    const e = compileExpression(src);
+    const v = e.vector!(get, N, more);
+    assert.ok(v, `${src} should evaluate as a column`);
+    const got = v instanceof Uint8Array ? Array.from(v, (b) => b === 1) : Array.from(v);
+    assert.deepEqual(got, Array.from({ length: N }, (_, i) => e.evaluate(row(i))), src);
+  }
+  // Where the row path would fail or give a non-number, it still goes row by row.
+  assert.equal(compileExpression('avg + 1').vector!(get, N, more), null, 'arithmetic on a null');
+  assert.equal(compileExpression('coalesce(avg, x / (y - 1))').vector!(get, N, more), null, 'a fallback with a zero divisor');
+  assert.equal(compileExpression('coalesce(avg, -1)').vector!(get, N, { nullable: () => undefined }), null, 'a column with non-numbers');
+});
+
+test('`?:` with a null branch gives numbers with a null mask (vectorWithNulls) and nothing through `vector`', () => {
+  const e = compileExpression('x > 0 ? null : y * 2');
+  assert.equal(e.vector!(get, N), null, 'plain vector gives up on nulls');
+  const v = e.vectorWithNulls!(get, N) as { values: Float64Array; nulls: Uint8Array };
+  const got = Array.from(v.values, (x, i) => (v.nulls[i] ? null : x));
+  assert.deepEqual(got, rowWise('x > 0 ? null : y * 2'));
+  assert.equal(compileExpression('(x > 0 ? null : y) + 1').vectorWithNulls!(get, N), null, 'arithmetic on a null');
+  const all = compileExpression('x > 1000 ? 1 : null').vectorWithNulls!(get, N) as { nulls: Uint8Array };
+  assert.ok(all.nulls.every((b) => b === 1));
+});
