@@ -2,6 +2,7 @@
 // with the latency percentiles autocannon leaves out (p95), computed from every response's
 // latency as autocannon records them: 2xx only, with autocannon's coordinated-omission
 // correction when a fixed rate is offered. Usage: node autocannon-child.js '<options json>'.
+import { isMainModule } from './is-main.js';
 import { createRequire } from 'node:module';
 
 interface Instance {
@@ -57,4 +58,4 @@ function main(): void {
   });
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) main();
+if (isMainModule(import.meta.url)) main();

@@ -6,6 +6,7 @@
 // passthrough is timed from its first fetched batch to its last acknowledged send.
 //   node dist/bench/lib/kafka-sluice-run.js '<JSON KafkaSluiceRun>'
 import { mkdtemp, rm } from 'node:fs/promises';
+import { isMainModule } from './is-main.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -103,7 +104,7 @@ async function main(r: KafkaSluiceRun): Promise<KafkaSluiceRunResult> {
 }
 
 // Run as a script (not when imported for benchTopology).
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+if (isMainModule(import.meta.url)) {
   const r = JSON.parse(process.argv[2] ?? '{}') as KafkaSluiceRun;
   main(r).then(
     (res) => {
