@@ -12,7 +12,8 @@ const RECORDS = Number(process.env.BENCH_KAFKA_RECORDS ?? 200_000);
 const PARTITIONS = Number(process.env.BENCH_KAFKA_PARTITIONS ?? 2);
 const WARMUP_RECORDS = Number(process.env.BENCH_KAFKA_WARMUP_RECORDS ?? 100_000);
 const REPS = Number(process.env.BENCH_KAFKA_SLUICE_REPS ?? 1);
-const BATCH = 1024;
+/** Records per micro-batch (the topology's runtime.batchSize). */
+const BATCH = Number(process.env.BENCH_KAFKA_BATCH ?? 1024);
 const IN_FLIGHT = 4;
 /**
  * Both guarantees checkpoint every 100 ms (the runtime's exactlyOnce default), so a transaction or
