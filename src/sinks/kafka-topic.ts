@@ -1,9 +1,8 @@
 import type { OutRecord } from '../../connectors/kafka/index.js';
 import { jsonValueEncoder, type KeyEncoder, type ValueEncoder } from '../../connectors/serde/index.js';
-import { SluiceError } from '../core/errors.js';
 import type { DeadLetter, StreamRecord } from '../core/record.js';
 import type { Sink } from './sink.js';
-import { encodeRejection } from './topic.js';
+import { encodeRejection, orderedStaging } from './topic.js';
 import type { Transaction } from './transaction.js';
 
 /** Header names of a dead letter on Kafka (Kafka Connect's DLQ puts its context in headers the same way). */
@@ -36,8 +35,6 @@ export function createKafkaTopicSink(name: string, topic: string, o: KafkaSinkOp
   const max = o.maxRecordBytes ?? 1_000_000;
   const valueEnc = o.codecs?.value ?? jsonValueEncoder;
   const keyEnc = o.codecs?.key;
-  /** Staging still waiting for an encoder to resolve (an Avro schema id): later batches queue behind it, keeping order. */
-  let waiting: Promise<void> | undefined;
 
   function produce(records: StreamRecord[], tx: Transaction): DeadLetter[] | undefined {
     let rejected: DeadLetter[] | undefined;
@@ -71,28 +68,10 @@ export function createKafkaTopicSink(name: string, topic: string, o: KafkaSinkOp
     return rejected;
   }
 
+  const staging = orderedStaging(name, valueEnc, keyEnc, produce);
   return {
     name,
-    stage(records: StreamRecord[], tx: Transaction): void | DeadLetter[] {
-      if (!records.length) return;
-      const pv = valueEnc.prepare?.(records.map((r) => r.value));
-      const pk = keyEnc?.prepare?.(records.map((r) => r.key));
-      if (!pv && !pk && !waiting) return produce(records, tx);
-      // The first batch of a derived Avro schema: register it first. Rejections can no longer be
-      // handed back to the caller here, so an oversized record fails the checkpoint instead.
-      const p = (waiting ?? Promise.resolve()).then(() => Promise.all([pv, pk])).then(() => {
-        const rejected = produce(records, tx);
-        if (rejected) throw new SluiceError('INVALID_INPUT', `${rejected[0]!.error.message} (in the first batch, while sink "${name}" was registering its schema)`);
-      });
-      const mine = p.then(
-        () => {
-          if (waiting === mine) waiting = undefined;
-        },
-        () => {},
-      );
-      waiting = mine;
-      tx.pending.push(p);
-    },
+    stage: staging.stage,
     stageDeadLetters(dead: DeadLetter[], tx: Transaction) {
       for (const d of dead) {
         // Dead letters carry the original bytes; records that failed later carry their (JSON) value.
@@ -116,8 +95,6 @@ export function createKafkaTopicSink(name: string, topic: string, o: KafkaSinkOp
         tx.produced.push({ topic, key: d.key, value, headers, timestamp: d.timestamp });
       }
     },
-    async close() {
-      await waiting;
-    },
+    close: staging.settled,
   };
 }

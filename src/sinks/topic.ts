@@ -15,8 +15,6 @@ export function createTopicSink(name: string, log: EmbeddedLog, topic: string, c
   const info = log.requireTopic(topic);
   const value = codecs?.value ?? jsonValueEncoder;
   const keyEnc = codecs?.key;
-  /** Staging still waiting for an encoder to resolve: later batches queue behind it, keeping order. */
-  let waiting: Promise<void> | undefined;
 
   function append(records: StreamRecord[], tx: Transaction): DeadLetter[] | undefined {
     const parts: LogRecord[][] = Array.from({ length: info.partitions }, () => []);
@@ -42,18 +40,33 @@ export function createTopicSink(name: string, log: EmbeddedLog, topic: string, c
     return rejected;
   }
 
+  const staging = orderedStaging(name, value, keyEnc, append);
   return {
     name,
+    stage: staging.stage,
+    close: staging.settled,
+  };
+}
+
+/**
+ * Staging through encoders that may first have to resolve something (an Avro writer schema's
+ * id). While one resolves, batches queue in the checkpoint's pending work, in order; once
+ * resolved, staging is synchronous again and rejections go back to the caller as dead letters.
+ */
+export function orderedStaging(name: string, value: ValueEncoder, key: KeyEncoder | undefined, write: (records: StreamRecord[], tx: Transaction) => DeadLetter[] | undefined) {
+  /** Staging still waiting for an encoder to resolve: later batches queue behind it, keeping order. */
+  let waiting: Promise<void> | undefined;
+  return {
     stage(records: StreamRecord[], tx: Transaction): void | DeadLetter[] {
       if (!records.length) return;
       const pv = value.prepare?.(records.map((r) => r.value));
-      const pk = keyEnc?.prepare?.(records.map((r) => r.key));
-      if (!pv && !pk && !waiting) return append(records, tx);
+      const pk = key?.prepare?.(records.map((r) => r.key));
+      if (!pv && !pk && !waiting) return write(records, tx);
       // The first batch of a derived Avro schema (the schema is derived from it, so its records fit it):
       // register first. Rejections can no longer be handed back here, so one fails the checkpoint.
       const p = (waiting ?? Promise.resolve()).then(() => Promise.all([pv, pk])).then(() => {
-        const rejected = append(records, tx);
-        if (rejected) throw new SluiceError('INVALID_INPUT', rejected[0]!.error.message);
+        const rejected = write(records, tx);
+        if (rejected) throw new SluiceError('INVALID_INPUT', `${rejected[0]!.error.message} (in the first batch, while sink "${name}" was registering its schema)`);
       });
       const mine = p.then(
         () => {
@@ -64,7 +77,8 @@ export function createTopicSink(name: string, log: EmbeddedLog, topic: string, c
       waiting = mine;
       tx.pending.push(p);
     },
-    async close() {
+    /** Resolves once no staging waits for an encoder. */
+    async settled(): Promise<void> {
       await waiting;
     },
   };
