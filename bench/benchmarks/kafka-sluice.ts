@@ -26,10 +26,13 @@ function eventPool(): string[] {
   return Array.from({ length: 1000 }, (_, i) => JSON.stringify({ id: i, user: `u${i % 997}`, ...Object.fromEntries(FEATURES.map((f, j) => [f, ((i * 31 + j * 17) % 200) / 100 - 1])) }));
 }
 
+/** Extra node flags for each sluice process, e.g. BENCH_KAFKA_NODE_ARGS=--cpu-prof to profile it. */
+const NODE_ARGS = (process.env.BENCH_KAFKA_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 /** One sluice job in a child process (bench/lib/kafka-sluice-run.ts), so its peak RSS is its own. */
 function runSluice(run: KafkaSluiceRun): Promise<KafkaSluiceRunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../lib/kafka-sluice-run.js', import.meta.url)), JSON.stringify(run)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...NODE_ARGS, fileURLToPath(new URL('../lib/kafka-sluice-run.js', import.meta.url)), JSON.stringify(run)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);

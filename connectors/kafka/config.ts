@@ -1,5 +1,6 @@
-// Before kafkajs: replaces its read_committed filter (see read-committed-fix.ts).
+// Before kafkajs: replaces its read_committed filter (see read-committed-fix.ts) and its per-partition grouping (partition-grouping-fix.ts).
 import './read-committed-fix.js';
+import './partition-grouping-fix.js';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 
 /**

@@ -1,6 +1,7 @@
 /** The Kafka connector: kafkajs behind sluice's source and sink seams (DESIGN §1). Knows bytes and formats, not topologies. */
 // First: fixes kafkajs's read_committed filter before kafkajs loads.
 export { readCommittedFixed, filterAbortedMessages } from './read-committed-fix.js';
+export { partitionGroupingFixed, groupMessagesPerPartition } from './partition-grouping-fix.js';
 export { createKafkaClient, kafkaClientConfig, KAFKA_DEFAULTS } from './config.js';
 export type { KafkaConnection } from './config.js';
 export { KafkaTopicAdmin, KafkaConnectError, describeConnectFailure } from './admin.js';
