@@ -27,6 +27,9 @@ our_pid() {
   [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" == "$(readlink -f "$REGISTRY_BIN")" ]] && echo "$pid"
 }
 
+# A process that exists and is not a zombie.
+alive() { [[ -n "$1" && -r "/proc/$1/stat" ]] && [[ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != "Z" ]]; }
+
 if pid="$(our_pid)"; then
   ready || die "registry process $pid is running but does not answer at $REGISTRY_URL; see $REGISTRY_LOG_FILE"
   log "already running (pid $pid) at $REGISTRY_URL"
@@ -52,7 +55,8 @@ echo $! >"$REGISTRY_PID_FILE"
 
 deadline=$((SECONDS + TIMEOUT))
 until port_open && ready; do
-  if ! our_pid >/dev/null; then
+  # Alive, not its exe: until exec the process is still setsid/nohup, which is no exit.
+  if ! alive "$(cat "$REGISTRY_PID_FILE")"; then
     tail -n 30 "$REGISTRY_LOG_FILE" >&2
     die "the registry exited during start-up (full log: $REGISTRY_LOG_FILE)"
   fi
