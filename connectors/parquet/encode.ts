@@ -255,27 +255,13 @@ function encodeValues(src: ChunkSource, n: number): Values {
     }
     case 'INT64': {
       const vals = dense ? src.big!.subarray(0, count) : compact(src.big!, isNull, count, new BigInt64Array(n));
-      let min = 0n;
-      let max = 0n;
-      for (let i = 0; i < n; i++) {
-        const x = vals[i]!;
-        if (i === 0 || x < min) min = x;
-        if (i === 0 || x > max) max = x;
-      }
-      return { encoding: 'PLAIN', width: 8, bytes: new Uint8Array(vals.buffer, vals.byteOffset, n * 8), ...(n ? { min, max } : {}) };
+      return { encoding: 'PLAIN', width: 8, bytes: new Uint8Array(vals.buffer, vals.byteOffset, n * 8), ...bigMinMax(vals, n) };
     }
     case 'TIMESTAMP_NANOS': {
       // Beyond 2^53: one BigInt per value (the reader keeps times as ms, so microsecond precision).
       const vals = new BigInt64Array(n);
       for (let i = 0, v = 0; i < count; i++) if (!isNull[i]) vals[v++] = BigInt(Math.round(src.num[i]! * 1e3)) * 1000n;
-      let min = 0n;
-      let max = 0n;
-      for (let i = 0; i < n; i++) {
-        const x = vals[i]!;
-        if (i === 0 || x < min) min = x;
-        if (i === 0 || x > max) max = x;
-      }
-      return { encoding: 'PLAIN', width: 8, bytes: new Uint8Array(vals.buffer, 0, n * 8), ...(n ? { min, max } : {}) };
+      return { encoding: 'PLAIN', width: 8, bytes: new Uint8Array(vals.buffer, 0, n * 8), ...bigMinMax(vals, n) };
     }
     case 'TIMESTAMP_MILLIS':
     case 'TIMESTAMP_MICROS': {
@@ -384,4 +370,17 @@ function encodeStrings(src: ChunkSource, n: number, json: boolean): Values {
   }
   starts[n] = o;
   return { encoding: 'PLAIN', width: 0, bytes, starts, ...(min && max ? { min: Uint8Array.from(min), max: Uint8Array.from(max) } : {}) };
+}
+
+/** Min and max of the first `n` values, for a chunk's statistics (nothing when there are none). */
+function bigMinMax(vals: BigInt64Array, n: number): { min?: bigint; max?: bigint } {
+  if (!n) return {};
+  let min = vals[0]!;
+  let max = min;
+  for (let i = 1; i < n; i++) {
+    const x = vals[i]!;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return { min, max };
 }
