@@ -35,25 +35,24 @@ export function closedHorizon(watermark: number, sizeMs: number, slideMs: number
 /**
  * A key's kept fired windows after one more fires: sorted by end, a window that fires
  * again with the same end (re-formed after `onEnd` closed it early) merged into the old
- * entry, and entries at or before `horizon` dropped. Returns a new list.
+ * entry, and entries at or before `horizon` dropped. `list` is changed in place and
+ * returned (a new list when it is undefined). `w` is moved in, not copied: the caller
+ * has removed the fired window from the pending ones, so nothing else holds (or will add
+ * to) its accumulators, which accumulators may change in place. A merged entry gets new
+ * accumulators (mergeStates), so a kept window never shares state with another.
  */
-export function keepClosed(aggs: readonly CompiledAggregate[], list: readonly ClosedWindow[] | undefined, w: ClosedWindow, horizon: number): ClosedWindow[] {
-  const out: ClosedWindow[] = [];
-  let placed = false;
-  for (const c of list ?? []) {
-    if (c.end <= horizon) continue;
-    if (!placed && c.end === w.end) {
-      out.push({ end: c.end, acc: mergeStates(aggs, c.acc, w.acc) });
-      placed = true;
-      continue;
-    }
-    if (!placed && c.end > w.end) {
-      if (w.end > horizon) out.push({ end: w.end, acc: { ...w.acc } });
-      placed = true;
-    }
-    out.push(c);
-  }
-  if (!placed && w.end > horizon) out.push({ end: w.end, acc: { ...w.acc } });
+export function keepClosed(aggs: readonly CompiledAggregate[], list: ClosedWindow[] | undefined, w: ClosedWindow, horizon: number): ClosedWindow[] {
+  const out = list ?? [];
+  let n = 0;
+  for (let i = 0; i < out.length; i++) if (out[i]!.end > horizon) out[n++] = out[i]!;
+  out.length = n;
+  if (w.end <= horizon) return out;
+  // Sorted by end and fired mostly in end order: the place is almost always the end.
+  let at = n;
+  while (at > 0 && out[at - 1]!.end >= w.end) at--;
+  if (at < n && out[at]!.end === w.end) out[at] = { end: w.end, acc: mergeStates(aggs, out[at]!.acc, w.acc) };
+  else if (at === n) out.push(w);
+  else out.splice(at, 0, w);
   return out;
 }
 

@@ -3,7 +3,7 @@ import { SluiceError, ensureError } from '../core/errors.js';
 import type { ColumnarBatch } from '../core/columns.js';
 import type { SourcePosition, StreamRecord } from '../core/record.js';
 import { compileExpression, type Expression } from '../expr/index.js';
-import { AggregatesSchema, addInputs, compileAggregates, mergeStates, resultOf, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
+import { AggregatesSchema, addInputs, addInputsOwned, checkState, compileAggregates, mergeStates, resultOf, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
 import type { KeyedStateBackend, ValueState } from '../state/backend.js';
 import { DURATION_HELP, DurationSchema, parseDuration } from '../state/duration.js';
 import { TimerIndex } from '../state/timers.js';
@@ -150,8 +150,10 @@ interface Cursor {
   /** The slide's open windows, earliest first, and the end of the earliest. */
   wins: PendingWindow[];
   firstEnd: number;
-  /** What records of this slide read (the previous window's accumulators), or undefined for none. */
-  prev: AggregateState | undefined;
+  /** What records of this slide read: the previous window's results in aggregate order, or undefined for none. */
+  prev: unknown[] | undefined;
+  /** The batch (see WindowOperator.batchSeq) in which the cursor was last checked against the cache and its windows set. */
+  seq: number;
 }
 
 /** Window results carry one of two shared (never mutated) headers. */
@@ -200,6 +202,10 @@ class WindowOperator implements Operator {
   private readonly cursors = new Map<string, Cursor>();
   /** Whether init() has finished (the timer index is complete). */
   private initialized = false;
+  /** Counts enrichColumns batches: a cursor checked in this batch needs no check again (see readAndAdd). */
+  private batchSeq = 0;
+  /** Keys prefetch collected, by batch, taken by the step when it runs that batch (the chain prefetches a batch just before running it). */
+  private readonly prefetchedKeys = new WeakMap<StreamRecord[] | ColumnarBatch, Set<string>>();
   /** In enrich mode records pass through with the aggregates set: columnar batches stay columnar. */
   readonly processColumns?: (batch: ColumnarBatch, ctx: OperatorContext) => Promise<ColumnarBatch>;
 
@@ -221,7 +227,7 @@ class WindowOperator implements Operator {
 
   async process(batch: StreamRecord[], ctx: OperatorContext): Promise<StreamRecord[]> {
     await this.init(ctx.clock.now());
-    await this.loadKeys(keysOf(batch));
+    await this.loadKeys(this.keysOf(batch));
     const out: StreamRecord[] = [];
     const late: StreamRecord[] = [];
     const now = ctx.clock.now();
@@ -258,7 +264,7 @@ class WindowOperator implements Operator {
     await this.init(ctx.clock.now());
     const n = batch.rows;
     const keys = batch.keys;
-    if (keys) await this.loadKeys(keysOf(batch));
+    if (keys) await this.loadKeys(this.keysOf(batch));
     const aggs = this.o.aggs;
     const rows = new ColumnRows(batch, [this.o.eventTime, ...aggs.map((a) => a.expr)]);
     const results = new ResultColumns(aggs.map((a) => a.name), n);
@@ -267,6 +273,8 @@ class WindowOperator implements Operator {
     const late: StreamRecord[] = [];
     const now = ctx.clock.now();
     let lastRow = -1;
+    // No await from here to the end of the loop: nothing else touches this step's state meanwhile.
+    this.batchSeq++;
     for (let i = 0; i < n; i++) {
       const key = keys ? keys[i]! : null;
       if (key === null) {
@@ -280,8 +288,8 @@ class WindowOperator implements Operator {
         if (this.o.late === 'deadLetter') ctx.deadLetter(batch.record(i), this.lateError(t, wm));
         else late.push(batch.record(i));
       } else if (readInputsAt(aggs, rows, 1, i, batch, ctx, this.what, inputs)) {
-        const acc = this.readAndAdd(key, t, wm, inputs);
-        if (acc !== undefined) for (let k = 0; k < aggs.length; k++) results.set(k, i, resultOf(aggs[k]!, acc));
+        const prev = this.readAndAdd(key, t, wm, inputs);
+        if (prev !== undefined) for (let k = 0; k < prev.length; k++) results.set(k, i, prev[k]);
         keep[i] = 1;
       }
       this.tracker.observe(t, now);
@@ -299,6 +307,7 @@ class WindowOperator implements Operator {
   prefetch(batch: StreamRecord[] | ColumnarBatch): void {
     if (!this.initialized) return;
     const keys = keysOf(batch);
+    this.prefetchedKeys.set(batch, keys);
     const pending: string[] = [];
     for (const k of keys) if (this.timers.hasKey(k)) pending.push(k);
     this.backend.prefetch(pending, ['windows']);
@@ -307,23 +316,26 @@ class WindowOperator implements Operator {
 
   /**
    * enrich on columns: reads the key's previous window (see previousWindow) and adds the
-   * inputs to the record's open windows. Records of one key and slide in a row are
-   * common, so what a record found is kept as the key's cursor and reused by the next
-   * record of the same slide, while it is still valid: the same cached windows object
-   * (not evicted and reloaded), no window of the key created or removed since (both drop
-   * the cursor), and the earliest of its windows still open. Only when size is a multiple
-   * of slide, where a slide fixes both the windows a record joins and the one it reads.
+   * inputs to the record's open windows; returns the previous window's results. Records
+   * of one key and slide in a row are common, so what a record found is kept as the key's
+   * cursor and reused by the next record of the same slide, while it is still valid: the
+   * same cached windows object (not evicted and reloaded: checked once per batch, since
+   * eviction happens only between batches), no window of the key created or removed since
+   * (both drop the cursor), and the earliest of its windows still open. Only when size is
+   * a multiple of slide, where a slide fixes both the windows a record joins and the one it
+   * reads. The previous window's results are computed once per cursor: nothing adds to
+   * that window while the cursor lives (a record that would is of another slide, which
+   * replaces the cursor first).
    */
-  private readAndAdd(key: string, t: number, wm: number, inputs: readonly unknown[]): AggregateState | undefined {
+  private readAndAdd(key: string, t: number, wm: number, inputs: readonly unknown[]): unknown[] | undefined {
     const latest = this.latestStart(t);
-    const pending = this.pendingOf(key);
     const c = this.cursors.get(key);
-    if (c !== undefined && c.latest === latest && c.pending === pending && !this.isClosed(c.firstEnd, wm)) {
-      for (let j = 0; j < c.wins.length; j++) addInputs(this.o.aggs, c.wins[j]!.acc, inputs, t);
-      this.windows.set(key, c.pending);
+    if (c !== undefined && c.latest === latest && !this.isClosed(c.firstEnd, wm) && (c.seq === this.batchSeq || this.recheck(key, c))) {
+      for (let j = 0; j < c.wins.length; j++) addInputsOwned(this.o.aggs, c.wins[j]!.acc, inputs, t);
       return c.prev;
     }
-    const prev = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
+    const acc = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
+    const prev = acc === undefined ? undefined : this.o.aggs.map((a) => resultOf(a, acc));
     this.addInputsTo(key, t, wm, inputs, undefined, undefined);
     if (this.o.sizeMs % this.o.slideMs === 0) {
       const now = this.pendingOf(key)!;
@@ -332,9 +344,25 @@ class WindowOperator implements Operator {
         const w = now.get(start);
         if (w && !this.isClosed(w.end, wm)) wins.push(w);
       }
-      if (wins.length) this.cursors.set(key, { latest, pending: now, wins, firstEnd: wins[0]!.end, prev });
+      if (wins.length) this.cursors.set(key, { latest, pending: now, wins, firstEnd: wins[0]!.end, prev, seq: this.batchSeq });
     }
     return prev;
+  }
+
+  /** A cursor made in an earlier batch: still valid if the key's cached windows are the same object; then sets them (to be written) for this batch. */
+  private recheck(key: string, c: Cursor): boolean {
+    if (this.pendingOf(key) !== c.pending) return false;
+    this.windows.set(key, c.pending);
+    c.seq = this.batchSeq;
+    return true;
+  }
+
+  /** The batch's distinct keys: what prefetch collected for this very batch (then forgotten), else collected now. */
+  private keysOf(batch: StreamRecord[] | ColumnarBatch): Set<string> {
+    const keys = this.prefetchedKeys.get(batch);
+    if (keys === undefined) return keysOf(batch);
+    this.prefetchedKeys.delete(batch);
+    return keys;
   }
 
   /**
@@ -508,7 +536,7 @@ class WindowOperator implements Operator {
         cur = this.o.keyFields && r ? { end, acc: {}, fields: this.keyFields(r) } : { end, acc: {} };
         pending.set(start, cur);
       }
-      addInputs(this.o.aggs, cur.acc, inputs, t);
+      addInputsOwned(this.o.aggs, cur.acc, inputs, t);
       if (this.o.emit === 'update' && out) out.push(this.result(key, start, cur, 'update'));
     }
     this.windows.set(key, pending);
@@ -522,7 +550,13 @@ class WindowOperator implements Operator {
   private pendingOf(key: string): KeyWindows | undefined {
     const v = this.windows.get(key);
     if (v === undefined || v instanceof KeyWindows) return v;
-    const k = KeyWindows.from(v, `window "${this.id}", key ${JSON.stringify(key)}`);
+    const what = `window "${this.id}", key ${JSON.stringify(key)}`;
+    const k = KeyWindows.from(v, what);
+    // Checked once here, so that adding to a window needs no check of its stored state.
+    for (const w of k.wins) {
+      if (typeof w !== 'object' || w === null || typeof w.acc !== 'object' || w.acc === null) throw new SluiceError('STATE_CORRUPT', `${what}: a stored pending window is not {end, acc}: ${JSON.stringify(w)}. Delete the data directory or rerun with --fresh to start the state over`, { operator: this.id });
+      checkState(this.o.aggs, w.acc);
+    }
     this.windows.set(key, k);
     return k;
   }
@@ -593,7 +627,9 @@ class WindowOperator implements Operator {
   private emit(key: string, start: number, w: PendingWindow, out: StreamRecord[]): void {
     if (this.enrich) {
       const horizon = closedHorizon(this.tracker.watermark, this.o.sizeMs, this.o.slideMs, this.o.allowedLatenessMs);
-      this.closed!.set(key, keepClosed(this.o.aggs, this.closedOf(key), { end: w.end, acc: w.acc }, horizon));
+      // removeWindow below drops the pending window, so its accumulators move to the kept list.
+      const list = this.closedOf(key);
+      this.closed!.set(key, keepClosed(this.o.aggs, list === NONE_CLOSED ? undefined : list, { end: w.end, acc: w.acc }, horizon));
     } else out.push(this.result(key, start, w, 'final'));
     this.removeWindow(key, start);
     this.timers.remove(w.end + this.o.allowedLatenessMs, key, start);

@@ -83,7 +83,8 @@ export class TimerIndex {
       this.pop();
       const keys = this.byTime.get(t)!;
       this.byTime.delete(t);
-      const sorted = [...keys.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      // The default sort orders strings by UTF-16 code units, as `<` does, without a comparator call per comparison.
+      const sorted = [...keys.keys()].sort();
       for (const key of sorted) {
         const ids = keys.get(key)!;
         if (typeof ids === 'number') {
