@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { compileExpression } from '../expr/index.js';
 import { SluiceError } from '../core/errors.js';
+import type { ColumnarBatch } from '../core/columns.js';
 import type { StreamRecord } from '../core/record.js';
 import { stepSchema } from '../topology/schema.js';
 import { FAILED, describeValue, evalOn } from './eval.js';
@@ -26,11 +27,19 @@ export const keyByOperator: OperatorSpec<KeyByConfig> = {
   },
   create(config, _deps, id) {
     const expr = compileExpression(config.key);
+    const source = config.key.trim();
+    const field = expr.fields.length === 1 && expr.fields[0] === source ? source : undefined;
     return {
       id,
       kind: 'keyBy',
       concurrent: true,
       processColumns(batch, ctx) {
+        // A key that is a text field as it stands (the common `key: "user"`) is that column.
+        const strings = field === undefined ? undefined : stringColumn(batch, field);
+        if (strings) {
+          batch.keys = strings.slice(0, batch.rows);
+          return batch;
+        }
         const alive = allAlive(batch.rows);
         const { values } = evalColumn(expr, batch, alive, ctx);
         const keys: (string | null)[] = new Array(batch.rows).fill(null);
@@ -65,3 +74,11 @@ export const keyByOperator: OperatorSpec<KeyByConfig> = {
     };
   },
 };
+
+/** The named column when every row holds a string (no nulls, no other values), else undefined. */
+function stringColumn(batch: ColumnarBatch, name: string): string[] | undefined {
+  const col = batch.columns.get(name);
+  if (!Array.isArray(col) || batch.nulls.has(name)) return undefined;
+  for (let i = 0; i < batch.rows; i++) if (typeof col[i] !== 'string') return undefined;
+  return col as string[];
+}

@@ -284,7 +284,7 @@ class WindowOperator implements Operator {
       const t = this.eventTimeAt(rows, i, batch, ctx);
       if (t === FAILED) continue;
       const wm = this.tracker.watermark;
-      if (this.isClosed(this.latestStart(t) + this.o.sizeMs, wm)) {
+      if (this.isLate(t, wm)) {
         if (this.o.late === 'deadLetter') ctx.deadLetter(batch.record(i), this.lateError(t, wm));
         else late.push(batch.record(i));
       } else if (readInputsAt(aggs, rows, 1, i, batch, ctx, this.what, inputs)) {
@@ -328,12 +328,13 @@ class WindowOperator implements Operator {
    * replaces the cursor first).
    */
   private readAndAdd(key: string, t: number, wm: number, inputs: readonly unknown[]): unknown[] | undefined {
-    const latest = this.latestStart(t);
     const c = this.cursors.get(key);
-    if (c !== undefined && c.latest === latest && !this.isClosed(c.firstEnd, wm) && (c.seq === this.batchSeq || this.recheck(key, c))) {
+    // t in [latest, latest + slide): the record's slide is the cursor's (no modulo per record).
+    if (c !== undefined && t >= c.latest && t < c.latest + this.o.slideMs && !this.isClosed(c.firstEnd, wm) && (c.seq === this.batchSeq || this.recheck(key, c))) {
       for (let j = 0; j < c.wins.length; j++) addInputsOwned(this.o.aggs, c.wins[j]!.acc, inputs, t);
       return c.prev;
     }
+    const latest = this.latestStart(t);
     const acc = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
     const prev = acc === undefined ? undefined : this.o.aggs.map((a) => resultOf(a, acc));
     this.addInputsTo(key, t, wm, inputs, undefined, undefined);
@@ -460,7 +461,7 @@ class WindowOperator implements Operator {
    * the record to its own open windows, then sets the aggregate fields and passes it on.
    */
   private enrichAndAdd(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
-    if (this.isClosed(this.latestStart(t) + this.o.sizeMs, wm)) return 'late';
+    if (this.isLate(t, wm)) return 'late';
     const inputs = readInputs(this.o.aggs, r, ctx, this.what, this.scratch);
     if (inputs === FAILED) return 'failed';
     const acc = this.previousWindow(key, enrichEnd(t, this.o.sizeMs, this.o.slideMs));
@@ -501,11 +502,21 @@ class WindowOperator implements Operator {
 
   /** Tumbling and sliding: adds the record to each of its windows that is still open. */
   private addToWindows(key: string, t: number, wm: number, r: StreamRecord, ctx: OperatorContext, out: StreamRecord[]): 'late' | 'ok' | 'failed' {
-    if (this.isClosed(this.latestStart(t) + this.o.sizeMs, wm)) return 'late';
+    if (this.isLate(t, wm)) return 'late';
     const inputs = readInputs(this.o.aggs, r, ctx, this.what, this.scratch);
     if (inputs === FAILED) return 'failed';
     this.addInputsTo(key, t, wm, inputs, r, out);
     return 'ok';
+  }
+
+  /**
+   * Tumbling and sliding: whether every window holding `t` has closed (its latest one).
+   * The latest window starts after t - slide, so a t at least slide past the oldest open
+   * window end needs no modulo (every record, when they come in event-time order).
+   */
+  private isLate(t: number, wm: number): boolean {
+    if (t - this.o.slideMs >= wm - this.o.allowedLatenessMs - this.o.sizeMs) return false;
+    return this.isClosed(this.latestStart(t) + this.o.sizeMs, wm);
   }
 
   /** Tumbling and sliding: the start of the latest window holding `t` (windows start every slide, aligned to the epoch). */
