@@ -45,7 +45,8 @@ export function keepClosed(aggs: readonly CompiledAggregate[], list: ClosedWindo
   const out = list ?? [];
   let n = 0;
   for (let i = 0; i < out.length; i++) if (out[i]!.end > horizon) out[n++] = out[i]!;
-  out.length = n;
+  // (setting length is a slow builtin call even when it changes nothing)
+  if (n < out.length) out.length = n;
   if (w.end <= horizon) return out;
   // Sorted by end and fired mostly in end order: the place is almost always the end.
   let at = n;

@@ -202,6 +202,8 @@ class WindowOperator implements Operator {
   private readonly cursors = new Map<string, Cursor>();
   /** Whether init() has finished (the timer index is complete). */
   private initialized = false;
+  /** Kept-window lists of this step's own state known to be well formed (built here, or read and checked): closedOf checks each list once. */
+  private readonly checkedLists = new WeakSet<ClosedWindow[]>();
   /** Counts enrichColumns batches: a cursor checked in this batch needs no check again (see readAndAdd). */
   private batchSeq = 0;
   /** Keys prefetch collected, by batch, taken by the step when it runs that batch (the chain prefetches a batch just before running it). */
@@ -496,7 +498,10 @@ class WindowOperator implements Operator {
   private closedOf(key: string, closed = this.closed!): ClosedWindow[] {
     const list = closed.get(key);
     if (list === undefined) return NONE_CLOSED;
+    // Lists this step built (keepClosed) need no check; a list read from the store is checked once.
+    if (this.checkedLists.has(list)) return list;
     if (!isClosedList(list)) throw new SluiceError('STATE_CORRUPT', `window "${this.id}": stored closed windows of key ${JSON.stringify(key)} are not a list of {end, acc}: ${JSON.stringify(list)}. Delete the data directory or rerun with --fresh to start the state over`, { operator: this.id });
+    if (closed === this.closed) this.checkedLists.add(list);
     return list;
   }
 
@@ -640,7 +645,9 @@ class WindowOperator implements Operator {
       const horizon = closedHorizon(this.tracker.watermark, this.o.sizeMs, this.o.slideMs, this.o.allowedLatenessMs);
       // removeWindow below drops the pending window, so its accumulators move to the kept list.
       const list = this.closedOf(key);
-      this.closed!.set(key, keepClosed(this.o.aggs, list === NONE_CLOSED ? undefined : list, { end: w.end, acc: w.acc }, horizon));
+      const kept = keepClosed(this.o.aggs, list === NONE_CLOSED ? undefined : list, { end: w.end, acc: w.acc }, horizon);
+      this.checkedLists.add(kept);
+      this.closed!.set(key, kept);
     } else out.push(this.result(key, start, w, 'final'));
     this.removeWindow(key, start);
     this.timers.remove(w.end + this.o.allowedLatenessMs, key, start);
