@@ -41,14 +41,16 @@ export class KeyWindows {
     return this.starts.length;
   }
 
+  // Starts are unique. Reads and adds are mostly of the newest windows (last), firing
+  // removes the oldest (first): a key can hold dozens while a batch spans many slides.
   get(start: number): PendingWindow | undefined {
-    const i = this.starts.indexOf(start);
+    const i = this.starts.lastIndexOf(start);
     return i < 0 ? undefined : this.wins[i];
   }
 
   /** Replaces the window at `start`, or adds it last. */
   set(start: number, w: PendingWindow): void {
-    const i = this.starts.indexOf(start);
+    const i = this.starts.lastIndexOf(start);
     if (i >= 0) this.wins[i] = w;
     else {
       this.starts.push(start);
