@@ -41,16 +41,26 @@ export class KeyWindows {
     return this.starts.length;
   }
 
-  // Starts are unique. Reads and adds are mostly of the newest windows (last), firing
-  // removes the oldest (first): a key can hold dozens while a batch spans many slides.
   get(start: number): PendingWindow | undefined {
-    const i = this.starts.lastIndexOf(start);
+    const i = this.indexOf(start);
     return i < 0 ? undefined : this.wins[i];
+  }
+
+  /**
+   * Where `start` is (starts are unique), searched from the nearer end: windows open
+   * mostly in start order, records add to the newest and firing takes the oldest, and a
+   * key can hold dozens while a batch spans many slides.
+   */
+  private indexOf(start: number): number {
+    const s = this.starts;
+    const n = s.length;
+    if (n === 0) return -1;
+    return start - s[0]! <= s[n - 1]! - start ? s.indexOf(start) : s.lastIndexOf(start);
   }
 
   /** Replaces the window at `start`, or adds it last. */
   set(start: number, w: PendingWindow): void {
-    const i = this.starts.lastIndexOf(start);
+    const i = this.indexOf(start);
     if (i >= 0) this.wins[i] = w;
     else {
       this.starts.push(start);
@@ -59,7 +69,7 @@ export class KeyWindows {
   }
 
   delete(start: number): void {
-    const i = this.starts.indexOf(start);
+    const i = this.indexOf(start);
     if (i < 0) return;
     this.starts.splice(i, 1);
     this.wins.splice(i, 1);

@@ -632,7 +632,10 @@ class WindowOperator implements Operator {
   private async fireDue(out: StreamRecord[], upTo = this.tracker.watermark): Promise<void> {
     const due = this.timers.popDue(upTo);
     if (!due.length) return;
-    await this.backend.load(due.map((d) => d.key), this.keyedStates);
+    // A key has a timer per window: with a batch spanning many slides, many per key.
+    const keys = new Set<string>();
+    for (const d of due) keys.add(d.key);
+    await this.backend.load(keys, this.keyedStates);
     for (const d of due) {
       const w = this.pendingOf(d.key)?.get(d.id);
       // A timer whose window was merged away or re-formed with another end is stale.
