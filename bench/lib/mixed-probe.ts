@@ -4,16 +4,18 @@
 // beside the client's latencies.
 //   node dist/bench/lib/mixed-probe.js [--backfill] [--rate N] [--seconds S] [--load 0]
 // --load 0: no online requests (the backfill's own throughput).
+// --bridge embedded|kafka: load the topology endpoint through the request-reply bridge instead
+// (Kafka at KAFKA_BROKERS); the probe then also breaks each request's time down by hop.
 // PROBE_NODE_ARGS: node flags for the server (e.g. "--cpu-prof --cpu-prof-dir=DIR").
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateLoad } from './load-generator.js';
-import { MODELS, sampleRow } from './online-server.js';
+import { FLIGHT_RECORD, MODELS, sampleRow } from './online-server.js';
 
-const { values } = parseArgs({ options: { backfill: { type: 'boolean', default: false }, rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '6' }, load: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { backfill: { type: 'boolean', default: false }, rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '6' }, load: { type: 'string', default: '1' }, bridge: { type: 'string' } } });
 const SERVER = fileURLToPath(new URL('./online-server.js', import.meta.url));
-const child = spawn(process.execPath, [...(process.env.PROBE_NODE_ARGS ?? '').split(' ').filter(Boolean), SERVER, 'sluice', 'flight', ...(values.backfill ? ['--backfill'] : [])], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_ONLINE_PROBE: '1' } });
+const child = spawn(process.execPath, [...(process.env.PROBE_NODE_ARGS ?? '').split(' ').filter(Boolean), SERVER, 'sluice', 'flight', ...(values.backfill ? ['--backfill'] : []), ...(values.bridge ? ['--bridge', values.bridge] : [])], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_ONLINE_PROBE: '1' } });
 let out = '';
 child.stdout.on('data', (d: Buffer) => (out += d.toString()));
 const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -23,8 +25,10 @@ while (!/LISTENING (\d+)/.test(out)) {
 }
 const port = /LISTENING (\d+)/.exec(out)![1];
 const m = MODELS.flight;
-const body = JSON.stringify({ inputs: [{ name: m.input, shape: [1, m.width], datatype: 'FP32', data: sampleRow('flight') }] });
-const url = `http://127.0.0.1:${port}/v2/models/${m.served}/infer`;
+let body = JSON.stringify({ inputs: [{ name: m.input, shape: [1, m.width], datatype: 'FP32', data: sampleRow('flight') }] });
+const topology = /TOPOLOGY (\S+)/.exec(out)?.[1];
+const url = values.bridge ? `http://127.0.0.1:${port}/v1/topologies/${topology}/score` : `http://127.0.0.1:${port}/v2/models/${m.served}/infer`;
+if (values.bridge) body = JSON.stringify(FLIGHT_RECORD);
 const seconds = Number(values.seconds);
 
 /** The model's batch-size histogram (cumulative counts per bucket, and the sum of rows) from /metrics. */

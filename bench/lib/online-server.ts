@@ -105,6 +105,7 @@ async function sluice(model: ModelKey, withBackfill: boolean, bridge: 'embedded'
       loaded.definition.name = name;
       transport = await kafkaTransport({ ...KAFKA_DEFAULTS, brokers, clientId: name } as KafkaConnection);
     } else transport = embeddedTransport(log);
+    if (probe) transport = probe.wrapTransport(transport);
   }
   const service = await createOnlineService(loaded, { metrics, logger, runners, log, ...(transport ? { transport, responder: true } : {}) });
   let stop = false;

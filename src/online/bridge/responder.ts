@@ -15,6 +15,9 @@ import type { Logger } from '../../core/logger.js';
 import type { RecordAnswer, RequestPath } from '../../runtime/request-path.js';
 import { CORRELATION_HEADER, DEADLINE_HEADER, REPLY_TOPIC_HEADER, requestTopic, type BridgeMessage, type BridgeTransport, type Subscription } from './transport.js';
 
+/** Reply sends that may be in flight before handle() waits for one to finish. */
+const MAX_REPLY_SENDS = 4;
+
 export interface ResponderOptions {
   transport: BridgeTransport;
   path: RequestPath;
@@ -29,6 +32,8 @@ export class BridgeResponder {
   expired = 0;
   answered = 0;
   private sub: Subscription | undefined;
+  /** Reply sends not yet acknowledged (see handle). */
+  private readonly replying = new Set<Promise<void>>();
   private constructor(private readonly o: ResponderOptions) {}
 
   /** Answers requests handed to `handle` (by the job's tasks); subscribes to nothing. */
@@ -73,11 +78,20 @@ export class BridgeResponder {
       list.push({ key: id, value: JSON.stringify(answers[i]), headers: { [CORRELATION_HEADER]: id } });
       byTopic.set(topic, list);
     });
-    for (const [topic, replies] of byTopic) await o.transport.send(topic, replies);
-    this.answered += live.length;
+    // The replies go out while the next requests are read and answered: waiting for the
+    // produce here held every request behind it (one batch's state reads were done, so
+    // order is kept). A few sends in flight at most, so a slow broker slows the reader.
+    const sent = Promise.all([...byTopic].map(([topic, replies]) => o.transport.send(topic, replies))).then(
+      () => void (this.answered += live.length),
+      (err: unknown) => o.logger.error(`bridge: cannot send ${live.length} replies (their callers get 504 at the deadline): ${ensureError(err).message}`),
+    );
+    this.replying.add(sent);
+    void sent.then(() => this.replying.delete(sent));
+    if (this.replying.size > MAX_REPLY_SENDS) await Promise.race(this.replying);
   }
 
   async close(): Promise<void> {
     await this.sub?.close();
+    await Promise.all(this.replying);
   }
 }
