@@ -1,7 +1,8 @@
 // Measures, inside an online server process, what a p99 on a loaded machine cannot show:
 // how long the main thread stalls (event-loop delay) and how long online model calls take
 // from the call to the answer (queue wait + inference), next to the rows bulk work
-// (priority 0: a backfill) scored meanwhile. SIGUSR2 starts a fresh count.
+// (priority 0: a backfill) scored meanwhile. SIGUSR2 starts a fresh count; SIGUSR1 prints
+// "PROBE <json>" for the count so far, then starts a fresh one.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { ModelRunner } from '../../src/model/runner.js';
 import { CORRELATION_HEADER, type BridgeTransport } from '../../src/online/bridge/transport.js';
@@ -39,12 +40,17 @@ export function startProbe(runners: Iterable<ModelRunner>): Probe {
   let bulkRows = 0;
   // Per correlation id: request send called, send done, responder got it, reply send called, reply send done, client got the reply.
   let hops = new Map<string, number[]>();
-  process.on('SIGUSR2', () => {
+  const reset = (): void => {
     loop.reset();
     since = performance.now();
     online = [];
     bulkRows = 0;
     hops = new Map();
+  };
+  process.on('SIGUSR2', reset);
+  process.on('SIGUSR1', () => {
+    process.stdout.write(`PROBE ${JSON.stringify(probe.report())}\n`);
+    reset();
   });
   const stamp = (id: string | undefined, i: number): void => {
     if (id === undefined) return;
@@ -62,7 +68,7 @@ export function startProbe(runners: Iterable<ModelRunner>): Probe {
       return p;
     };
   }
-  return {
+  const probe: Probe = {
     wrapTransport(t) {
       const isReply = (topic: string) => topic.endsWith('-replies');
       return {
@@ -101,6 +107,7 @@ export function startProbe(runners: Iterable<ModelRunner>): Probe {
       };
     },
   };
+  return probe;
 }
 
 /** p50/p99 of each hop over the requests that made every hop. */

@@ -338,7 +338,8 @@ export class ModelRunner {
 
   /**
    * Takes whole requests in priority order up to maxBatch rows (bulk requests, priority 0,
-   * only while the batch holds fewer than `bulkCap` rows). Only a request larger than its
+   * only while the batch holds fewer than `bulkCap` rows, and not beside online ones while
+   * bulk work is throttled). Only a request larger than its
    * cap is split (it fills the rest of the batch and stays at the head); splitting smaller
    * ones would make them wait for two batches.
    */
@@ -359,6 +360,8 @@ export class ModelRunner {
         this.settle(req, this.expired());
         continue;
       }
+      // While bulk work is throttled, an online batch carries no bulk rows (they would only make it slower).
+      if (req.priority <= 0 && bulkCap < this.maxBatch && slices.length > 0 && slices[0]!.req.priority > 0) break;
       const cap = req.priority > 0 ? this.maxBatch : bulkCap;
       const space = cap - rows;
       if (space <= 0 || (width >= 0 && req.width !== width)) break;
