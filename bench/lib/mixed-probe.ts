@@ -31,30 +31,41 @@ const url = values.bridge ? `http://127.0.0.1:${port}/v1/topologies/${topology}/
 if (values.bridge) body = JSON.stringify(FLIGHT_RECORD);
 const seconds = Number(values.seconds);
 
-/** The model's batch-size histogram (cumulative counts per bucket, and the sum of rows) from /metrics. */
-async function batchRows(): Promise<Record<string, number>> {
+/** A histogram's cumulative bucket counts, sum and count from /metrics (`labels`: its label text, e.g. model="delay"). */
+async function histogram(name: string, labels: string): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/sluice_model_batch_rows_(bucket\{le="([^"]+)",model="delay"\}|sum\{model="delay"\}|count\{model="delay"\}) (\S+)/g)) out[m[2] ?? m[1]!.split('{')[0]!] = Number(m[3]);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || !line.includes(labels)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    const kind = line.slice(name.length + 1, line.indexOf('{'));
+    out[le ?? kind] = Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
   return out;
 }
-const diff = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - (a[k] ?? 0)]));
-let before: Record<string, number> = {};
+const snapshot = async () => ({ model: await histogram('sluice_model_batch_rows', 'model="delay"'), step: await histogram('sluice_operator_batch_size', 'operator="bulk"') });
+/** Calls (batches) in the window, their mean rows, and how many held more than 512 rows. */
+const summary = (a: Record<string, number>, b: Record<string, number>) => {
+  const d = (k: string) => (b[k] ?? 0) - (a[k] ?? 0);
+  return { calls: d('count'), avgRows: Math.round(d('sum') / d('count')), over512Rows: d('count') - d('512') };
+};
+// The window: from 1.5 s into the measured load (or wait) to 0.5 s before its end, so it holds only steady state.
 let client: unknown = null;
-if (values.load !== '0') {
-  await generateLoad({ url, body, connections: 64, seconds: 2, rate: Number(values.rate) }); // warm-up; also lets the backfill start
-  child.kill('SIGUSR2');
-  before = await batchRows();
-  const r = await generateLoad({ url, body, connections: 64, seconds, rate: Number(values.rate) });
-  client = { rps: Math.round(r.requestsPerSecond), p50: r.latencyP50Ms, p99: r.latencyP99Ms, max: r.latencyMaxMs, non2xx: r.non2xx, errors: r.errors };
-} else {
-  await new Promise((r) => setTimeout(r, 2000));
-  child.kill('SIGUSR2');
-  before = await batchRows();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-}
-const batches = diff(before, await batchRows());
+const running = values.load !== '0'
+  ? generateLoad({ url, body, connections: 64, seconds: 2, rate: Number(values.rate) }).then(() => generateLoad({ url, body, connections: 64, seconds, rate: Number(values.rate) }))
+  : new Promise<null>((r) => setTimeout(() => r(null), (2 + seconds) * 1000));
+// The warm-up (also lets the backfill start), then the measured run's first 1.5 s (autocannon starting).
+await new Promise((r) => setTimeout(r, values.load !== '0' ? 2000 : 2000));
+await new Promise((r) => setTimeout(r, 1500));
+child.kill('SIGUSR2');
+const before = await snapshot();
+await new Promise((r) => setTimeout(r, Math.max(1, seconds - 2) * 1000));
+const after = await snapshot();
+child.kill('SIGUSR1');
+const r = await running;
+if (r) client = { rps: Math.round(r.requestsPerSecond), p50: r.latencyP50Ms, p99: r.latencyP99Ms, max: r.latencyMaxMs, non2xx: r.non2xx, errors: r.errors };
+const batches = { model: summary(before.model, after.model), backfillStep: summary(before.step, after.step) };
 child.kill('SIGTERM');
 await exited;
-const probe = JSON.parse(/PROBE (.*)/.exec(out)?.[1] ?? 'null') as unknown;
-console.log(JSON.stringify({ backfill: values.backfill, rate: Number(values.rate), load: values.load !== '0', client, probe, batches: { calls: batches.count, avgRows: Math.round(batches.sum! / batches.count!), over512Rows: batches.count! - batches['512']! }, backfills: Number(/BACKFILLS (\d+)/.exec(out)?.[1] ?? NaN) }));
+const probe = JSON.parse(/PROBE (.*)/.exec(out)?.[1] ?? 'null') as unknown; // the first: SIGUSR1's window
+console.log(JSON.stringify({ backfill: values.backfill, rate: Number(values.rate), load: values.load !== '0', client, probe, batches, backfills: Number(/BACKFILLS (\d+)/.exec(out)?.[1] ?? NaN) }));
