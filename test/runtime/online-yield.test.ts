@@ -15,7 +15,7 @@ async function lines(dir: string): Promise<string[]> {
   return text.trim().split('\n');
 }
 
-/** Runs a 3,000-row JSONL backfill (one bad line) with 1,024-row batches; returns its outputs and the map step's batch sizes. */
+/** Runs a 3,000-row JSONL backfill (one bad line) with 600-row batches; returns its outputs and the map step's batch sizes. */
 async function backfill(dir: string, out: string): Promise<{ rows: string[]; dead: string[]; summary: { in: number; out: number; dead: number }; batches: number[] }> {
   const def = topology('yield')
     .source('rows', { type: 'file', path: 'in.jsonl', format: 'jsonl' })
@@ -24,7 +24,7 @@ async function backfill(dir: string, out: string): Promise<{ rows: string[]; dea
     .sink('out', { type: 'file', path: `${out}/scored`, format: 'jsonl' })
     .sink('dlq', { type: 'file', path: `${out}/dlq`, format: 'jsonl' })
     .deadLetter('dlq')
-    .runtime({ batchSize: 1024 })
+    .runtime({ batchSize: 600 })
     .build();
   const metrics = createMetrics();
   const s = await (await Job.start({ definition: def, baseDir: dir }, { untilIdle: true, fresh: true, dataDir: join(dir, `data-${out}`), logger: memoryLogger(), metrics })).done;
@@ -40,7 +40,7 @@ test('while online requests are recent, a backfill hands its batches over in sli
     await writeFile(join(dir, 'in.jsonl'), rows.join('\n') + '\n');
     const quiet = await backfill(dir, 'quiet');
     assert.deepEqual(quiet.summary, { in: 3000, out: 2999, dead: 1 });
-    assert.deepEqual(quiet.batches, [0, 3], 'three whole batches without online traffic');
+    assert.deepEqual(quiet.batches, [0, 5], 'five whole 600-row batches without online traffic (read in pieces, handed out exactly)');
 
     // An online request "arrives" every 5 ms while the second run goes on.
     onlineActivity.mark();

@@ -54,6 +54,8 @@ class FilePartitionSource implements SourcePartition {
   private readonly controller = new AbortController();
   /** The reader is exhausted (seen while gathering pieces; the next poll reports the end). */
   private ended = false;
+  /** Rows of a piece beyond the last poll's batch size, handed out first by the next poll. */
+  private carry: Row[] | null = null;
 
   constructor(private readonly o: FileSourceOptions, readonly partition: number, private readonly file: string, start: number) {
     this.source = o.name;
@@ -84,15 +86,25 @@ class FilePartitionSource implements SourcePartition {
     const dead: DeadLetter[] = [];
     const now = Date.now();
     while (records.length + dead.length < max) {
-      const step = await this.iter.next();
-      if (step.done) {
-        this.ended = true;
-        if (records.length + dead.length === 0) return { records, dead, next: this.rows, end: true, bounded: true };
-        break;
+      let rows = this.carry;
+      this.carry = null;
+      if (!rows) {
+        const step = await this.iter.next();
+        if (step.done) {
+          this.ended = true;
+          if (records.length + dead.length === 0) return { records, dead, next: this.rows, end: true, bounded: true };
+          break;
+        }
+        if ('firstRow' in step.value) return this.columnar(step.value); // parquet: whole batches
+        if (step.value.bytesRead !== undefined) this.bytesRead = step.value.bytesRead;
+        rows = step.value.rows;
       }
-      if ('firstRow' in step.value) return this.columnar(step.value); // parquet: whole batches
-      if (step.value.bytesRead !== undefined) this.bytesRead = step.value.bytesRead;
-      for (const row of step.value.rows) {
+      const room = max - records.length - dead.length;
+      if (rows.length > room) {
+        this.carry = rows.slice(room);
+        rows = rows.slice(0, room);
+      }
+      for (const row of rows) {
         const offset = this.rows++;
         if ('error' in row) dead.push(decodeError(this.source, this.partition, offset, null, now, row.raw, row.error.message));
         else records.push({ key: null, value: row.value, timestamp: now, headers: EMPTY_HEADERS, position: { source: this.source, partition: this.partition, offset } });
