@@ -22,7 +22,7 @@ const IN_FLIGHT = 4;
 const CHECKPOINT_MS = Number(process.env.BENCH_KAFKA_CHECKPOINT_MS ?? 100);
 
 /** 1,000 distinct JSON events (~130 bytes): an id, a user and the small MLP's 8 features. */
-function eventPool(): string[] {
+export function eventPool(): string[] {
   return Array.from({ length: 1000 }, (_, i) => JSON.stringify({ id: i, user: `u${i % 997}`, ...Object.fromEntries(FEATURES.map((f, j) => [f, ((i * 31 + j * 17) % 200) / 100 - 1])) }));
 }
 
@@ -30,7 +30,7 @@ function eventPool(): string[] {
 const NODE_ARGS = (process.env.BENCH_KAFKA_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** One sluice job in a child process (bench/lib/kafka-sluice-run.ts), so its peak RSS is its own. */
-function runSluice(run: KafkaSluiceRun): Promise<KafkaSluiceRunResult> {
+export function runSluice(run: KafkaSluiceRun): Promise<KafkaSluiceRunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...NODE_ARGS, fileURLToPath(new URL('../lib/kafka-sluice-run.js', import.meta.url)), JSON.stringify(run)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

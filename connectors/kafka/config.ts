@@ -1,6 +1,8 @@
-// Before kafkajs: replaces its read_committed filter (see read-committed-fix.ts) and its per-partition grouping (partition-grouping-fix.ts).
+// Before kafkajs: replaces its read_committed filter (see read-committed-fix.ts), its per-partition grouping (partition-grouping-fix.ts)
+// and its record encoder (record-encoding-fix.ts).
 import './read-committed-fix.js';
 import './partition-grouping-fix.js';
+import './record-encoding-fix.js';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 
 /**

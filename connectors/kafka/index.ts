@@ -2,6 +2,7 @@
 // First: fixes kafkajs's read_committed filter before kafkajs loads.
 export { readCommittedFixed, filterAbortedMessages } from './read-committed-fix.js';
 export { partitionGroupingFixed, groupMessagesPerPartition } from './partition-grouping-fix.js';
+export { recordEncodingFixed, encodeRecord, kafkajsRecord } from './record-encoding-fix.js';
 export { createKafkaClient, kafkaClientConfig, KAFKA_DEFAULTS } from './config.js';
 export type { KafkaConnection } from './config.js';
 export { KafkaTopicAdmin, KafkaConnectError, describeConnectFailure } from './admin.js';
