@@ -21,10 +21,11 @@ const BATCH = Number(process.env.BENCH_KAFKA_BATCH ?? 1024);
 const CHECKPOINT_MS = Number(process.env.BENCH_KAFKA_CHECKPOINT_MS ?? 100);
 
 const us = (cpuSeconds: number) => (cpuSeconds / RECORDS) * 1e6;
-const show = (name: string, rows: { cpu: number; secs: number }[]) => {
+const show = (name: string, rows: { cpu: number; secs: number; main?: number }[]) => {
   const cpu = median(rows.map((r) => us(r.cpu)));
+  const main = rows[0]?.main === undefined ? '' : `; main thread ${median(rows.map((r) => us(r.main!))).toFixed(2)} µs/record`;
   const busy = median(rows.map((r) => r.cpu / r.secs));
-  process.stdout.write(`${name}: cpu ${cpu.toFixed(2)} µs/record (runs ${rows.map((r) => us(r.cpu).toFixed(2)).join(', ')}); busy ${busy.toFixed(2)} cores; ${median(rows.map((r) => RECORDS / r.secs)).toFixed(0)} records/s wall (load-dependent)\n`);
+  process.stdout.write(`${name}: cpu ${cpu.toFixed(2)} µs/record (runs ${rows.map((r) => us(r.cpu).toFixed(2)).join(', ')})${main}; busy ${busy.toFixed(2)} cores; ${median(rows.map((r) => RECORDS / r.secs)).toFixed(0)} records/s wall (load-dependent)\n`);
 };
 
 const pool = eventPool();
@@ -59,7 +60,7 @@ if (variants.length) {
         const name = `probe-${variant.toLowerCase()}-${id}-${rep}`;
         created.push(`${name}-out`, `${name}-dlq`);
         const r = await runSluice({ brokers: BROKERS, input, records: RECORDS, variant, name, batch: BATCH, maxInFlight: 4, checkpointIntervalMs: CHECKPOINT_MS });
-        rows.push({ cpu: r.cpuSeconds, secs: r.seconds });
+        rows.push({ cpu: r.cpuSeconds, secs: r.seconds, main: r.mainThreadCpuSeconds });
       }
       show(variant, rows);
     }

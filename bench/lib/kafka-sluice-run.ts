@@ -8,6 +8,7 @@
 // First: sluice's Kafka connector patches kafkajs (read_committed filter, linear partition
 // grouping) before kafkajs loads; importing kafkajs first would run the job without them.
 import '../../connectors/kafka/index.js';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { isMainModule } from './is-main.js';
 import { tmpdir } from 'node:os';
@@ -43,6 +44,19 @@ export interface KafkaSluiceRunResult {
   deadLettered: number;
   /** CPU seconds (user + system, every thread: main loop, ONNX workers, libuv) in the timed window. */
   cpuSeconds: number;
+  /** CPU seconds of the main thread alone in the same window (Linux /proc; NaN elsewhere): the JavaScript side, which bounds the rate. */
+  mainThreadCpuSeconds: number;
+}
+
+/** user + system CPU seconds of this process's main thread, from /proc (clock ticks of 10 ms). */
+function mainThreadCpu(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 export const FEATURES = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'];
@@ -80,10 +94,13 @@ async function main(r: KafkaSluiceRun): Promise<KafkaSluiceRunResult> {
     const job = await Job.start(benchTopology(r), { connection, untilIdle: true, fresh: true, dataDir, logger: createLogger('bench', 'warn') });
     let start = 0;
     let cpuStart: NodeJS.CpuUsage | undefined;
+    let mainStart = NaN;
+    let mainUsed = NaN;
     const watchStart = setInterval(() => {
       if (!start && job.recordsRead() > 0) {
         start = performance.now();
         cpuStart = process.cpuUsage();
+        mainStart = mainThreadCpu();
       }
     }, 2);
     let end = 0;
@@ -95,6 +112,7 @@ async function main(r: KafkaSluiceRun): Promise<KafkaSluiceRunResult> {
         if (committed.length === ends.size && committed.every((p) => Number(p.offset) >= (ends.get(p.partition) ?? Infinity))) {
           end = performance.now();
           cpuUsed = process.cpuUsage(cpuStart);
+          mainUsed = mainThreadCpu() - mainStart;
         }
         else await new Promise((res) => setTimeout(res, 20));
       }
@@ -104,13 +122,16 @@ async function main(r: KafkaSluiceRun): Promise<KafkaSluiceRunResult> {
     await watchEnd;
     clearInterval(watchStart);
     end ||= performance.now();
-    cpuUsed ??= process.cpuUsage(cpuStart);
+    if (!cpuUsed) {
+      cpuUsed = process.cpuUsage(cpuStart);
+      mainUsed = mainThreadCpu() - mainStart;
+    }
     if (summary.status === 'failed') throw new Error(`the ${r.variant} job failed: ${summary.error}`);
     if (summary.recordsIn !== r.records) throw new Error(`the ${r.variant} job read ${summary.recordsIn} of ${r.records} records`);
     if (summary.deadLettered) throw new Error(`the ${r.variant} job dead-lettered ${summary.deadLettered} records`);
     if (r.variant !== 'stateful' && summary.recordsOut !== r.records) throw new Error(`the ${r.variant} job wrote ${summary.recordsOut} of ${r.records} records`);
     const seconds = (end - (start || end)) / 1000;
-    return { recordsPerSecond: r.records / seconds, seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), recordsIn: summary.recordsIn, recordsOut: summary.recordsOut, deadLettered: summary.deadLettered, cpuSeconds: (cpuUsed.user + cpuUsed.system) / 1e6 };
+    return { recordsPerSecond: r.records / seconds, seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), recordsIn: summary.recordsIn, recordsOut: summary.recordsOut, deadLettered: summary.deadLettered, cpuSeconds: (cpuUsed.user + cpuUsed.system) / 1e6, mainThreadCpuSeconds: mainUsed };
   } finally {
     await admin.disconnect().catch(() => {});
     await rm(dataDir, { recursive: true, force: true });

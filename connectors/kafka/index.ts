@@ -15,3 +15,4 @@ export type { PartitionRange } from './range-reader.js';
 export { IdempotentWriter, TransactionalWriter, chunkRecords } from './producer.js';
 export type { ConsumedOffsets, OutRecord } from './producer.js';
 export { errorText, isFenced } from './errors.js';
+export { KeyHashPartitioner, murmur2 } from './partitioner.js';
