@@ -3,6 +3,7 @@
 export { readCommittedFixed, filterAbortedMessages } from './read-committed-fix.js';
 export { partitionGroupingFixed, groupMessagesPerPartition } from './partition-grouping-fix.js';
 export { recordEncodingFixed, encodeRecord, kafkajsRecord } from './record-encoding-fix.js';
+export { recordDecodingFixed, decodeRecord, kafkajsRecordDecoder } from './record-decoding-fix.js';
 export { createKafkaClient, kafkaClientConfig, KAFKA_DEFAULTS } from './config.js';
 export type { KafkaConnection } from './config.js';
 export { KafkaTopicAdmin, KafkaConnectError, describeConnectFailure } from './admin.js';
