@@ -1,3 +1,5 @@
+// First: sluice's kafkajs fixes load before kafkajs, as in any process that imports sluice (the ceiling gets them too).
+import { partitionGroupingFixed, readCommittedFixed, recordDecodingFixed, recordEncodingFixed } from '../../connectors/kafka/index.js';
 import type { Benchmark } from '../lib/benchmark.js';
 import { NAIVE_PASSTHROUGH, TUNED_PASSTHROUGH, ensureKafkaBroker, kafkaPassthroughRecordsPerSecond, type PassthroughTuning } from '../lib/kafka-ceiling.js';
 import { brokerCeiling } from '../lib/kafka-perf-tools.js';
@@ -36,11 +38,12 @@ export const kafkaPassthrough: Benchmark = {
       const brokerLimit = Math.min(perf.produceRecordsPerSecond, perf.consumeRecordsPerSecond);
       const ceiling = { name: 'broker ceiling: min(ProducerPerformance, ConsumerPerformance)', value: round(brokerLimit) };
 
-      const params = { client: 'kafkajs 2.2.4', broker: 'Apache Kafka 3.9.1 KRaft, 1 node, loopback', records: RECORDS, partitions: PARTITIONS, value_bytes: VALUE_BYTES, reps: REPS, warmup_records: WARMUP_RECORDS, broker_started_by_bench: broker.started };
+      const kafkajsFixes = Object.entries({ read_committed_filter: readCommittedFixed, partition_grouping: partitionGroupingFixed, record_encoder: recordEncodingFixed, record_decoder: recordDecodingFixed }).filter(([, on]) => on).map(([name]) => name).join(', ') || 'none';
+      const params = { client: 'kafkajs 2.2.4', kafkajs_fixes_loaded: kafkajsFixes, broker: 'Apache Kafka 3.9.1 KRaft, 1 node, loopback', records: RECORDS, partitions: PARTITIONS, value_bytes: VALUE_BYTES, reps: REPS, warmup_records: WARMUP_RECORDS, broker_started_by_bench: broker.started };
       const base = { benchmark: 'kafka-passthrough', name: 'kafka-passthrough', mode: 'stream' as const, unit: 'records/s' };
       const perfParams = { ...params, records: PERF_RECORDS, tool: 'org.apache.kafka.tools (kafka-tools 3.9.1)', producer_props: Object.entries(perf.producerProps).filter(([k]) => k !== 'bootstrap.servers').map(([k, v]) => `${k}=${v}`).join(' '), key: 'none' };
       return [
-        result({ ...base, metric: 'records_per_s', value: round(median(tuned.map((r) => r.passthroughRecordsPerSecond))), ceiling, params: { ...params, ...tuningParams(TUNED_PASSTHROUGH), mean_batch: round(median(tuned.map((r) => r.meanBatch))), phase: 'consume → produce passthrough, tuned (the Kafka ceiling sluice is compared with)' } }),
+        result({ ...base, metric: 'records_per_s', value: round(median(tuned.map((r) => r.passthroughRecordsPerSecond))), ceiling, params: { ...params, ...tuningParams(TUNED_PASSTHROUGH), mean_batch: round(median(tuned.map((r) => r.meanBatch))), cpu_us_per_record: round((median(tuned.map((r) => r.passthroughCpuSeconds)) / RECORDS) * 1e6, 2), phase: 'consume → produce passthrough, tuned (the Kafka ceiling sluice is compared with)' } }),
         result({ ...base, metric: 'naive_records_per_s', value: round(median(naive.map((r) => r.passthroughRecordsPerSecond))), ceiling, params: { ...params, ...tuningParams(NAIVE_PASSTHROUGH), mean_batch: round(median(naive.map((r) => r.meanBatch))), phase: 'consume → produce passthrough, naive (kafkajs defaults, one awaited send per batch)' } }),
         result({ ...base, metric: 'broker_produce_records_per_s', value: round(perf.produceRecordsPerSecond), ceiling: null, params: { ...perfParams, phase: 'ProducerPerformance' } }),
         result({ ...base, metric: 'broker_consume_records_per_s', value: round(perf.consumeRecordsPerSecond), ceiling: null, params: { ...perfParams, phase: 'ConsumerPerformance (fetch.nMsg.sec, group join not counted)' } }),

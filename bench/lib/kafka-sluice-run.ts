@@ -5,6 +5,10 @@
 // input's end (for both guarantees, offsets commit only with or after the outputs), as the
 // passthrough is timed from its first fetched batch to its last acknowledged send.
 //   node dist/bench/lib/kafka-sluice-run.js '<JSON KafkaSluiceRun>'
+// First: sluice's Kafka connector patches kafkajs (read_committed filter, linear partition
+// grouping) before kafkajs loads; importing kafkajs first would run the job without them.
+import '../../connectors/kafka/index.js';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { isMainModule } from './is-main.js';
 import { tmpdir } from 'node:os';
@@ -38,6 +42,21 @@ export interface KafkaSluiceRunResult {
   recordsIn: number;
   recordsOut: number;
   deadLettered: number;
+  /** CPU seconds (user + system, every thread: main loop, ONNX workers, libuv) in the timed window. */
+  cpuSeconds: number;
+  /** CPU seconds of the main thread alone in the same window (Linux /proc; NaN elsewhere): the JavaScript side, which bounds the rate. */
+  mainThreadCpuSeconds: number;
+}
+
+/** user + system CPU seconds of this process's main thread, from /proc (clock ticks of 10 ms). */
+function mainThreadCpu(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 export const FEATURES = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'];
@@ -74,15 +93,27 @@ async function main(r: KafkaSluiceRun): Promise<KafkaSluiceRunResult> {
     const connection = { kind: 'kafka' as const, from: 'flag' as const, kafka: kafkaFromConfig({ brokers: r.brokers, topics: { create: true, partitions: ends.size, replicationFactor: 1 } }, process.cwd(), `sluice-${r.name}`) };
     const job = await Job.start(benchTopology(r), { connection, untilIdle: true, fresh: true, dataDir, logger: createLogger('bench', 'warn') });
     let start = 0;
+    let cpuStart: NodeJS.CpuUsage | undefined;
+    let mainStart = NaN;
+    let mainUsed = NaN;
     const watchStart = setInterval(() => {
-      if (!start && job.recordsRead() > 0) start = performance.now();
+      if (!start && job.recordsRead() > 0) {
+        start = performance.now();
+        cpuStart = process.cpuUsage();
+        mainStart = mainThreadCpu();
+      }
     }, 2);
     let end = 0;
+    let cpuUsed: NodeJS.CpuUsage | undefined;
     let stopWatching = false;
     const watchEnd = (async () => {
       while (!end && !stopWatching) {
         const committed = (await admin.fetchOffsets({ groupId: r.name, topics: [r.input] }))[0]?.partitions ?? [];
-        if (committed.length === ends.size && committed.every((p) => Number(p.offset) >= (ends.get(p.partition) ?? Infinity))) end = performance.now();
+        if (committed.length === ends.size && committed.every((p) => Number(p.offset) >= (ends.get(p.partition) ?? Infinity))) {
+          end = performance.now();
+          cpuUsed = process.cpuUsage(cpuStart);
+          mainUsed = mainThreadCpu() - mainStart;
+        }
         else await new Promise((res) => setTimeout(res, 20));
       }
     })();
@@ -91,12 +122,16 @@ async function main(r: KafkaSluiceRun): Promise<KafkaSluiceRunResult> {
     await watchEnd;
     clearInterval(watchStart);
     end ||= performance.now();
+    if (!cpuUsed) {
+      cpuUsed = process.cpuUsage(cpuStart);
+      mainUsed = mainThreadCpu() - mainStart;
+    }
     if (summary.status === 'failed') throw new Error(`the ${r.variant} job failed: ${summary.error}`);
     if (summary.recordsIn !== r.records) throw new Error(`the ${r.variant} job read ${summary.recordsIn} of ${r.records} records`);
     if (summary.deadLettered) throw new Error(`the ${r.variant} job dead-lettered ${summary.deadLettered} records`);
     if (r.variant !== 'stateful' && summary.recordsOut !== r.records) throw new Error(`the ${r.variant} job wrote ${summary.recordsOut} of ${r.records} records`);
     const seconds = (end - (start || end)) / 1000;
-    return { recordsPerSecond: r.records / seconds, seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), recordsIn: summary.recordsIn, recordsOut: summary.recordsOut, deadLettered: summary.deadLettered };
+    return { recordsPerSecond: r.records / seconds, seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), recordsIn: summary.recordsIn, recordsOut: summary.recordsOut, deadLettered: summary.deadLettered, cpuSeconds: (cpuUsed.user + cpuUsed.system) / 1e6, mainThreadCpuSeconds: mainUsed };
   } finally {
     await admin.disconnect().catch(() => {});
     await rm(dataDir, { recursive: true, force: true });

@@ -1,6 +1,9 @@
-// Before kafkajs: replaces its read_committed filter (see read-committed-fix.ts) and its per-partition grouping (partition-grouping-fix.ts).
+// Before kafkajs: replaces its read_committed filter (see read-committed-fix.ts), its per-partition grouping (partition-grouping-fix.ts)
+// and its record encoder and decoder (record-encoding-fix.ts, record-decoding-fix.ts).
 import './read-committed-fix.js';
 import './partition-grouping-fix.js';
+import './record-encoding-fix.js';
+import './record-decoding-fix.js';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 
 /**

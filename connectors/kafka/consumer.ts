@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
 import { copartitionedAssigner } from './copartition.js';
 
 /** A fetched record, bytes-level. */
@@ -37,6 +37,19 @@ export interface GroupConsumerOptions {
   wakeLinks?: [string, string][];
   /** The client's retry settings (kafkajs takes a consumer's retry options whole). */
   retry?: { retries: number; initialRetryTime: number; maxRetryTime: number };
+}
+
+/** Shared by every record without headers (most), so those allocate no object; never written to. */
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** A record's headers as text (the first value of a repeated header). */
+function textHeaders(h: IHeaders): Record<string, string> {
+  let out: Record<string, string> | undefined;
+  for (const k in h) {
+    const v = h[k];
+    if (v !== undefined) (out ??= {})[k] = Array.isArray(v) ? String(v[0]) : v.toString();
+  }
+  return out ?? NO_HEADERS;
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -146,9 +159,7 @@ export class GroupConsumer {
     for (const m of batch.messages) {
       const offset = Number(m.offset);
       if (f.next >= 0 && offset < f.next) continue;
-      const headers: Record<string, string> = {};
-      if (m.headers) for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : v.toString();
-      chunk.push({ offset, key: m.key, value: m.value, timestamp: Number(m.timestamp), headers });
+      chunk.push({ offset, key: m.key, value: m.value, timestamp: Number(m.timestamp), headers: m.headers ? textHeaders(m.headers) : NO_HEADERS });
       f.next = offset + 1;
     }
     if (chunk.length) {

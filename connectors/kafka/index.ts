@@ -2,6 +2,8 @@
 // First: fixes kafkajs's read_committed filter before kafkajs loads.
 export { readCommittedFixed, filterAbortedMessages } from './read-committed-fix.js';
 export { partitionGroupingFixed, groupMessagesPerPartition } from './partition-grouping-fix.js';
+export { recordEncodingFixed, encodeRecord, kafkajsRecord } from './record-encoding-fix.js';
+export { recordDecodingFixed, decodeRecord, kafkajsRecordDecoder } from './record-decoding-fix.js';
 export { createKafkaClient, kafkaClientConfig, KAFKA_DEFAULTS } from './config.js';
 export type { KafkaConnection } from './config.js';
 export { KafkaTopicAdmin, KafkaConnectError, describeConnectFailure } from './admin.js';
@@ -14,3 +16,4 @@ export type { PartitionRange } from './range-reader.js';
 export { IdempotentWriter, TransactionalWriter, chunkRecords } from './producer.js';
 export type { ConsumedOffsets, OutRecord } from './producer.js';
 export { errorText, isFenced } from './errors.js';
+export { KeyHashPartitioner, murmur2 } from './partitioner.js';

@@ -5,6 +5,12 @@ import type { Metrics } from '../../metrics/registry.js';
 import { EMPTY_HEADERS } from '../../sinks/index.js';
 import type { PollResult, SourcePartition } from './source.js';
 
+/** Whether an object has an own enumerable key, without allocating a key array (once per record). */
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 /** How long a poll waits for fetched records before reporting an idle batch. */
 const WAIT_MS = 200;
 
@@ -78,7 +84,7 @@ export class KafkaPartitionSource implements SourcePartition {
         dead.push(dl);
         continue;
       }
-      const headers = Object.keys(m.headers).length ? m.headers : EMPTY_HEADERS;
+      const headers = hasKeys(m.headers) ? m.headers : EMPTY_HEADERS;
       records.push({ key: key as string | null, value: decoded as Record<string, unknown>, timestamp: m.timestamp, headers, position });
     }
     this.pos = last + 1;
