@@ -73,6 +73,9 @@ export const kafkaSluice: Benchmark = {
         passthroughCpu.push(r.passthroughCpuSeconds);
       }
       const passthrough = round(median(passthroughRuns));
+      const jsonRuns: number[] = [];
+      for (let i = 0; i < Math.max(REPS, 3); i++) jsonRuns.push((await kafkaPassthroughRecordsPerSecond({ ...options, records: RECORDS, json: true })).passthroughRecordsPerSecond);
+      const jsonPassthrough = round(median(jsonRuns));
 
       // One input for every sluice run; each run is its own consumer group and reads all of it.
       await admin.createTopics({ topics: [{ topic: input, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
@@ -103,6 +106,8 @@ export const kafkaSluice: Benchmark = {
       return [
         result({ ...base, metric: 'passthrough_records_per_s', value: passthrough, unit: 'records/s', ceiling: null, params: { ...params, reps: passthroughRuns.length, cpu_us_per_record: perRecordUs(passthroughCpu), kafkajs_fixes_loaded: kafkajsFixes, phase: 'the ceiling: raw kafkajs consume → produce (with the kafkajs fixes sluice loads, as in any process that imports sluice)' } }),
         result({ ...base, metric: 'at_least_once_records_per_s', value: rate('atLeastOnce'), unit: 'records/s', ceiling: passthroughCeiling, params: { ...params, guarantee: 'atLeastOnce', target_ratio: 0.7, ...cpu('atLeastOnce') } }),
+        result({ ...base, metric: 'json_passthrough_records_per_s', value: jsonPassthrough, unit: 'records/s', ceiling: passthroughCeiling, params: { ...params, reps: jsonRuns.length, kafkajs_fixes_loaded: kafkajsFixes, phase: 'the same passthrough, each value parsed and re-serialized as JSON (JSON.parse/JSON.stringify): the least a job that reads fields adds to the byte copy' } }),
+        result({ ...base, metric: 'at_least_once_vs_json_passthrough', value: rate('atLeastOnce'), unit: 'records/s', ceiling: { name: 'kafkajs passthrough with JSON parse + stringify (same records, broker, run)', value: jsonPassthrough }, params: { ...params, guarantee: 'atLeastOnce', phase: 'the atLeastOnce row again, against the JSON-aware passthrough' } }),
         result({ ...base, metric: 'exactly_once_records_per_s', value: rate('exactlyOnce'), unit: 'records/s', ceiling: passthroughCeiling, params: { ...params, guarantee: 'exactlyOnce', ...cpu('exactlyOnce') } }),
         result({ ...base, metric: 'stateful_records_per_s', value: rate('stateful'), unit: 'records/s', ceiling: { name: 'the stateless atLeastOnce row', value: rate('atLeastOnce') }, params: { ...params, guarantee: 'atLeastOnce', steps: 'aggregate (count, avg, max per key) → score → tumbling 1m window (emit on close), changelog topics on Kafka', window_outputs: runs.stateful[0]?.recordsOut ?? 0 } }),
         result({ ...base, metric: 'at_least_once_peak_rss_mb', value: rss('atLeastOnce'), unit: 'MiB', ceiling: null, params: { ...params, guarantee: 'atLeastOnce', phase: 'peak RSS of the sluice process' } }),
