@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { systemClock, type Clock } from '../core/clock.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import type { CancelSignal } from '../core/cancel.js';
 import type { Metrics } from '../metrics/registry.js';
 
 export type ExecutionProviderName = 'cpu' | 'cuda' | 'tensorrt';
@@ -44,7 +45,7 @@ export interface InferOptions {
   /** When the queue is full, wait for room instead of failing with OVERLOADED. Default false. */
   wait?: boolean;
   /** Aborting it cancels the request (CANCELLED): a queued one leaves the queue at once. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 export interface TensorInfo {

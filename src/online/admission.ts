@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.js';
+import { Cancellation, type CancelSignal } from '../core/cancel.js';
 import { SluiceError, ensureError } from '../core/errors.js';
 import type { ResolvedOnlineConfig } from './config.js';
 import type { OnlineMetrics } from './metrics.js';
@@ -11,7 +12,7 @@ export interface Call {
   /** Clock ms after which the request's model work is dropped (504). */
   deadline: number;
   /** Aborted when the client goes away or the deadline passes. */
-  signal: AbortSignal;
+  signal: CancelSignal;
 }
 
 /**
@@ -60,7 +61,7 @@ export class Admission {
     }
     const ms = timeoutMs ?? headerTimeout(req) ?? this.config.deadlineMs;
     const deadline = this.clock.now() + ms;
-    const ac = new AbortController();
+    const ac = new Cancellation();
     let why: 'deadline' | 'client' | null = null;
     const timer = setTimeout(() => {
       why ??= 'deadline';
@@ -75,7 +76,7 @@ export class Admission {
     this.inFlightNow++;
     this.metrics.inFlight.inc();
     try {
-      const out = await work({ deadline, signal: ac.signal });
+      const out = await work({ deadline, signal: ac });
       if (why === 'deadline') throw this.expired(ms);
       return out;
     } catch (err) {

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EmbeddedLog } from '../../connectors/embedded/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { toAbortSignal } from '../core/cancel.js';
 import { SluiceError } from '../core/errors.js';
 import type { Metrics } from '../metrics/registry.js';
 import { ModelRunner } from '../model/index.js';
@@ -126,7 +127,8 @@ export async function createOnlineService(loaded: LoadedTopology, o: OnlineServi
       if (!o.transport) throw new SluiceError('INVALID_TOPOLOGY', `online.mode: bridge needs a topic transport (the embedded log or a Kafka connection)`);
       const client = await BridgeClient.start({ transport: o.transport, path: p, metrics: onlineMetrics(o.metrics.registry), partitions, model: firstModel });
       closers.push(client);
-      answerer = client;
+      // The bridge client is handed a real AbortSignal (it may pass it on to APIs that need one).
+      answerer = { topology: client.topology, model: client.model, answer: (values, call) => client.answer(values, { ...call, signal: toAbortSignal(call.signal) }) };
     }
     const app = await buildServer({
       config,

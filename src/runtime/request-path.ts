@@ -13,6 +13,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { partitionOfKey } from '../../connectors/embedded/index.js';
+import type { CancelSignal } from '../core/cancel.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { SluiceError, ensureError, type ErrorCode } from '../core/errors.js';
 import type { StreamRecord } from '../core/record.js';
@@ -48,14 +49,14 @@ export type RecordAnswer =
 /** Per call: what model calls made while answering it inherit. */
 interface CallScope {
   deadline: number | undefined;
-  signal: AbortSignal | undefined;
+  signal: CancelSignal | undefined;
 }
 
 const scope = new AsyncLocalStorage<CallScope>();
 
 /** The part of a ModelRunner the online side needs. */
 export interface OnlineRunner extends ScoringModel {
-  infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number; signal?: AbortSignal }): ReturnType<ScoringModel['infer']>;
+  infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number; signal?: CancelSignal }): ReturnType<ScoringModel['infer']>;
 }
 
 /**
@@ -99,7 +100,7 @@ export interface RequestPathOptions {
 export interface CallOptions {
   /** Clock ms after which model calls fail with DEADLINE_EXCEEDED. */
   deadline?: number;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /**
    * Each record's key as the request gives it (the producer's key, in a topology keyed by
    * it rather than by a keyBy step); a keyBy step replaces it, as it does in the stream.

@@ -99,10 +99,18 @@ async function core(app: FastifyInstance, o: CorePluginOptions): Promise<void> {
     return sendError(req, reply, new SluiceError('SHUTTING_DOWN', 'the server is shutting down and takes no new requests; retry against another instance'));
   });
 
+  // The histogram's child per (route, model, status), kept: labelling it per request
+  // (hashing the label object) costs more than the observation itself.
+  const latency = new Map<string, { observe(v: number): void }>();
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unknown';
     if (route === '/metrics') return;
-    metrics.requestSeconds.observe({ route, model: req.sluiceModel ?? '', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    const model = req.sluiceModel ?? '';
+    const status = reply.statusCode;
+    const key = `${status} ${model} ${route}`;
+    let h = latency.get(key);
+    if (!h) latency.set(key, (h = metrics.requestSeconds.labels({ route, model, status: String(status) })));
+    h.observe(reply.elapsedTime / 1000);
   });
 
   app.get('/metrics', async (_req, reply) => {

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { CancelSignal } from '../../core/cancel.js';
 import { ERROR_CODES, SluiceError } from '../../core/errors.js';
 import type { RecordAnswer } from '../../runtime/request-path.js';
 
@@ -14,7 +15,7 @@ export interface RecordAnswerer {
   /** The model the latency metric names (the first score step's). */
   readonly model: string;
   /** `call.keys`: each record's key as the request gave it (null or undefined: none). */
-  answer(values: readonly unknown[], call: { deadline: number; signal: AbortSignal; keys?: readonly (string | null | undefined)[] }): Promise<RecordAnswer[]>;
+  answer(values: readonly unknown[], call: { deadline: number; signal: CancelSignal; keys?: readonly (string | null | undefined)[] }): Promise<RecordAnswer[]>;
 }
 
 /** The header that gives a one-record request its key. */
