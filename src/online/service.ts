@@ -14,7 +14,7 @@ import type { Metrics } from '../metrics/registry.js';
 import { ModelRunner } from '../model/index.js';
 import type { Job } from '../runtime/job.js';
 import { RequestPath, onlineModels } from '../runtime/request-path.js';
-import { kvStateStore } from '../state/index.js';
+import { coalescingReads, kvStateStore } from '../state/index.js';
 import type { LoadedTopology } from '../topology/load.js';
 import { resolveOnlineConfig, type OnlineFlags, type ResolvedOnlineConfig } from './config.js';
 import type { RecordAnswerer } from './plugins/topology.js';
@@ -71,7 +71,7 @@ function requestPath(loaded: LoadedTopology, o: { runners: ReadonlyMap<string, M
     models: onlineModels(o.runners, o.priority),
     baseDir: loaded.baseDir,
     clock: o.clock,
-    ...(log ? { state: { store: kvStateStore(log), partitions: (t: string) => log.topic(t)?.partitions, ...(job ? { live: (task: string, op: string) => job.stateBackend(task, op) } : {}) } } : {}),
+    ...(log ? { state: { store: coalescingReads(kvStateStore(log)), partitions: (t: string) => log.topic(t)?.partitions, ...(job ? { live: (task: string, op: string) => job.stateBackend(task, op) } : {}) } } : {}),
   });
 }
 
