@@ -6,7 +6,7 @@
 //   node scripts/online-cpu.mjs [ROUTE ...] [--requests N] [--repeats R]
 // ROUTE: bare, v2-flight, topology-flight, v2-wide, naive-wide (default: all).
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const args = process.argv.slice(2);
@@ -33,8 +33,9 @@ const ROUTES = {
   'naive-wide': { server: ['dist/bench/lib/online-server.js', 'naive', 'wide'], path: '/v2/models/wide/infer', body: infer('wide', sampleRow('wide')) },
 };
 
-function cpuMs(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+/** utime+stime of the whole process (all threads), or of its main thread alone with `main`. */
+function cpuMs(pid, main = false) {
+  const f = readFileSync(main ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) * TICK_MS; // utime, stime (fields 14, 15)
 }
 
@@ -65,6 +66,20 @@ async function batches(port) {
   return { rows: sum('sum'), calls: sum('count') };
 }
 
+/** CPU ms per thread name (comm), all threads of `pid`. */
+function threadsMs(pid) {
+  const out = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const raw = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = `${raw.slice(raw.indexOf("(") + 1, raw.lastIndexOf(")"))}:${tid === String(pid) ? "main" : tid}`;
+      const f = raw.split(') ')[1].split(' ');
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) * TICK_MS;
+    } catch {}
+  }
+  return out;
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pick = args.length ? args : Object.keys(ROUTES);
 for (const name of pick) {
@@ -76,19 +91,27 @@ for (const name of pick) {
     const per = [];
     const wallPer = [];
     const batch = [];
+    const mainPer = [];
     for (let i = 0; i < REPEATS; i++) {
       const b0 = await batches(port);
       const c0 = cpuMs(child.pid);
+      const m0 = cpuMs(child.pid, true);
+      const th0 = threadsMs(child.pid);
       const t0 = performance.now();
       const j = cannon(port, route, REQUESTS);
       const wall = performance.now() - t0;
       const used = cpuMs(child.pid) - c0;
+      if (process.env.THREADS) {
+        const th1 = threadsMs(child.pid);
+        console.log('  per thread (us/request):', Object.entries(th1).map(([k, v]) => `${k} ${(((v - (th0[k] ?? 0)) * 1000) / j.requests.total).toFixed(1)}`).join(', '));
+      }
+      mainPer.push(((cpuMs(child.pid, true) - m0) * 1000) / j.requests.total);
       const b1 = await batches(port);
       if (b1.calls > b0.calls) batch.push((b1.rows - b0.rows) / (b1.calls - b0.calls));
       per.push((used * 1000) / j.requests.total);
       wallPer.push(used / wall);
     }
-    console.log(`${name.padEnd(16)} server CPU per request: median ${median(per).toFixed(1)} us  (runs ${per.map((x) => x.toFixed(1)).join(', ')}; server busy ${(median(wallPer) * 100).toFixed(0)}% of a core over ${REQUESTS} requests${batch.length ? `; avg batch ${median(batch).toFixed(1)} rows` : ''})`);
+    console.log(`${name.padEnd(16)} server CPU per request: median ${median(per).toFixed(1)} us  (runs ${per.map((x) => x.toFixed(1)).join(', ')}; main thread ${median(mainPer).toFixed(1)} us; server busy ${(median(wallPer) * 100).toFixed(0)}% of a core over ${REQUESTS} requests${batch.length ? `; avg batch ${median(batch).toFixed(1)} rows` : ''})`);
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
