@@ -92,6 +92,8 @@ for (const name of pick) {
     const wallPer = [];
     const batch = [];
     const mainPer = [];
+    const rps = [];
+    const p99 = [];
     for (let i = 0; i < REPEATS; i++) {
       const b0 = await batches(port);
       const c0 = cpuMs(child.pid);
@@ -109,9 +111,11 @@ for (const name of pick) {
       const b1 = await batches(port);
       if (b1.calls > b0.calls) batch.push((b1.rows - b0.rows) / (b1.calls - b0.calls));
       per.push((used * 1000) / j.requests.total);
+      rps.push(j.requests.total / (wall / 1000));
+      p99.push(j.latency.p99);
       wallPer.push(used / wall);
     }
-    console.log(`${name.padEnd(16)} server CPU per request: median ${median(per).toFixed(1)} us  (runs ${per.map((x) => x.toFixed(1)).join(', ')}; main thread ${median(mainPer).toFixed(1)} us; server busy ${(median(wallPer) * 100).toFixed(0)}% of a core over ${REQUESTS} requests${batch.length ? `; avg batch ${median(batch).toFixed(1)} rows` : ''})`);
+    console.log(`${name.padEnd(16)} server CPU per request: median ${median(per).toFixed(1)} us  (runs ${per.map((x) => x.toFixed(1)).join(', ')}; main thread ${median(mainPer).toFixed(1)} us; server busy ${(median(wallPer) * 100).toFixed(0)}% of a core over ${REQUESTS} requests; loaded-machine ${median(rps).toFixed(0)} req/s, p99 ${median(p99)} ms${batch.length ? `; avg batch ${median(batch).toFixed(1)} rows` : ''})`);
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');

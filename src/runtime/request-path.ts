@@ -56,13 +56,13 @@ const scope = new AsyncLocalStorage<CallScope>();
 
 /** The part of a ModelRunner the online side needs. */
 export interface OnlineRunner extends ScoringModel {
-  infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number; signal?: CancelSignal }): ReturnType<ScoringModel['infer']>;
+  infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number; signal?: CancelSignal; noDelay?: boolean }): ReturnType<ScoringModel['infer']>;
 }
 
 /**
  * Wraps runners so every call made inside a request (by the score step) runs at online
- * priority with the request's deadline and cancellation, and is shed (never waits) when
- * the model's queue is full.
+ * priority with the request's deadline and cancellation, is shed (never waits) when
+ * the model's queue is full, and is not held back for the batching delay (noDelay).
  */
 export function onlineModels(models: ReadonlyMap<string, OnlineRunner>, priority: number): Map<string, ScoringModel> {
   const out = new Map<string, ScoringModel>();
@@ -73,7 +73,7 @@ export function onlineModels(models: ReadonlyMap<string, OnlineRunner>, priority
       outputs: m.outputs,
       infer(data, rows) {
         const s = scope.getStore();
-        return m.infer(data, rows, { priority, ...(s?.deadline !== undefined ? { deadline: s.deadline } : {}), ...(s?.signal ? { signal: s.signal } : {}) });
+        return m.infer(data, rows, { priority, noDelay: true, ...(s?.deadline !== undefined ? { deadline: s.deadline } : {}), ...(s?.signal ? { signal: s.signal } : {}) });
       },
     });
   }

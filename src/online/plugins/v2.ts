@@ -93,7 +93,7 @@ async function v2(app: FastifyInstance): Promise<void> {
     const { json, binary } = splitBody(req);
     const parsed = parseInferRequest(json, binary, sig);
     const result = await s.admission.run(req, reply, parsed.timeoutMs, (call) =>
-      v.runner.infer(parsed.data, parsed.rows, { priority: s.config.priority, deadline: call.deadline, signal: call.signal }),
+      v.runner.infer(parsed.data, parsed.rows, { priority: s.config.priority, deadline: call.deadline, signal: call.signal, noDelay: true }),
     );
     rows.inc(parsed.rows);
     if (!parsed.outputs.some((o) => o.binary)) return reply.type('application/json').send(inferResponseJson(sig, v.served, v.version, parsed, result));
