@@ -27,8 +27,9 @@ test('noDelay requests made in one round run as one batch without the clock movi
   try {
     const before = await batches(metrics);
     const data = randomRows(5, 8);
-    const outs = await Promise.all(Array.from({ length: 5 }, (_, i) => r.infer(data.slice(i * 8, i * 8 + 8), 1, { noDelay: true })));
-    assert.equal(outs.length, 5);
+    const all = Promise.all(Array.from({ length: 5 }, (_, i) => r.infer(data.slice(i * 8, i * 8 + 8), 1, { noDelay: true })));
+    assert.equal(await settledSoon(all), true, 'noDelay requests ran without the clock moving');
+    assert.equal((await all).length, 5);
     const after = await batches(metrics);
     assert.deepEqual({ calls: after.calls - before.calls, rows: after.rows - before.rows }, { calls: 1, rows: 5 });
     // The same without noDelay waits for the delay timer, which this clock never fires.
