@@ -67,12 +67,14 @@ export class Admission {
       why ??= 'deadline';
       ac.abort();
     }, ms);
+    // Not removed afterwards: the response object is the request's own, and once the call
+    // is over an abort reaches no one (removing it cost more than it ever fires).
     const onClose = (): void => {
       if (reply.raw.writableFinished) return;
       why ??= 'client';
       ac.abort();
     };
-    reply.raw.on('close', onClose);
+    reply.raw.once('close', onClose);
     this.inFlightNow++;
     this.metrics.inFlight.inc();
     try {
@@ -97,7 +99,6 @@ export class Admission {
       throw e;
     } finally {
       clearTimeout(timer);
-      reply.raw.off('close', onClose);
       this.inFlightNow--;
       this.metrics.inFlight.dec();
       if (this.inFlightNow === 0) for (const f of this.idle.splice(0)) f();
