@@ -4,6 +4,7 @@ import type { Benchmark } from '../lib/benchmark.js';
 import { fastifyCeiling } from '../lib/fastify-ceiling.js';
 import { generateLoad, type LoadOptions, type LoadResult } from '../lib/load-generator.js';
 import { FLIGHT_RECORD, MODELS, sampleRow, type ModelKey } from '../lib/online-server.js';
+import type { ProbeReport } from '../lib/probe.js';
 import { result, round, type BenchResult } from '../lib/result.js';
 
 const CONNECTIONS = 64;
@@ -18,10 +19,12 @@ interface Server {
   topology: string;
   /** Stops it; resolves with its peak RSS in MiB. */
   stop(): Promise<number>;
+  /** Servers started with the probe: what it measured since the last call (or the start), then a fresh count. */
+  probe(): Promise<ProbeReport>;
 }
 
-function startServer(args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, [SERVER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(args: string[], probe = false): Promise<Server> {
+  const child = spawn(process.execPath, [SERVER, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(probe ? { BENCH_ONLINE_PROBE: '1' } : {}) } });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -39,6 +42,12 @@ function startServer(args: string[]): Promise<Server> {
           child.kill('SIGTERM');
           await exited;
           return Number(/PEAK_RSS_MB (\d+)/.exec(out)?.[1] ?? NaN);
+        },
+        async probe() {
+          const seen = out.split('PROBE ').length;
+          child.kill('SIGUSR1');
+          while (out.split('PROBE ').length === seen || !out.endsWith('\n')) await new Promise((r) => setTimeout(r, 20));
+          return JSON.parse(out.slice(out.lastIndexOf('PROBE ') + 6).split('\n')[0]!) as ProbeReport;
         },
       });
     }, 20);
@@ -138,12 +147,19 @@ export const onlineServing: Benchmark = {
       add(`online-direct-v2-${model}`, 'peak_rss_mb_server', rss, 'MiB', { model });
     }
 
-    const busy = await startServer(['sluice', 'flight', '--backfill']);
+    const busy = await startServer(['sluice', 'flight', '--backfill'], true);
     try {
       await new Promise((r) => setTimeout(r, 1000)); // let the first backfill start
+      await busy.probe();
+      await new Promise((r) => setTimeout(r, SECONDS * 1000));
+      const alone = await busy.probe();
       const r = await sluiceInfer(busy.port, 'flight', { rate: MIXED_RATE });
+      const mixed = await busy.probe();
       clean('sluice mixed load', r);
-      add('online-mixed-flight', 'p99_latency_ms_with_backfill', r.latencyP99Ms, 'ms', { rate: MIXED_RATE, backfill: '200k-row JSONL backfills on the same model in the same process, back to back' }, { name: 'p99 without the backfill', value: calmP99 });
+      add('online-mixed-flight', 'p99_latency_ms_with_backfill', r.latencyP99Ms, 'ms', { rate: MIXED_RATE, backfill: '200k-row JSONL backfills on the same model in the same process, back to back', event_loop_delay_p99_ms: mixed.loopDelayP99Ms, event_loop_delay_max_ms: mixed.loopDelayMaxMs, online_model_call_p99_ms: mixed.onlineCallP99Ms }, { name: 'p99 without the backfill', value: calmP99 });
+      add('online-mixed-flight', 'backfill_rows_per_s_alone', alone.bulkRowsPerS, 'rows/s', { event_loop_delay_p99_ms: alone.loopDelayP99Ms });
+      add('online-mixed-flight', 'backfill_rows_per_s_with_online_load', mixed.bulkRowsPerS, 'rows/s', { rate: MIXED_RATE, note: 'the backfill yields to online requests (priority); it slows down, it does not stop' });
+      if (!(mixed.bulkRowsPerS > 0)) throw new Error(`mixed load: the backfill scored no rows while online requests ran (${JSON.stringify(mixed)})`);
     } finally {
       await busy.stop();
     }

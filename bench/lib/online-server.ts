@@ -6,6 +6,8 @@
 //                                                 bridge (request and reply topics; responder in the same process; Kafka: KAFKA_BROKERS)
 // MODEL: flight (examples/flight-delay, its topology and model) or wide (models/wide-mlp.onnx).
 // Prints "LISTENING <port>" when ready; on SIGTERM prints "PEAK_RSS_MB <n>" and exits.
+// BENCH_ONLINE_PROBE=1 also prints "PROBE <json>" on SIGTERM (event-loop delay, online model-call
+// times, backfill rows scored; see probe.ts); SIGUSR2 restarts its counts (after a warm-up).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +23,7 @@ import { KAFKA_DEFAULTS, type KafkaConnection } from '../../connectors/kafka/ind
 import { embeddedTransport } from '../../src/online/bridge/embedded-transport.js';
 import { kafkaTransport } from '../../src/online/bridge/kafka-transport.js';
 import type { BridgeTransport } from '../../src/online/bridge/transport.js';
+import { startProbe } from './probe.js';
 
 export const MODELS = {
   flight: { path: 'examples/flight-delay/model/flight-delay.onnx', served: 'delay', input: 'features', width: 9 },
@@ -90,6 +93,7 @@ async function sluice(model: ModelKey, withBackfill: boolean, bridge: 'embedded'
   const loaded = model === 'flight' ? loadTopologyFile('examples/flight-delay/topology.yaml', operatorCatalog, { env: { OUT: join(dir, 'out') } }) : wideTopology();
   loaded.definition.online = { ...loaded.definition.online, port: 0, maxInFlight: 100_000 };
   const runners = await loadAllModels(loaded, { metrics, logger });
+  const probe = process.env.BENCH_ONLINE_PROBE === '1' ? startProbe(runners.values()) : undefined;
   const { EmbeddedLog } = await import('../../connectors/embedded/index.js');
   const log = await EmbeddedLog.open(join(dir, 'data'));
   let transport: BridgeTransport | undefined;
@@ -101,6 +105,7 @@ async function sluice(model: ModelKey, withBackfill: boolean, bridge: 'embedded'
       loaded.definition.name = name;
       transport = await kafkaTransport({ ...KAFKA_DEFAULTS, brokers, clientId: name } as KafkaConnection);
     } else transport = embeddedTransport(log);
+    if (probe) transport = probe.wrapTransport(transport);
   }
   const service = await createOnlineService(loaded, { metrics, logger, runners, log, ...(transport ? { transport, responder: true } : {}) });
   let stop = false;
@@ -123,12 +128,14 @@ async function sluice(model: ModelKey, withBackfill: boolean, bridge: 'embedded'
   const url = await service.listen();
   process.stdout.write(`TOPOLOGY ${loaded.definition.name}\n`);
   announce(new URL(url).port, async () => {
+    if (probe) process.stdout.write(`PROBE ${JSON.stringify(probe.report())}\n`);
     stop = true;
     await running;
     await service.close();
     await transport?.close();
     await Promise.all([...runners.values()].map((r) => r.close()));
     process.stdout.write(`BACKFILLS ${backfills}\n`);
+
     await log.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -92,6 +92,16 @@ export class ColumnarBatch {
     return out;
   }
 
+  /** Rows [start, end) as a batch of their own (copies, so steps may change either freely). */
+  range(start: number, end: number): ColumnarBatch {
+    if (start === 0 && end >= this.rows) return this;
+    const columns = new Map<string, Column>();
+    const nulls = new Map<string, Uint8Array>();
+    for (const [name, col] of this.columns) columns.set(name, col.slice(start, end));
+    for (const [name, mask] of this.nulls) nulls.set(name, mask.slice(start, end));
+    return new ColumnarBatch(end - start, columns, nulls, this.source, this.partition, this.offsets.slice(start, end), this.timestamp, this.keys ? this.keys.slice(start, end) : null, new Map(this.types));
+  }
+
   /** A batch of the rows where keep[i] is 1 (the same batch when all are kept). */
   select(keep: Uint8Array): ColumnarBatch {
     let n = 0;

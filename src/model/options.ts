@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { CancelSignal } from '../core/cancel.js';
 import type { Metrics } from '../metrics/registry.js';
+import { onlineActivity, type OnlineActivity } from '../core/online-activity.js';
 
 export type ExecutionProviderName = 'cpu' | 'cuda' | 'tensorrt';
 
@@ -28,6 +29,15 @@ export interface ModelOptions {
   maxQueueDelayMs?: number;
   /** Rows that may wait in the queue (not counting batches in flight); default maxBatchSize * workers * 8. */
   maxQueueRows?: number;
+  /**
+   * While online requests (priority above 0) are recent, a batch of bulk work (priority 0)
+   * holds at most this many rows, bulk work runs on at most workers - 1 workers (all of
+   * them when there is one) and is not queued behind a running batch: an online request
+   * then waits for at most one such slice. Default 256.
+   */
+  bulkSliceRows?: number;
+  /** The gate that online requests mark and bulk work reads; default the process's (core/online-activity.ts). */
+  activity?: OnlineActivity;
   /** Run zero batches of 1 and maxBatchSize rows in each worker before load() resolves; default true. */
   warmup?: boolean;
   /** The outputs to return (ORT fetches only these); default every output. */
@@ -94,6 +104,8 @@ export function resolveOptions(o: ModelOptions): ResolvedOptions {
     maxQueueDelayMs,
     explicitDelay: o.maxQueueDelayMs !== undefined,
     maxQueueRows: positiveInt(o.name, o.maxQueueRows ?? maxBatchSize * workers * 8, 'maxQueueRows'),
+    bulkSliceRows: positiveInt(o.name, o.bulkSliceRows ?? 256, 'bulkSliceRows'),
+    activity: o.activity ?? onlineActivity,
     warmup: o.warmup ?? true,
     fetch: o.fetch ?? [],
     clock: o.clock ?? systemClock,

@@ -66,6 +66,8 @@ export class ModelRunner {
   private readonly waiters: Request[] = [];
   private queuedRows = 0;
   private inFlight = 0;
+  /** Batches in flight that started with bulk (priority 0) work. */
+  private bulkInFlight = 0;
   private starting = 0;
   private timer: TimerHandle | null = null;
   private timerAt = 0;
@@ -159,6 +161,7 @@ export class ModelRunner {
     const now = this.o.clock.now();
     if (opts.deadline !== undefined && now >= opts.deadline) return Promise.reject(this.expired());
     if (opts.signal?.aborted) return Promise.reject(this.cancelledError());
+    if ((opts.priority ?? 0) > 0) this.o.activity.mark();
     return new Promise<ModelOutput>((resolve, reject) => {
       const req: Request = {
         data, rows, width: data.length / rows, priority: opts.priority ?? 0, deadline: opts.deadline, noDelay: opts.noDelay === true && !this.o.explicitDelay,
@@ -270,20 +273,27 @@ export class ModelRunner {
     }
   }
 
-  /** Hands batches to idle workers while there is a full batch or the oldest request has waited long enough. */
+  /**
+   * Hands batches to idle workers while there is a full batch or the oldest request has
+   * waited long enough. While online requests are recent (see ModelOptions.bulkSliceRows),
+   * bulk work goes out in slices, one per worker, leaving a worker for online requests.
+   */
   private pump(): void {
     let wakeAt: number | undefined;
     const now = this.o.clock.now();
+    const busy = this.o.activity.busy();
+    const bulkCap = busy ? Math.min(this.maxBatch, this.o.bulkSliceRows) : this.maxBatch;
     while (this.queue.size > 0) {
-      const full = this.queuedRows >= this.maxBatch;
-      const worker = this.pickWorker(full);
+      const bulk = busy && this.queue.peek()!.priority <= 0;
+      const full = this.queuedRows >= (bulk ? bulkCap : this.maxBatch);
+      const worker = bulk ? this.pickBulkWorker() : this.pickWorker(full);
       if (!worker) break; // a finishing batch calls pump again
       const due = this.queue.oldest()! + this.o.maxQueueDelayMs;
       if (!full && now < due && !this.queue.peek()!.noDelay) {
         wakeAt = due;
         break;
       }
-      const batch = this.take(now);
+      const batch = this.take(now, bulkCap);
       if (batch) this.dispatch(worker, batch);
       this.admitWaiters();
     }
@@ -320,6 +330,18 @@ export class ModelRunner {
     return best;
   }
 
+  /** While online requests are recent: an idle worker, as long as bulk batches leave one worker to them. */
+  private pickBulkWorker(): ModelWorker | undefined {
+    let alive = 0;
+    let idle: ModelWorker | undefined;
+    for (const w of this.workers) {
+      if (!w.alive) continue;
+      alive++;
+      if (!idle && w.inFlight === 0) idle = w;
+    }
+    return this.bulkInFlight < Math.max(1, alive - 1) ? idle : undefined;
+  }
+
   private setTimer(at: number | undefined): void {
     if (this.timer && at === this.timerAt) return;
     if (this.timer) this.o.clock.clearTimeout(this.timer);
@@ -333,11 +355,13 @@ export class ModelRunner {
   }
 
   /**
-   * Takes whole requests in priority order up to maxBatch rows. Only a request larger
-   * than maxBatch is split (it fills the rest of the batch and stays at the head);
-   * splitting smaller ones would make them wait for two batches.
+   * Takes whole requests in priority order up to maxBatch rows (bulk requests, priority 0,
+   * only while the batch holds fewer than `bulkCap` rows, and not beside online ones while
+   * bulk work is throttled). Only a request larger than its
+   * cap is split (it fills the rest of the batch and stays at the head); splitting smaller
+   * ones would make them wait for two batches.
    */
-  private take(now: number): Batch | null {
+  private take(now: number, bulkCap: number): Batch | null {
     const slices: Slice[] = [];
     let rows = 0;
     let width = -1;
@@ -354,9 +378,12 @@ export class ModelRunner {
         this.settle(req, this.expired());
         continue;
       }
-      const space = this.maxBatch - rows;
-      if (space === 0 || (width >= 0 && req.width !== width)) break;
-      const n = left <= space ? left : left > this.maxBatch ? space : 0;
+      // While bulk work is throttled, an online batch carries no bulk rows (they would only make it slower).
+      if (req.priority <= 0 && bulkCap < this.maxBatch && slices.length > 0 && slices[0]!.req.priority > 0) break;
+      const cap = req.priority > 0 ? this.maxBatch : bulkCap;
+      const space = cap - rows;
+      if (space <= 0 || (width >= 0 && req.width !== width)) break;
+      const n = left <= space ? left : left > cap ? space : 0;
       if (n === 0) break;
       if (req.next === 0 && this.m) this.m.queue.observe((performance.now() - req.perfAt) / 1000);
       slices.push({ req, start: req.next, rows: n, at: rows });
@@ -381,10 +408,13 @@ export class ModelRunner {
     }
     const dims = this.layout.row ? [padded, ...this.layout.row] : [padded, w];
     this.inFlight++;
+    const bulk = batch.slices[0]!.req.priority <= 0;
+    if (bulk) this.bulkInFlight++;
     this.m?.rows.observe(batch.rows);
     const t0 = performance.now();
     const after = (): void => {
       this.m?.infer.observe((performance.now() - t0) / 1000);
+      if (bulk) this.bulkInFlight--;
       if (--this.inFlight === 0) this.drained?.();
       this.pump();
     };

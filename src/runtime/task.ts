@@ -1,6 +1,9 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../core/clock.js';
+import { ColumnarBatch } from '../core/columns.js';
+import { onlineActivity, type OnlineActivity } from '../core/online-activity.js';
 import type { Metrics } from '../metrics/registry.js';
-import { BatchOutput, chunkRows } from './batch.js';
+import { BatchOutput, chunkRows, type Chunk } from './batch.js';
 import { JobFailure, type OperatorChain } from './chain.js';
 import { BoundedQueue } from './queue.js';
 import type { SourcePartition } from './sources/source.js';
@@ -28,6 +31,24 @@ export interface TaskOptions {
    * exactly the input read before it, never half a batch.
    */
   requests?: { pending(): boolean; answer(): Promise<void> } | undefined;
+  /**
+   * The online gate (core/online-activity.ts; default the process's). While it is busy, each
+   * polled batch enters the chain in slices of at most `sliceRows` rows and the loop yields
+   * to the event loop between slices, so online requests in the same process never wait
+   * behind a whole large batch of synchronous work.
+   */
+  activity?: OnlineActivity | undefined;
+  /** Rows per slice while the online gate is busy; default 256. */
+  sliceRows?: number | undefined;
+}
+
+/** Splits a polled chunk into slices of at most `n` rows (the chunk itself when it is small). */
+function slices(c: Chunk, n: number): Chunk[] {
+  const rows = chunkRows(c);
+  if (rows <= n) return [c];
+  const out: Chunk[] = [];
+  for (let i = 0; i < rows; i += n) out.push(c instanceof ColumnarBatch ? c.range(i, Math.min(rows, i + n)) : c.slice(i, i + n));
+  return out;
 }
 
 /**
@@ -77,18 +98,30 @@ export class Task {
         const run = !idle || signal !== undefined;
         const ends = (run || this.o.checkpointer.hasPending()) && this.o.checkpointer.endsCheckpoint();
         if (run || ends) {
-          const out = new BatchOutput();
-          out.dead.push(...polled.dead);
-          const work = this.chain.run(polled.records, out, signal, ends);
-          work.catch(() => undefined); // the committer reports it, in order
-          lastWork = work.catch(() => undefined);
-          try {
-            await queue.push({ work, next: polled.next, ends });
-          } catch {
-            break; // the committer failed and closed the queue
+          // While online requests are recent, the batch goes in slices; only the last moves
+          // the source position and may end the checkpoint, so a checkpoint never commits
+          // half a polled batch.
+          const gate = this.o.activity ?? onlineActivity;
+          const parts = run && gate.busy() ? slices(polled.records, this.o.sliceRows ?? 256) : [polled.records];
+          for (let i = 0; i < parts.length && failure === undefined; i++) {
+            const last = i === parts.length - 1;
+            const out = new BatchOutput();
+            if (i === 0) out.dead.push(...polled.dead);
+            const work = this.chain.run(parts[i]!, out, last ? signal : undefined, last && ends);
+            work.catch(() => undefined); // the committer reports it, in order
+            lastWork = work.catch(() => undefined);
+            try {
+              await queue.push({ work, next: last ? polled.next : NO_POSITION, ends: last && ends });
+            } catch {
+              break; // the committer failed and closed the queue
+            }
+            gauge?.set({ task: this.name }, queue.size);
+            if (!last) await nextTurn();
           }
-          gauge?.set({ task: this.name }, queue.size);
+          if (failure !== undefined) break;
         }
+        // Between batches, let waiting online requests (sockets, timers) run first.
+        if ((this.o.activity ?? onlineActivity).busy()) await nextTurn();
         if (polled.end) break;
         if (this.o.requests?.pending()) {
           await lastWork;

@@ -1,4 +1,4 @@
-import { Partitioners, type Consumer, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Message, type Producer } from 'kafkajs';
 import { KafkaTopicAdmin, createKafkaClient, type KafkaConnection } from '../../../connectors/kafka/index.js';
 import type { BridgeMessage, BridgeTransport, Subscription } from './transport.js';
 
@@ -16,13 +16,42 @@ export async function kafkaTransport(conn: KafkaConnection, clientId = `${conn.c
   const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
   const consumers = new Set<Consumer>();
+  // One produce request in flight at a time; what is sent meanwhile goes out together in the
+  // next. A produce per HTTP request (1,000 a second) queued on the broker, which handles one
+  // request per connection at a time: at 1,000 req/s the request hop's p50 was ~27 ms.
+  // Messages leave in the order send() was called, so a key's requests stay in order.
+  let queued: { topic: string; messages: Message[]; done: { resolve(): void; reject(e: unknown): void } }[] = [];
+  let flushing = false;
+  const flush = async (): Promise<void> => {
+    flushing = true;
+    while (queued.length) {
+      const batch = queued;
+      queued = [];
+      const byTopic = new Map<string, Message[]>();
+      for (const q of batch) {
+        const list = byTopic.get(q.topic);
+        if (list) list.push(...q.messages);
+        else byTopic.set(q.topic, [...q.messages]);
+      }
+      try {
+        await producer.sendBatch({ acks: 1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        for (const q of batch) q.done.resolve();
+      } catch (err) {
+        for (const q of batch) q.done.reject(err);
+      }
+    }
+    flushing = false;
+  };
   return {
     async ensureTopic(topic, partitions) {
       await admin.ensureTopic(topic, { partitions, what: 'bridge topic' });
     },
     partitionCount: (topic) => admin.partitionCount(topic),
-    async send(topic, messages) {
-      await producer.send({ topic, acks: 1, messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })) });
+    send(topic, messages) {
+      return new Promise<void>((resolve, reject) => {
+        queued.push({ topic, messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })), done: { resolve, reject } });
+        if (!flushing) void flush();
+      });
     },
     async subscribe(topic, group, handler): Promise<Subscription> {
       const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 20, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 5 } });

@@ -15,6 +15,11 @@ import type { Logger } from '../../core/logger.js';
 import type { RecordAnswer, RequestPath } from '../../runtime/request-path.js';
 import { CORRELATION_HEADER, DEADLINE_HEADER, REPLY_TOPIC_HEADER, requestTopic, type BridgeMessage, type BridgeTransport, type Subscription } from './transport.js';
 
+/** Reply sends that may be in flight before handle() waits for one to finish. */
+const MAX_REPLY_SENDS = 4;
+/** Batches of requests the responder's own subscription answers at once. */
+const MAX_ANSWERING = 4;
+
 export interface ResponderOptions {
   transport: BridgeTransport;
   path: RequestPath;
@@ -29,6 +34,10 @@ export class BridgeResponder {
   expired = 0;
   answered = 0;
   private sub: Subscription | undefined;
+  /** Reply sends not yet acknowledged (see handle). */
+  private readonly replying = new Set<Promise<void>>();
+  /** Batches of requests being answered (see take). */
+  private readonly answering = new Set<Promise<void>>();
   private constructor(private readonly o: ResponderOptions) {}
 
   /** Answers requests handed to `handle` (by the job's tasks); subscribes to nothing. */
@@ -42,9 +51,23 @@ export class BridgeResponder {
     const topology = o.path.definition.name;
     await o.transport.ensureTopic(requestTopic(topology), o.partitions);
     const self = new BridgeResponder(o);
-    self.sub = await o.transport.subscribe(requestTopic(topology), `${topology}-bridge`, (messages) => self.handle(messages));
+    self.sub = await o.transport.subscribe(requestTopic(topology), `${topology}-bridge`, (messages) => self.take(messages));
     o.logger.info(`bridge: answering requests from topic ${requestTopic(topology)}`);
     return self;
+  }
+
+  /**
+   * The subscription's handler: answers a batch while the next ones are read (a few at
+   * once). The request path only reads state, so answering batches side by side gives
+   * each the answer it would get alone; waiting for each batch's model call held the
+   * requests read after it (the owner tasks' handle() calls stay one at a time, in order
+   * with their input).
+   */
+  private async take(messages: BridgeMessage[]): Promise<void> {
+    const done = this.handle(messages).catch((err: unknown) => this.o.logger.error(`bridge: cannot answer ${messages.length} requests (their callers get 504 at the deadline): ${ensureError(err).message}`));
+    this.answering.add(done);
+    void done.then(() => this.answering.delete(done));
+    if (this.answering.size >= MAX_ANSWERING) await Promise.race(this.answering);
   }
 
   /** Answers requests; `task` names the task whose state they read (default: the task each key hashes to). */
@@ -73,11 +96,21 @@ export class BridgeResponder {
       list.push({ key: id, value: JSON.stringify(answers[i]), headers: { [CORRELATION_HEADER]: id } });
       byTopic.set(topic, list);
     });
-    for (const [topic, replies] of byTopic) await o.transport.send(topic, replies);
-    this.answered += live.length;
+    // The replies go out while the next requests are read and answered: waiting for the
+    // produce here held every request behind it (one batch's state reads were done, so
+    // order is kept). A few sends in flight at most, so a slow broker slows the reader.
+    const sent = Promise.all([...byTopic].map(([topic, replies]) => o.transport.send(topic, replies))).then(
+      () => void (this.answered += live.length),
+      (err: unknown) => o.logger.error(`bridge: cannot send ${live.length} replies (their callers get 504 at the deadline): ${ensureError(err).message}`),
+    );
+    this.replying.add(sent);
+    void sent.then(() => this.replying.delete(sent));
+    if (this.replying.size > MAX_REPLY_SENDS) await Promise.race(this.replying);
   }
 
   async close(): Promise<void> {
     await this.sub?.close();
+    await Promise.all(this.answering);
+    await Promise.all(this.replying);
   }
 }

@@ -5,6 +5,7 @@ import { expandPaths, readAvroContainer, readCsv, readJsonl, type FileBatch } fr
 import { readParquetColumns, readParquetMetadata, type ColumnBatch } from '../../../connectors/parquet/index.js';
 import { ColumnarBatch, type Column, type ColumnType } from '../../core/columns.js';
 import type { DeadLetter, StreamRecord } from '../../core/record.js';
+import { onlineActivity } from '../../core/online-activity.js';
 import { EMPTY_HEADERS } from '../../sinks/index.js';
 import type { FileSourceConfig } from '../../topology/schema.js';
 import { decodeError, type PollResult, type SourcePartition } from './source.js';
@@ -37,6 +38,13 @@ export async function openFileSource(o: FileSourceOptions): Promise<SourcePartit
   return parts;
 }
 
+/**
+ * Row formats (JSONL, CSV, Avro) are read in pieces of at most this many rows, gathered up
+ * to a poll's batch size; while online requests are recent (core/online-activity.ts) a poll
+ * returns after one piece, so decoding never holds the event loop for a whole large batch.
+ */
+const PIECE_ROWS = 256;
+
 class FilePartitionSource implements SourcePartition {
   readonly source: string;
   private iter: AsyncIterator<{ rows: Row[]; bytesRead?: number } | ColumnBatch> | undefined;
@@ -44,6 +52,10 @@ class FilePartitionSource implements SourcePartition {
   private total: { value: number; unit: string } | null = null;
   private bytesRead = 0;
   private readonly controller = new AbortController();
+  /** The reader is exhausted (seen while gathering pieces; the next poll reports the end). */
+  private ended = false;
+  /** Rows of a piece beyond the last poll's batch size, handed out first by the next poll. */
+  private carry: Row[] | null = null;
 
   constructor(private readonly o: FileSourceOptions, readonly partition: number, private readonly file: string, start: number) {
     this.source = o.name;
@@ -58,6 +70,7 @@ class FilePartitionSource implements SourcePartition {
       this.total = { value: meta.rows, unit: 'rows' };
       return readParquetColumns(this.file, { ...common, columns: config.columns });
     }
+    common.batchSize = Math.min(batchSize, PIECE_ROWS);
     this.total = { value: (await stat(this.file)).size, unit: 'bytes' };
     const it = config.format === 'csv' ? readCsv(this.file, { ...common, inferTypes: config.inferTypes ?? true })
       : config.format === 'avro' ? readAvroContainer(this.file, { ...common, readerSchema: this.o.avroReader })
@@ -65,20 +78,38 @@ class FilePartitionSource implements SourcePartition {
     return (it as AsyncIterable<FileBatch>)[Symbol.asyncIterator]();
   }
 
-  async poll(_max: number, signal: AbortSignal): Promise<PollResult> {
+  async poll(max: number, signal: AbortSignal): Promise<PollResult> {
     if (signal.aborted) return { records: [], dead: [], next: this.rows, end: true };
+    if (this.ended) return { records: [], dead: [], next: this.rows, end: true, bounded: true };
     this.iter ??= await this.open();
-    const step = await this.iter.next();
-    if (step.done) return { records: [], dead: [], next: this.rows, end: true, bounded: true };
-    if ('firstRow' in step.value) return this.columnar(step.value);
-    if (step.value.bytesRead !== undefined) this.bytesRead = step.value.bytesRead;
     const records: StreamRecord[] = [];
     const dead: DeadLetter[] = [];
     const now = Date.now();
-    for (const row of step.value.rows) {
-      const offset = this.rows++;
-      if ('error' in row) dead.push(decodeError(this.source, this.partition, offset, null, now, row.raw, row.error.message));
-      else records.push({ key: null, value: row.value, timestamp: now, headers: EMPTY_HEADERS, position: { source: this.source, partition: this.partition, offset } });
+    while (records.length + dead.length < max) {
+      let rows = this.carry;
+      this.carry = null;
+      if (!rows) {
+        const step = await this.iter.next();
+        if (step.done) {
+          this.ended = true;
+          if (records.length + dead.length === 0) return { records, dead, next: this.rows, end: true, bounded: true };
+          break;
+        }
+        if ('firstRow' in step.value) return this.columnar(step.value); // parquet: whole batches
+        if (step.value.bytesRead !== undefined) this.bytesRead = step.value.bytesRead;
+        rows = step.value.rows;
+      }
+      const room = max - records.length - dead.length;
+      if (rows.length > room) {
+        this.carry = rows.slice(room);
+        rows = rows.slice(0, room);
+      }
+      for (const row of rows) {
+        const offset = this.rows++;
+        if ('error' in row) dead.push(decodeError(this.source, this.partition, offset, null, now, row.raw, row.error.message));
+        else records.push({ key: null, value: row.value, timestamp: now, headers: EMPTY_HEADERS, position: { source: this.source, partition: this.partition, offset } });
+      }
+      if (onlineActivity.busy()) break;
     }
     return { records, dead, next: this.rows, end: false };
   }
