@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { systemClock, type Clock } from '../core/clock.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import type { CancelSignal } from '../core/cancel.js';
 import type { Metrics } from '../metrics/registry.js';
 import { onlineActivity, type OnlineActivity } from '../core/online-activity.js';
 
@@ -24,7 +25,7 @@ export interface ModelOptions {
   intraOpNumThreads?: number;
   /** Most rows in one inference call; default 1024. */
   maxBatchSize?: number;
-  /** How long a partial batch waits for more rows before it is run; default 2 ms. */
+  /** How long a partial batch waits for more rows before it is run; default 2 ms (which noDelay requests skip; a delay set here they wait too). */
   maxQueueDelayMs?: number;
   /** Rows that may wait in the queue (not counting batches in flight); default maxBatchSize * workers * 8. */
   maxQueueRows?: number;
@@ -53,8 +54,16 @@ export interface InferOptions {
   deadline?: number;
   /** When the queue is full, wait for room instead of failing with OVERLOADED. Default false. */
   wait?: boolean;
+  /**
+   * Do not hold this request back for maxQueueDelayMs: it joins whatever else is queued
+   * at the end of the current event-loop round (requests read from other sockets in the
+   * same round batch with it) and runs as soon as a worker is free. For online requests:
+   * under load, waiting on the delay timer leaves the CPU idle while callers wait. A
+   * maxQueueDelayMs set explicitly for the model still applies (the owner asked for it).
+   */
+  noDelay?: boolean;
   /** Aborting it cancels the request (CANCELLED): a queued one leaves the queue at once. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 export interface TensorInfo {
@@ -73,7 +82,7 @@ export interface OutputTensor {
 
 export type ModelOutput = Record<string, OutputTensor>;
 
-export type ResolvedOptions = Required<Omit<ModelOptions, 'metrics'>> & { metrics: Metrics | undefined };
+export type ResolvedOptions = Required<Omit<ModelOptions, 'metrics'>> & { metrics: Metrics | undefined; /** maxQueueDelayMs was given, not defaulted. */ explicitDelay: boolean };
 
 function positiveInt(name: string, v: number, what: string): number {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`model "${name}": ${what} must be a positive integer, got ${v}`);
@@ -93,6 +102,7 @@ export function resolveOptions(o: ModelOptions): ResolvedOptions {
     intraOpNumThreads: positiveInt(o.name, o.intraOpNumThreads ?? 1, 'intraOpNumThreads'),
     maxBatchSize,
     maxQueueDelayMs,
+    explicitDelay: o.maxQueueDelayMs !== undefined,
     maxQueueRows: positiveInt(o.name, o.maxQueueRows ?? maxBatchSize * workers * 8, 'maxQueueRows'),
     bulkSliceRows: positiveInt(o.name, o.bulkSliceRows ?? 256, 'bulkSliceRows'),
     activity: o.activity ?? onlineActivity,

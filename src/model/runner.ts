@@ -25,6 +25,8 @@ interface Request {
   readonly width: number;
   readonly priority: number;
   readonly deadline: number | undefined;
+  /** InferOptions.noDelay: a partial batch with this request at its head does not wait for the delay. */
+  readonly noDelay: boolean;
   enqueuedAt: number; // clock ms, drives the batching delay
   perfAt: number; // performance.now(), for the queue-time metric
   next: number; // first row not yet handed to a worker
@@ -162,7 +164,7 @@ export class ModelRunner {
     if ((opts.priority ?? 0) > 0) this.o.activity.mark();
     return new Promise<ModelOutput>((resolve, reject) => {
       const req: Request = {
-        data, rows, width: data.length / rows, priority: opts.priority ?? 0, deadline: opts.deadline,
+        data, rows, width: data.length / rows, priority: opts.priority ?? 0, deadline: opts.deadline, noDelay: opts.noDelay === true && !this.o.explicitDelay,
         enqueuedAt: now, perfAt: 0, next: 0, done: 0, chunks: null, waitTimer: null, settled: false, cancelled: false, resolve, reject,
       };
       const signal = opts.signal;
@@ -176,7 +178,10 @@ export class ModelRunner {
       // Waiters go first: a request that does not wait must not overtake them.
       if (this.waiters.length === 0 && this.hasRoom(rows)) {
         this.enqueue(req, now);
-        this.pump();
+        // A no-delay request is dispatched at the end of this event-loop round, not here,
+        // so the requests read in the same round go in one batch rather than one each.
+        if (req.noDelay) this.pumpSoon();
+        else this.pump();
       } else if (opts.wait) {
         this.waiters.push(req);
         if (req.deadline !== undefined) {
@@ -284,7 +289,7 @@ export class ModelRunner {
       const worker = bulk ? this.pickBulkWorker() : this.pickWorker(full);
       if (!worker) break; // a finishing batch calls pump again
       const due = this.queue.oldest()! + this.o.maxQueueDelayMs;
-      if (!full && now < due) {
+      if (!full && now < due && !this.queue.peek()!.noDelay) {
         wakeAt = due;
         break;
       }
@@ -294,6 +299,19 @@ export class ModelRunner {
     }
     this.setTimer(wakeAt);
     this.m?.depth.set(this.queuedRows);
+  }
+
+  private pumpScheduled = false;
+  private readonly pumpNow = (): void => {
+    this.pumpScheduled = false;
+    if (!this.closed) this.pump();
+  };
+
+  /** pump() in the check phase of this event-loop round (once, however many requests came in it). */
+  private pumpSoon(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(this.pumpNow);
   }
 
   /**

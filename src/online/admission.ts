@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.js';
+import { Cancellation, type CancelSignal } from '../core/cancel.js';
 import { SluiceError, ensureError } from '../core/errors.js';
 import type { ResolvedOnlineConfig } from './config.js';
 import type { OnlineMetrics } from './metrics.js';
@@ -11,7 +12,7 @@ export interface Call {
   /** Clock ms after which the request's model work is dropped (504). */
   deadline: number;
   /** Aborted when the client goes away or the deadline passes. */
-  signal: AbortSignal;
+  signal: CancelSignal;
 }
 
 /**
@@ -60,22 +61,24 @@ export class Admission {
     }
     const ms = timeoutMs ?? headerTimeout(req) ?? this.config.deadlineMs;
     const deadline = this.clock.now() + ms;
-    const ac = new AbortController();
+    const ac = new Cancellation();
     let why: 'deadline' | 'client' | null = null;
     const timer = setTimeout(() => {
       why ??= 'deadline';
       ac.abort();
     }, ms);
+    // Not removed afterwards: the response object is the request's own, and once the call
+    // is over an abort reaches no one (removing it cost more than it ever fires).
     const onClose = (): void => {
       if (reply.raw.writableFinished) return;
       why ??= 'client';
       ac.abort();
     };
-    reply.raw.on('close', onClose);
+    reply.raw.once('close', onClose);
     this.inFlightNow++;
     this.metrics.inFlight.inc();
     try {
-      const out = await work({ deadline, signal: ac.signal });
+      const out = await work({ deadline, signal: ac });
       if (why === 'deadline') throw this.expired(ms);
       return out;
     } catch (err) {
@@ -96,7 +99,6 @@ export class Admission {
       throw e;
     } finally {
       clearTimeout(timer);
-      reply.raw.off('close', onClose);
       this.inFlightNow--;
       this.metrics.inFlight.dec();
       if (this.inFlightNow === 0) for (const f of this.idle.splice(0)) f();

@@ -8,12 +8,13 @@ import type { FastifyInstance } from 'fastify';
 import type { EmbeddedLog } from '../../connectors/embedded/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { toAbortSignal } from '../core/cancel.js';
 import { SluiceError } from '../core/errors.js';
 import type { Metrics } from '../metrics/registry.js';
 import { ModelRunner } from '../model/index.js';
 import type { Job } from '../runtime/job.js';
 import { RequestPath, onlineModels } from '../runtime/request-path.js';
-import { kvStateStore } from '../state/index.js';
+import { coalescingReads, kvStateStore } from '../state/index.js';
 import type { LoadedTopology } from '../topology/load.js';
 import { resolveOnlineConfig, type OnlineFlags, type ResolvedOnlineConfig } from './config.js';
 import type { RecordAnswerer } from './plugins/topology.js';
@@ -70,7 +71,7 @@ function requestPath(loaded: LoadedTopology, o: { runners: ReadonlyMap<string, M
     models: onlineModels(o.runners, o.priority),
     baseDir: loaded.baseDir,
     clock: o.clock,
-    ...(log ? { state: { store: kvStateStore(log), partitions: (t: string) => log.topic(t)?.partitions, ...(job ? { live: (task: string, op: string) => job.stateBackend(task, op) } : {}) } } : {}),
+    ...(log ? { state: { store: coalescingReads(kvStateStore(log)), partitions: (t: string) => log.topic(t)?.partitions, ...(job ? { live: (task: string, op: string) => job.stateBackend(task, op) } : {}) } } : {}),
   });
 }
 
@@ -126,7 +127,8 @@ export async function createOnlineService(loaded: LoadedTopology, o: OnlineServi
       if (!o.transport) throw new SluiceError('INVALID_TOPOLOGY', `online.mode: bridge needs a topic transport (the embedded log or a Kafka connection)`);
       const client = await BridgeClient.start({ transport: o.transport, path: p, metrics: onlineMetrics(o.metrics.registry), partitions, model: firstModel });
       closers.push(client);
-      answerer = client;
+      // The bridge client is handed a real AbortSignal (it may pass it on to APIs that need one).
+      answerer = { topology: client.topology, model: client.model, answer: (values, call) => client.answer(values, { ...call, signal: toAbortSignal(call.signal) }) };
     }
     const app = await buildServer({
       config,

@@ -39,33 +39,60 @@ export function v2Shape(t: TensorInfo): number[] {
   return t.dims.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
 }
 
+/** What a request is checked against, worked out once per model rather than per request. */
+interface Checks {
+  input: TensorInfo;
+  datatype: string;
+  shape: number[];
+  outputs: { name: string; datatype: string; json: string }[];
+}
+const checksOf = new WeakMap<readonly TensorInfo[], Checks>();
+
+function checks(model: ModelSignature): Checks {
+  let c = checksOf.get(model.inputs);
+  if (!c || checksOf.get(model.outputs) !== c) {
+    const input = model.inputs[0]!;
+    c = {
+      input,
+      datatype: v2Datatype(input.type),
+      shape: v2Shape(input),
+      outputs: model.outputs.map((o) => ({ name: o.name, datatype: v2Datatype(o.type), json: `{"name":${JSON.stringify(o.name)},"datatype":${JSON.stringify(v2Datatype(o.type))},"shape":[` })),
+    };
+    checksOf.set(model.inputs, c);
+    checksOf.set(model.outputs, c);
+  }
+  return c;
+}
+
 export function parseInferRequest(body: unknown, binary: Buffer | null, model: ModelSignature): InferRequest {
   if (!isObject(body)) throw bad('the request body must be a JSON object with "inputs" (see the Open Inference Protocol)');
   const { id, parameters = {}, inputs, outputs } = body;
   if (id !== undefined && typeof id !== 'string') throw bad(`"id" must be a string; got ${typeof id}`);
   if (!isObject(parameters)) throw bad('"parameters" must be an object');
-  const names = model.inputs.map((i) => i.name).join(', ');
   if (!Array.isArray(inputs) || inputs.length !== model.inputs.length) {
+    const names = model.inputs.map((i) => i.name).join(', ');
     throw bad(`"inputs" must be a list of ${model.inputs.length} tensor(s) (model "${model.name}" takes ${names}); got ${Array.isArray(inputs) ? inputs.length : typeof inputs}`);
   }
-  const info = model.inputs[0]!;
+  const c = checks(model);
+  const info = c.input;
   const t: unknown = inputs[0];
   if (!isObject(t)) throw bad('inputs[0] must be an object with name, shape, datatype and data');
   if (t.name !== info.name) throw bad(`inputs[0].name: model "${model.name}" has no input ${JSON.stringify(t.name)}; its input is "${info.name}"`);
-  const where = `input "${info.name}"`;
-  const want = v2Datatype(info.type);
-  if (t.datatype !== want) throw bad(`${where}: datatype must be ${want} (the model's); got ${JSON.stringify(t.datatype)}`);
+  if (t.datatype !== c.datatype) throw bad(`input "${info.name}": datatype must be ${c.datatype} (the model's); got ${JSON.stringify(t.datatype)}`);
   const shape = t.shape;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) throw bad(`${where}: shape must be a list of non-negative integers; got ${JSON.stringify(shape)}`);
-  const expected = v2Shape(info);
-  if (expected.length && shape.length !== expected.length) throw bad(`${where}: shape must have ${expected.length} dimensions, like [${expected.join(', ')}]; got [${shape.join(', ')}]`);
-  for (const [k, d] of expected.entries()) {
-    if (d >= 0 && shape[k] !== d) throw bad(`${where}: shape dimension ${k} must be ${d} (model shape [${expected.join(', ')}]); got [${shape.join(', ')}]`);
+  if (!isShape(shape)) throw bad(`input "${info.name}": shape must be a list of non-negative integers; got ${JSON.stringify(shape)}`);
+  const expected = c.shape;
+  if (expected.length && shape.length !== expected.length) throw bad(`input "${info.name}": shape must have ${expected.length} dimensions, like [${expected.join(', ')}]; got [${shape.join(', ')}]`);
+  let count = 1;
+  for (let k = 0; k < shape.length; k++) {
+    const d = expected[k];
+    if (d !== undefined && d >= 0 && shape[k] !== d) throw bad(`input "${info.name}": shape dimension ${k} must be ${d} (model shape [${expected.join(', ')}]); got [${shape.join(', ')}]`);
+    count *= shape[k]!;
   }
-  const rows = shape[0] as number | undefined;
-  if (!rows) throw bad(`${where}: the first dimension (rows) must be at least 1; got [${shape.join(', ')}]`);
-  const count = (shape as number[]).reduce((a, b) => a * b, 1);
+  const rows = shape[0];
+  if (!rows) throw bad(`input "${info.name}": the first dimension (rows) must be at least 1; got [${shape.join(', ')}]`);
   const params = t.parameters;
+  const where = `input "${info.name}"`;
   if (params !== undefined && !isObject(params)) throw bad(`${where}: parameters must be an object`);
   let data: Float32Array;
   const size = params?.binary_data_size;
@@ -76,15 +103,34 @@ export function parseInferRequest(body: unknown, binary: Buffer | null, model: M
     data = new Float32Array(count);
     new Uint8Array(data.buffer).set(binary);
   } else {
-    data = flatten(t.data, count, where);
+    data = flatten(t.data, count, info.name);
   }
   return { id, parameters, data, rows, outputs: requestedOutputs(outputs, parameters, model), timeoutMs: timeoutOf(parameters) };
 }
 
+function isShape(shape: unknown): shape is number[] {
+  if (!Array.isArray(shape)) return false;
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
+    if (!Number.isInteger(d) || (d as number) < 0) return false;
+  }
+  return true;
+}
+
 /** Row-major numbers from flat or nested `data`, checked against the element count. */
-function flatten(data: unknown, count: number, where: string): Float32Array {
-  if (!Array.isArray(data)) throw bad(`${where}: data must be a list of numbers (flat or nested); got ${data === undefined ? 'nothing' : typeof data}`);
+function flatten(data: unknown, count: number, input: string): Float32Array {
+  if (!Array.isArray(data)) throw bad(`input "${input}": data must be a list of numbers (flat or nested); got ${data === undefined ? 'nothing' : typeof data}`);
   const out = new Float32Array(count);
+  // The common case, a flat list of exactly `count` numbers, in one pass without a stack.
+  if (data.length === count) {
+    let i = 0;
+    for (; i < count; i++) {
+      const v: unknown = data[i];
+      if (typeof v !== 'number' || !Number.isFinite(v)) break;
+      out[i] = v;
+    }
+    if (i === count) return out;
+  }
   let n = 0;
   const stack: { list: unknown[]; i: number }[] = [{ list: data, i: 0 }];
   while (stack.length) {
@@ -98,11 +144,11 @@ function flatten(data: unknown, count: number, where: string): Float32Array {
       stack.push({ list: v, i: 0 });
       continue;
     }
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${where}: data element ${n} must be a finite number (FP32); got ${JSON.stringify(v)}`);
-    if (n >= count) throw bad(`${where}: data holds more than the ${count} elements its shape gives`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`input "${input}": data element ${n} must be a finite number (FP32); got ${JSON.stringify(v)}`);
+    if (n >= count) throw bad(`input "${input}": data holds more than the ${count} elements its shape gives`);
     out[n++] = v;
   }
-  if (n !== count) throw bad(`${where}: its shape gives ${count} elements; data holds ${n}`);
+  if (n !== count) throw bad(`input "${input}": its shape gives ${count} elements; data holds ${n}`);
   return out;
 }
 
@@ -151,4 +197,35 @@ export function buildInferResponse(model: ModelSignature, servedName: string, ve
   if (req.id !== undefined) body.id = req.id;
   body.outputs = outputs;
   return { body, binary };
+}
+
+/**
+ * The JSON answer when no output is binary (the common case), written straight to a
+ * string: the same text JSON.stringify gives for buildInferResponse's body (keys in the
+ * same order, non-finite numbers as null), without building the object and its arrays first.
+ */
+export function inferResponseJson(model: ModelSignature, servedName: string, version: string, req: InferRequest, result: ModelOutput): string {
+  const c = checks(model);
+  let s = `{"model_name":${JSON.stringify(servedName)},"model_version":${JSON.stringify(version)}`;
+  if (req.id !== undefined) s += `,"id":${JSON.stringify(req.id)}`;
+  s += ',"outputs":[';
+  for (let k = 0; k < req.outputs.length; k++) {
+    const name = req.outputs[k]!.name;
+    const info = c.outputs.find((x) => x.name === name)!;
+    const t = result[name];
+    if (!t) throw new SluiceError('MODEL_ERROR', `model "${model.name}" returned no output "${name}"`);
+    if (k) s += ',';
+    s += info.json + t.dims.join(',') + '],"data":[';
+    const d = t.data;
+    if (info.datatype === 'BOOL') {
+      for (let i = 0; i < d.length; i++) s += (i ? ',' : '') + (d[i] !== 0 ? 'true' : 'false');
+    } else {
+      for (let i = 0; i < d.length; i++) {
+        const v = d[i]!;
+        s += (i ? ',' : '') + (Number.isFinite(v) ? String(v) : 'null');
+      }
+    }
+    s += ']}';
+  }
+  return s + ']}';
 }

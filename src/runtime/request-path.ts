@@ -13,6 +13,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { partitionOfKey } from '../../connectors/embedded/index.js';
+import type { CancelSignal } from '../core/cancel.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { SluiceError, ensureError, type ErrorCode } from '../core/errors.js';
 import type { StreamRecord } from '../core/record.js';
@@ -48,20 +49,20 @@ export type RecordAnswer =
 /** Per call: what model calls made while answering it inherit. */
 interface CallScope {
   deadline: number | undefined;
-  signal: AbortSignal | undefined;
+  signal: CancelSignal | undefined;
 }
 
 const scope = new AsyncLocalStorage<CallScope>();
 
 /** The part of a ModelRunner the online side needs. */
 export interface OnlineRunner extends ScoringModel {
-  infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number; signal?: AbortSignal }): ReturnType<ScoringModel['infer']>;
+  infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number; signal?: CancelSignal; noDelay?: boolean }): ReturnType<ScoringModel['infer']>;
 }
 
 /**
  * Wraps runners so every call made inside a request (by the score step) runs at online
- * priority with the request's deadline and cancellation, and is shed (never waits) when
- * the model's queue is full.
+ * priority with the request's deadline and cancellation, is shed (never waits) when
+ * the model's queue is full, and is not held back for the batching delay (noDelay).
  */
 export function onlineModels(models: ReadonlyMap<string, OnlineRunner>, priority: number): Map<string, ScoringModel> {
   const out = new Map<string, ScoringModel>();
@@ -72,7 +73,7 @@ export function onlineModels(models: ReadonlyMap<string, OnlineRunner>, priority
       outputs: m.outputs,
       infer(data, rows) {
         const s = scope.getStore();
-        return m.infer(data, rows, { priority, ...(s?.deadline !== undefined ? { deadline: s.deadline } : {}), ...(s?.signal ? { signal: s.signal } : {}) });
+        return m.infer(data, rows, { priority, noDelay: true, ...(s?.deadline !== undefined ? { deadline: s.deadline } : {}), ...(s?.signal ? { signal: s.signal } : {}) });
       },
     });
   }
@@ -99,7 +100,7 @@ export interface RequestPathOptions {
 export interface CallOptions {
   /** Clock ms after which model calls fail with DEADLINE_EXCEEDED. */
   deadline?: number;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /**
    * Each record's key as the request gives it (the producer's key, in a topology keyed by
    * it rather than by a keyBy step); a keyBy step replaces it, as it does in the stream.

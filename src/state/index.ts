@@ -1,6 +1,7 @@
 // Keyed state for operators: the backend, its stores, and the event-time building blocks.
 export type { StateWrite, StateStore, KvLog } from './store.js';
 export { MemoryStateStore, kvStateStore } from './store.js';
+export { coalescingReads } from './coalesce.js';
 export type { StateOptions, ValueState, MapState, ListState, KeyedStateBackendOptions } from './backend.js';
 export { KeyedStateBackend } from './backend.js';
 export type { TimeWindow, WindowAssigner } from './windows.js';

@@ -95,3 +95,11 @@ test('records are checked up front against the score step\'s features: each bad 
   // A filter before the score step may drop a record first: nothing is required up front there.
   assert.deepEqual(service.path.required, []);
 });
+
+test('bodies with a __proto__ key are refused as by fastify\'s own JSON parser, escaped or not; bad JSON is a 400', async () => {
+  for (const payload of ['{"__proto__": {"x": 1}, "a": 1}', '{"\\u005f_proto__": {"x": 1}}', '{"a": 1']) {
+    const r = await app.inject({ method: 'POST', url: '/v1/topologies/small/score', payload, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.statusCode, 400, payload);
+    assert.equal(r.json().error.code, 'INVALID_INPUT', payload);
+  }
+});

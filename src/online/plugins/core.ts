@@ -92,17 +92,28 @@ async function core(app: FastifyInstance, o: CorePluginOptions): Promise<void> {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (req, reply) => {
-    if (!closing) return;
+  // The per-request hooks take a callback rather than being async: a promise per request
+  // and hook is measurable at online rates.
+  app.addHook('onRequest', (req, reply, done) => {
+    if (!closing) return done();
     metrics.rejections.inc({ reason: 'draining' });
     reply.header('connection', 'close');
-    return sendError(req, reply, new SluiceError('SHUTTING_DOWN', 'the server is shutting down and takes no new requests; retry against another instance'));
+    sendError(req, reply, new SluiceError('SHUTTING_DOWN', 'the server is shutting down and takes no new requests; retry against another instance'));
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  // The histogram's child per (route, model, status), kept: labelling it per request
+  // (hashing the label object) costs more than the observation itself.
+  const latency = new Map<string, { observe(v: number): void }>();
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unknown';
-    if (route === '/metrics') return;
-    metrics.requestSeconds.observe({ route, model: req.sluiceModel ?? '', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (route === '/metrics') return done();
+    const model = req.sluiceModel ?? '';
+    const status = reply.statusCode;
+    const key = `${status} ${model} ${route}`;
+    let h = latency.get(key);
+    if (!h) latency.set(key, (h = metrics.requestSeconds.labels({ route, model, status: String(status) })));
+    h.observe(reply.elapsedTime / 1000);
+    done();
   });
 
   app.get('/metrics', async (_req, reply) => {

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { SluiceError } from '../../core/errors.js';
 import { v2Datatype } from '../datatypes.js';
-import { buildInferResponse, parseInferRequest, v2Shape } from '../tensors.js';
+import { buildInferResponse, inferResponseJson, parseInferRequest, v2Shape, type ModelSignature } from '../tensors.js';
 import type { ServedVersion } from '../served-models.js';
 
 const VERSION = (createRequire(import.meta.url)('../../../../package.json') as { version: string }).version;
@@ -56,7 +56,11 @@ async function v2(app: FastifyInstance): Promise<void> {
   // Bodies are read as bytes and parsed here: Triton's clients send binary tensors after
   // the JSON, and may send no content type at all.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: s.config.bodyLimit }, (_req, body, done) => done(null, body));
+  const asBytes = (_req: FastifyRequest, body: Buffer, done: (err: null, body: Buffer) => void): void => done(null, body);
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: s.config.bodyLimit }, asBytes);
+  // The same parser under the type clients send: fastify caches the lookup of a named
+  // type, while the catch-all alone is looked up (and its header parsed) on every request.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: s.config.bodyLimit }, asBytes);
 
   app.get('/v2/health/live', async () => ({ live: true }));
   // The protocol: 200 when ready, a 4xx status otherwise.
@@ -74,16 +78,26 @@ async function v2(app: FastifyInstance): Promise<void> {
   app.get('/v2/models/:name', meta);
   app.get('/v2/models/:name/versions/:version', meta);
 
+  // Per served version, made once: the signature requests are checked against and the inference counter's child.
+  const perVersion = new WeakMap<ServedVersion, { sig: ModelSignature; rows: { inc(n: number): void } }>();
+  const served = (v: ServedVersion) => {
+    let p = perVersion.get(v);
+    if (!p) perVersion.set(v, (p = { sig: { name: v.served, inputs: v.runner.inputs, outputs: v.runner.outputs }, rows: s.metrics.inferences.labels(v.served) }));
+    return p;
+  };
+
   const infer = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const v = s.models.resolve(req.params.name, req.params.version);
+    const { sig, rows } = served(v);
     req.sluiceModel = v.served;
     const { json, binary } = splitBody(req);
-    const parsed = parseInferRequest(json, binary, { name: v.served, inputs: v.runner.inputs, outputs: v.runner.outputs });
+    const parsed = parseInferRequest(json, binary, sig);
     const result = await s.admission.run(req, reply, parsed.timeoutMs, (call) =>
-      v.runner.infer(parsed.data, parsed.rows, { priority: s.config.priority, deadline: call.deadline, signal: call.signal }),
+      v.runner.infer(parsed.data, parsed.rows, { priority: s.config.priority, deadline: call.deadline, signal: call.signal, noDelay: true }),
     );
-    s.metrics.inferences.inc({ model: v.served }, parsed.rows);
-    const out = buildInferResponse({ name: v.served, inputs: v.runner.inputs, outputs: v.runner.outputs }, v.served, v.version, parsed, result);
+    rows.inc(parsed.rows);
+    if (!parsed.outputs.some((o) => o.binary)) return reply.type('application/json').send(inferResponseJson(sig, v.served, v.version, parsed, result));
+    const out = buildInferResponse(sig, v.served, v.version, parsed, result);
     if (!out.binary.length) return reply.type('application/json').send(out.body);
     const head = Buffer.from(JSON.stringify(out.body), 'utf8');
     return reply.type('application/octet-stream').header('Inference-Header-Content-Length', String(head.length)).send(Buffer.concat([head, ...out.binary]));
