@@ -22,6 +22,7 @@ export interface FreshTargets {
 
 export interface FreshReport {
   groupsDeleted: string[];
+  /** Offsets deleted from the hop topics (records and transaction markers). */
   hopRecordsDeleted: number;
   tombstones: number;
 }
@@ -54,7 +55,7 @@ export async function startOverOnKafka(kafka: Kafka, admin: KafkaTopicAdmin, t: 
     for (const topic of t.changelogs) if ((await admin.partitionCount(topic)) !== undefined) report.tombstones += await tombstoneAll(kafka, admin, topic, t.group.id);
     logger.info(
       `--fresh on Kafka: deleted consumer group(s) ${report.groupsDeleted.length ? report.groupsDeleted.map((g) => `"${g}"`).join(', ') : '(none had offsets)'} with their committed offsets` +
-        (t.hopTopics.length ? `; deleted ${report.hopRecordsDeleted} record(s) of repartition topic(s) ${t.hopTopics.join(', ')}` : '') +
+        (t.hopTopics.length ? `; emptied repartition topic(s) ${t.hopTopics.join(', ')} (${report.hopRecordsDeleted} offset(s), transaction markers included)` : '') +
         (t.changelogs.length ? `; wrote ${report.tombstones} tombstone(s) to changelog topic(s) ${t.changelogs.join(', ')}` : ''),
     );
     return report;

@@ -11,6 +11,7 @@ import { memoryLogger } from '../../../src/core/logger.js';
 import { createMetrics } from '../../../src/metrics/registry.js';
 import { Job } from '../../../src/runtime/job.js';
 import type { TopologyDefinition } from '../../../src/topology/schema.js';
+import type { JobSummary } from '../../../src/runtime/job.js';
 import { dropTopics, jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, testKafka, uniqueName } from './helpers.js';
 
 const KEYS = 5;
@@ -123,6 +124,55 @@ describe('--fresh on Kafka', () => {
       await dropTopics(kafka, [input, output], [name]);
       await rm(dirA, { recursive: true, force: true });
       await rm(dirB, { recursive: true, force: true });
+    }
+  });
+
+  test('with a Kafka repartition hop: the hop topic is emptied and its group deleted, so stage 2 counts from 1 again', { timeout: 240_000 }, async (t) => {
+    if (!(await kafkaAvailable(t))) return;
+    const kafka = testKafka();
+    const name = uniqueName('fresh-hop');
+    const input = uniqueName('in');
+    const outs = [uniqueName('out1'), uniqueName('out2'), uniqueName('out3')];
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-freshhop-'));
+    const def = (output: string): TopologyDefinition => ({
+      name,
+      sources: { in: { type: 'topic', topic: input } },
+      pipeline: [{ keyBy: { id: 'by-user', key: 'user' } }, { aggregate: { id: 'running', aggregates: { n: { count: {} } } } }, { sink: 'out' }],
+      sinks: { out: { type: 'topic', topic: output } },
+      onError: 'fail',
+      runtime: { guarantee: 'exactlyOnce', batchSize: 10 },
+    });
+    // A job with a Kafka hop runs live only: run it until its output holds `want` records, then stop it.
+    const runLive = async (output: string, want: number, fresh: boolean): Promise<{ s: JobSummary; lines: string[] }> => {
+      const logger = memoryLogger();
+      const job = await Job.start(def(output), { connection: testConnection(), dataDir: dir, fresh, logger });
+      for (let i = 0; i < 900 && (await readTopic(kafka, output).catch(() => [])).length < want; i++) await new Promise((r) => setTimeout(r, 100));
+      const s = await job.stop();
+      assert.equal(s.status, 'stopped', s.error);
+      return { s, lines: logger.lines };
+    };
+    const users = async (output: string) => {
+      const out: Record<string, number[]> = {};
+      for (const v of jsonValues(await readTopic(kafka, output))) (out[v.user as string] ??= []).push(v.n as number);
+      for (const k of Object.keys(out)) out[k]!.sort((a, b) => a - b);
+      return out;
+    };
+    const recs = (from: number, count: number) => Array.from({ length: count }, (_, j) => ({ key: `id${from + j}`, value: { user: `u${(from + j) % 3}`, seq: from + j } }));
+    try {
+      await produceTo(kafka, input, 3, recs(0, 60));
+      await runLive(outs[0]!, 60, false);
+      assert.deepEqual(await users(outs[0]!), { u0: range(1, 20), u1: range(1, 20), u2: range(1, 20) });
+
+      const fresh = await runLive(outs[1]!, 60, true);
+      assert.deepEqual(await users(outs[1]!), { u0: range(1, 20), u1: range(1, 20), u2: range(1, 20) }, 'counts start at 1 again after the hop, each record counted once');
+      assert.match(fresh.lines.join('\n'), new RegExp(`deleted consumer group\\(s\\) "${name}", "${name}\\.${name}-by-user-repartition" with their committed offsets; emptied repartition topic\\(s\\) ${name}-by-user-repartition \\(\\d+ offset`));
+
+      await produceTo(kafka, input, 3, recs(60, 15));
+      await runLive(outs[2]!, 15, false);
+      assert.deepEqual(await users(outs[2]!), { u0: range(21, 25), u1: range(21, 25), u2: range(21, 25) }, 'a plain restart continues the fresh run');
+    } finally {
+      await dropTopics(kafka, [input, ...outs, `${name}-by-user-repartition`], [name]);
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
