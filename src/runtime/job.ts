@@ -300,9 +300,8 @@ export class Job {
           log: log!,
           untilIdle: opts.untilIdle ?? false,
           fromBackfillEnd: opts.fromBackfillEnd ?? false,
-          // --fresh already removed the group's offsets and the changelogs' keys (above): the tasks start as on a first run, and
-          // a partition this instance takes over later from another one resumes from that one's commits.
-          fresh: false,
+          // No --fresh here: it already removed the group's offsets and the changelogs' keys (above), so the tasks start as on a
+          // first run, and a partition this instance takes over later from another one resumes from that one's commits.
           logger,
           metrics,
           requests: opts.requests,
@@ -334,7 +333,6 @@ export class Job {
             log: log!,
             untilIdle: false,
             fromBackfillEnd: false,
-            fresh: false,
             logger,
             metrics,
             buildTask: (part, committer, signal) => buildTask(hopReader(part), committer, signal, stage, upstreamPaths),
