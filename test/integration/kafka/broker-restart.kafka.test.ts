@@ -90,7 +90,9 @@ describe('broker restart mid-stream', () => {
       await feeding;
       await producer.disconnect();
       const total = next;
-      await waitCommitted(kafka, name, input, 90_000);
+      await waitCommitted(kafka, name, input, 90_000).catch((err: Error) => {
+        throw new Error(`${err.message}; the job's log:\n${logger.lines.slice(-40).join('\n')}`);
+      });
       const summary = await job.stop();
       job = undefined;
       assert.notEqual(summary.status, 'failed', summary.error);
