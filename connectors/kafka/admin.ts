@@ -4,7 +4,7 @@ import { errorText, isAuthFailure } from './errors.js';
 
 /** Why a Kafka call failed, in words a user can act on (thrown as Error; the runtime wraps it). */
 export class KafkaConnectError extends Error {
-  constructor(message: string, readonly kind: 'unreachable' | 'auth' | 'missing-topic', options?: { cause?: unknown }) {
+  constructor(message: string, readonly kind: 'unreachable' | 'auth' | 'missing-topic' | 'denied', options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'KafkaConnectError';
   }
@@ -114,10 +114,73 @@ export class KafkaTopicAdmin {
     return out;
   }
 
+  /** The group's state and live members (a group that never existed, or was deleted, is 'Dead' with none). */
+  async describeGroup(group: string): Promise<{ state: string; members: { memberId: string; clientId: string; clientHost: string }[] }> {
+    const res = await patiently(() => this.admin.describeGroups([group])).catch((err: unknown) => Promise.reject(denied(err, `describe consumer group "${group}"`, 'Describe on the group')));
+    const g = res.groups[0];
+    return { state: g?.state ?? 'Dead', members: (g?.members ?? []).map((m) => ({ memberId: m.memberId, clientId: m.clientId, clientHost: m.clientHost })) };
+  }
+
+  /** Topics the group has a committed offset on (any partition). */
+  async groupTopics(group: string): Promise<string[]> {
+    const res = await patiently(() => this.admin.fetchOffsets({ groupId: group })).catch((err: unknown) => Promise.reject(denied(err, `read the committed offsets of consumer group "${group}"`, 'Describe on the group')));
+    return res.filter((t) => t.partitions.some((p) => Number(p.offset) >= 0)).map((t) => t.topic);
+  }
+
+  /**
+   * Deletes a consumer group and every offset it committed; false when there was none. The
+   * broker refuses a group with live members (GROUP_NOT_EMPTY), so check describeGroup first
+   * to say who is still running.
+   */
+  async deleteGroup(group: string): Promise<boolean> {
+    try {
+      await this.admin.deleteGroups([group]);
+      return true;
+    } catch (err) {
+      const types = ((err as { groups?: { error?: { type?: string } }[] }).groups ?? []).map((g) => g.error?.type);
+      if (types.length && types.every((t) => t === 'GROUP_ID_NOT_FOUND')) return false;
+      throw denied(err, `delete consumer group "${group}"`, 'Delete on the group');
+    }
+  }
+
+  /**
+   * Removes every record of `topic` (DeleteRecords up to each partition's high watermark, -1; offsets go on
+   * from there, so positions saved before stay below the new start). Returns the records
+   * removed. Kafka refuses this on compacted topics (POLICY_VIOLATION).
+   */
+  async truncate(topic: string): Promise<number> {
+    // kafkajs finds partition leaders in its cached metadata; load the topic's first.
+    await patiently(() => this.admin.fetchTopicMetadata({ topics: [topic] }));
+    const before = await this.offsets(topic);
+    const todo = before.filter((p) => p.high > p.low);
+    if (!todo.length) return 0;
+    await this.admin.deleteTopicRecords({ topic, partitions: todo.map((p) => ({ partition: p.partition, offset: '-1' })) }).catch((err: unknown) => Promise.reject(denied(err, `delete the records of topic "${topic}"`, 'Delete on the topic')));
+    return todo.reduce((n, p) => n + p.high - p.low, 0);
+  }
+
   async disconnect(): Promise<void> {
     this.connected = false;
     await this.admin.disconnect().catch(() => {});
   }
+}
+
+/** The broker's error types inside a kafkajs error (its partition or group errors included). */
+function errorTypes(err: unknown): string[] {
+  const out: string[] = [];
+  for (let e = err as { type?: string; cause?: unknown; originalError?: unknown; partitions?: { error?: { type?: string } }[]; groups?: { error?: { type?: string } }[] } | undefined, depth = 0; e && depth < 5; e = (e.cause ?? e.originalError) as typeof e, depth++) {
+    if (e.type) out.push(e.type);
+    for (const p of [...(e.partitions ?? []), ...(e.groups ?? [])]) if (p.error?.type) out.push(p.error.type);
+  }
+  return out;
+}
+
+/** An authorization failure becomes an error naming what was refused and the ACL it needs; others pass through. */
+function denied(err: unknown, what: string, acl: string): unknown {
+  const types = errorTypes(err);
+  if (types.some((t) => /AUTHORIZATION_FAILED$/.test(t))) return new KafkaConnectError(`Kafka refused to ${what} (${types.find((t) => /AUTHORIZATION_FAILED$/.test(t))}): grant this client's principal ${acl} (kafka-acls --add --operation ${acl.split(' ')[0]})`, 'denied', { cause: err });
+  if (types.includes('POLICY_VIOLATION')) return new KafkaConnectError(`Kafka refused to ${what}: the broker's policy forbids it (POLICY_VIOLATION; DeleteRecords needs cleanup.policy delete)`, 'denied', { cause: err });
+  if (types.includes('GROUP_NOT_EMPTY')) return new KafkaConnectError(`Kafka refused to ${what}: the group has live members (GROUP_NOT_EMPTY)`, 'denied', { cause: err });
+  return err;
 }
 
 /** One sentence for a failed first contact: unreachable after the configured retries, or refused credentials. */

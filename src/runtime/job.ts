@@ -7,7 +7,8 @@ import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { OPERATORS, operatorCatalog, type Operator, type ScoringModel } from '../operators/index.js';
 import { createFileSink, createKafkaTopicSink, createStdoutSink, createTopicSink, type Sink } from '../sinks/index.js';
 import { IdempotentWriter } from '../../connectors/kafka/index.js';
-import { KafkaCheckpointCommitter } from './kafka-commit.js';
+import { KafkaCheckpointCommitter, changelogTopic } from './kafka-commit.js';
+import { startOverOnKafka } from './kafka-fresh.js';
 import type { LoadedTopology } from '../topology/load.js';
 import type { SinkConfig, TopicSourceConfig, TopologyDefinition } from '../topology/schema.js';
 import { validateTopology } from '../topology/validate.js';
@@ -195,6 +196,19 @@ export class Job {
       // Keyed state after a keyBy over several partitions reads through a repartition topic (topology/plan.ts).
       const kafkaPartitions = kafka?.sources.reduce((n, s) => n + s.partitions, 0) ?? 0;
       const stages = planStages(def.name, def.pipeline, partitions.length + kafkaPartitions, Math.max(maxSourcePartitions(partitions), ...(kafka?.sources.map((s) => s.partitions) ?? [])));
+      if (kafka && opts.fresh) {
+        // Before any task starts: the group's offsets, the hops and the changelogs go, so nothing of the old run is read back (kafka-fresh.ts).
+        const group = kafka.sources.length ? groupOf(def, kafka.sources.map((s) => s.config)) : def.name;
+        const hopsOut = stages.flatMap((st) => (st.output ? [st.output] : []));
+        const stateful = new Set([...kafka.statefulSteps, ...stages.flatMap(statefulIds)]);
+        await startOverOnKafka(kafka.kafka, kafka.admin, {
+          group: { id: group, topics: [...kafka.sources.map((s) => s.config.topic), ...(opts.requests ? [opts.requests.topic] : [])] },
+          hopGroups: hopsOut.map((h) => hopGroup(group, h)),
+          hopTopics: hopsOut.map((h) => h.topic),
+          changelogs: [...stateful].map((id) => changelogTopic(def.name, id)),
+        }, logger);
+        logger.info(`--fresh: cleared the local state cache of "${def.name}" in ${log?.dir ?? 'memory'}`);
+      }
       if (kafka && stages.length > 1) {
         if (partitions.length) refuseHopsOnKafka(stages);
         // Bridge requests are read by the tasks of the input's partitions; after a hop the key's state lives in other tasks.
@@ -286,7 +300,8 @@ export class Job {
           log: log!,
           untilIdle: opts.untilIdle ?? false,
           fromBackfillEnd: opts.fromBackfillEnd ?? false,
-          fresh: opts.fresh ?? false,
+          // No --fresh here: it already removed the group's offsets and the changelogs' keys (above), so the tasks start as on a
+          // first run, and a partition this instance takes over later from another one resumes from that one's commits.
           logger,
           metrics,
           requests: opts.requests,
@@ -318,7 +333,6 @@ export class Job {
             log: log!,
             untilIdle: false,
             fromBackfillEnd: false,
-            fresh: false,
             logger,
             metrics,
             buildTask: (part, committer, signal) => buildTask(hopReader(part), committer, signal, stage, upstreamPaths),

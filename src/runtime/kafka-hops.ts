@@ -26,20 +26,20 @@ export function hopGroup(group: string, hop: RepartitionHop): string {
  * Creates each hop topic (or checks the one an earlier run left) and the changelog topics of
  * the stateful steps after it, which need a partition per hop partition. A bounded run
  * (backfill, --until-idle) cannot tell on Kafka when stage 1 has written its last record to
- * a hop that other instances may also write, and --fresh cannot restart a hop whose topic
- * others read: both are refused with what to do.
+ * a hop that other instances may also write: it is refused with what to do. (--fresh has
+ * emptied the hop topics and deleted their groups before this; see kafka-fresh.ts.)
  */
 export async function prepareKafkaHops(admin: KafkaTopicAdmin, topology: string, stages: readonly Stage[], o: { bounded: boolean; fresh: boolean }): Promise<void> {
   const first = stages[0]?.output;
   if (!first) return;
   if (o.bounded) throw new SluiceError('INVALID_TOPOLOGY', `keyBy "${first.keyBy}" repartitions through the Kafka topic "${first.topic}", and on Kafka a job with a repartition hop runs live only (its end cannot be known while other instances write the hop): run it without --until-idle or bounded sources and stop it with SIGTERM, or run the backfill on the embedded log`);
-  if (o.fresh) throw new SluiceError('INVALID_TOPOLOGY', `--fresh with the Kafka repartition topic "${first.topic}": delete that topic and the consumer groups of the job (sluice topics / kafka-consumer-groups --delete) to start over, then run without --fresh`);
   for (const s of stages) {
     const hop = s.output;
     if (hop) {
       const have = await admin.partitionCount(hop.topic);
       if (have === undefined) await admin.ensureTopic(hop.topic, { partitions: hop.partitions, what: `repartition topic of keyBy "${hop.keyBy}"` });
-      else if (have !== hop.partitions) throw partitionsChanged(hop, have);
+      // --fresh keeps a hop topic (emptied, see kafka-fresh.ts): a changed partition count needs the topic deleted by hand.
+      else if (have !== hop.partitions) throw o.fresh ? new SluiceError('INVALID_TOPOLOGY', `keyBy "${hop.keyBy}": the Kafka repartition topic "${hop.topic}" has ${have} partitions but this run needs ${hop.partitions}; --fresh empties it but cannot change its partitions: delete it (kafka-topics --delete --topic ${hop.topic}) and rerun with --fresh`) : partitionsChanged(hop, have);
     }
     if (!s.input) continue;
     for (const step of s.steps) {

@@ -27,7 +27,7 @@ export interface KafkaSetup {
 /** Turns connector errors into sluice errors a user can act on. */
 export function kafkaError(err: unknown): SluiceError {
   if (err instanceof SluiceError) return err;
-  if (err instanceof KafkaConnectError) return new SluiceError(err.kind === 'missing-topic' ? 'NOT_FOUND' : 'KAFKA_UNAVAILABLE', err.message, {}, { cause: err });
+  if (err instanceof KafkaConnectError) return new SluiceError(err.kind === 'missing-topic' ? 'NOT_FOUND' : err.kind === 'denied' ? 'KAFKA_FORBIDDEN' : 'KAFKA_UNAVAILABLE', err.message, {}, { cause: err });
   return new SluiceError('KAFKA_UNAVAILABLE', `Kafka: ${errorText(err)}`, {}, { cause: err });
 }
 

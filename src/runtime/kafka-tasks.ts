@@ -32,7 +32,6 @@ export interface KafkaTasksOptions {
   log: EmbeddedLog;
   untilIdle: boolean;
   fromBackfillEnd: boolean;
-  fresh: boolean;
   logger: Logger;
   metrics?: Metrics | undefined;
   /**
@@ -157,14 +156,14 @@ export class KafkaTasks {
       const bounded = this.o.fromBackfillEnd ? undefined : s.config.bounded;
       if (!bounded && !this.o.untilIdle) continue;
       const offsets = await this.o.admin.offsets(topic);
-      const committed = this.o.fresh ? new Map<number, number>() : await this.o.admin.committed(this.o.group, topic);
+      const committed = await this.o.admin.committed(this.o.group, topic);
       for (const p of offsets) {
         let start: number | undefined;
         let end = p.high;
         if (bounded) {
           start = committed.get(p.partition) ?? (await this.bound(s, bounded.from ?? 'earliest', p.partition, offsets, committed, 'from'));
           end = await this.bound(s, bounded.to, p.partition, offsets, committed, 'to');
-        } else start = this.o.fresh ? p.low : undefined;
+        }
         this.ranges.set(tpKey(topic, p.partition), start === undefined ? { end } : { start, end });
         if (start !== undefined && start >= end) this.finished.add(tpKey(topic, p.partition));
       }
@@ -240,7 +239,7 @@ export class KafkaTasks {
     const range = this.ranges.get(k);
     let start = range?.start;
     if (start === undefined) {
-      const committed = o.fresh ? undefined : (await o.admin.committed(o.group, tp.topic)).get(tp.partition);
+      const committed = (await o.admin.committed(o.group, tp.topic)).get(tp.partition);
       if (committed !== undefined) start = committed;
       else if (o.fromBackfillEnd) throw new SluiceError('NOT_FOUND', `source "${spec.name}": group "${o.group}" has no committed position on topic "${tp.topic}" partition ${tp.partition}; run the backfill first (sluice backfill) or drop --from-backfill-end`);
       else {
@@ -352,15 +351,11 @@ export class KafkaTasks {
     for (const step of o.statefulSteps) {
       const topic = changelogTopic(o.topology, step);
       const posKey = changelogPositionKey(o.topology, task, step);
-      const stored = o.fresh ? undefined : await o.log.getKv(posKey);
+      const stored = await o.log.getKv(posKey);
       const offs = (await o.admin.offsets(topic)).find((x) => x.partition === partition);
       if (!offs) throw new SluiceError('NOT_FOUND', `changelog topic "${topic}" has no partition ${partition}; it needs at least as many partitions as the input topics (delete it to let sluice recreate it, if its state may be lost)`);
       let from = stored === undefined ? undefined : Number(stored.toString());
-      if (o.fresh) {
-        // --fresh starts the state over: the changelog's old entries are not read (they stay in the topic until compaction).
-        await o.log.deleteKvPrefix(`state/${o.topology}/${task}/${step}/`);
-        from = offs.high;
-      } else if (from === undefined || from < offs.low || from > offs.high) {
+      if (from === undefined || from < offs.low || from > offs.high) {
         // No known position (or one from another changelog): the local cache cannot be trusted; rebuild it whole.
         await o.log.deleteKvPrefix(`state/${o.topology}/${task}/${step}/`);
         from = offs.low;

@@ -82,7 +82,9 @@ const NEW = 3;
 interface Entry {
   readonly def: StateDef;
   readonly key: string;
-  readonly sk: string;
+  // No storage key here: it is derived when the entry is written (storageKey), since every
+  // cached entry outlives young-generation GCs and a ~60-byte key string per entry was a
+  // large share of what the GC copied and marked per newly cached key.
   /** undefined = absent; map states hold a Map, list states an array. */
   value: unknown;
   /** Epoch ms; 0 = no expiry. */
@@ -216,7 +218,7 @@ export class KeyedStateBackend {
     const def = this.def(state);
     for (const key of keys) {
       if (def.cache.has(key)) continue;
-      const e = this.entry(def, key, def.prefix + escapeKeyPart(key));
+      const e = this.entry(def, key);
       def.cache.set(key, e);
       e.where = CLEAN;
       this.lruAppend(e);
@@ -288,7 +290,7 @@ export class KeyedStateBackend {
       for (const m of missing) {
         const seen = this.overlay.peekStored(m.def.name, m.key);
         if (seen === null) rest.push(m);
-        else this.cacheLoaded(m.def, m.key, m.sk, seen, now);
+        else this.cacheLoaded(m.def, m.key, seen, now);
       }
       missing = rest;
       if (!missing.length) return Promise.resolve();
@@ -309,7 +311,7 @@ export class KeyedStateBackend {
         const m = missing[i]!;
         // Evicted after this read began: the store may have a newer value than this read saw.
         if ((m.def.evicted.get(m.key) ?? -1) >= since) continue;
-        this.cacheLoaded(m.def, m.key, m.sk, bufs[i], now);
+        this.cacheLoaded(m.def, m.key, bufs[i], now);
       }
     })();
     for (const m of missing) m.def.reading.set(m.key, done);
@@ -339,12 +341,12 @@ export class KeyedStateBackend {
   }
 
   /** Caches one value read from the store (undefined: absent). */
-  private cacheLoaded(def: StateDef, key: string, sk: string, buf: StoredValue | undefined, now: number): void {
+  private cacheLoaded(def: StateDef, key: string, buf: StoredValue | undefined, now: number): void {
     const cache = def.cache;
     if (cache.has(key)) return; // written (or read by another load) while the read was in flight
     // Decoded before caching: an unreadable value must fail every load that needs it, not leave an empty entry.
     const d = buf === undefined ? undefined : this.decode(def, key, buf);
-    const e = this.entry(def, key, sk);
+    const e = this.entry(def, key);
     cache.set(key, e);
     if (d !== undefined) {
       if (d.expiresAt !== 0 && now >= d.expiresAt) {
@@ -388,7 +390,7 @@ export class KeyedStateBackend {
         e.def.cache.delete(e.key);
         continue;
       }
-      writes.push({ key: e.sk, value });
+      writes.push({ key: storageKey(e), value });
       e.stored = value !== undefined;
       e.where = PENDING;
       e.seq = seq;
@@ -439,8 +441,8 @@ export class KeyedStateBackend {
   async *entries<T>(name: string): AsyncIterable<[key: string, value: T]> {
     const def = this.def(name);
     const overlay = new Map<string, Entry>();
-    for (const d of this.drained) for (const e of d.entries) if (e.def === def && e.where === PENDING && e.seq === d.seq) overlay.set(e.sk, e);
-    for (const e of this.dirty) if (e.def === def) overlay.set(e.sk, e);
+    for (const d of this.drained) for (const e of d.entries) if (e.def === def && e.where === PENDING && e.seq === d.seq) overlay.set(storageKey(e), e);
+    for (const e of this.dirty) if (e.def === def) overlay.set(storageKey(e), e);
     const now = this.clock.now();
     for await (const [sk, buf] of this.store.scan(def.prefix)) {
       const o = overlay.get(sk);
@@ -506,7 +508,7 @@ export class KeyedStateBackend {
   private put(def: StateDef, key: string, value: unknown): void {
     let e = def.cache.get(key);
     if (!e) {
-      e = this.entry(def, key, def.prefix + escapeKeyPart(key));
+      e = this.entry(def, key);
       e.stored = true; // not read: the store may hold a value, so a clear must be written
       def.cache.set(key, e);
     }
@@ -516,8 +518,8 @@ export class KeyedStateBackend {
   }
 
   /** A new entry, not yet in any list: the caller caches it, then makes it clean (lruAppend) or dirty (markDirty). */
-  private entry(def: StateDef, key: string, sk: string): Entry {
-    return { def, key, sk, value: undefined, expiresAt: 0, where: NEW, stored: false, seq: 0, prev: null, next: null };
+  private entry(def: StateDef, key: string): Entry {
+    return { def, key, value: undefined, expiresAt: 0, where: NEW, stored: false, seq: 0, prev: null, next: null };
   }
 
   private markDirty(e: Entry): void {
@@ -609,4 +611,9 @@ export class KeyedStateBackend {
 
 function view(def: StateDef, v: unknown): unknown {
   return def.kind === 'map' ? [...(v as Map<string, unknown>)] : v;
+}
+
+/** The entry's key in the store: namespace, state name and record key (see keys.ts). */
+function storageKey(e: Entry): string {
+  return e.def.prefix + escapeKeyPart(e.key);
 }
