@@ -12,6 +12,8 @@ import { performance } from 'node:perf_hooks';
 
 export class OnlineActivity {
   private lastAt = -Infinity;
+  private running = 0;
+  private waiting: (() => void)[] = [];
 
   /**
    * @param windowMs How long after the last online request bulk work stays throttled; default
@@ -29,6 +31,41 @@ export class OnlineActivity {
   /** True while an online request arrived within the last windowMs. */
   busy(): boolean {
     return performance.now() - this.lastAt < this.windowMs;
+  }
+
+  /** An online request started (marks the gate); call `end()` once when it is answered. */
+  begin(): void {
+    this.mark();
+    this.running++;
+  }
+
+  end(): void {
+    if (this.running > 0 && --this.running === 0) for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  /** Online requests begun and not yet ended. */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /**
+   * Resolves once no online request is in flight, or after `maxWaitMs` at most, so bulk work
+   * that waits here before each slice leaves the main thread to online requests while they
+   * run, and still moves on under a steady stream of them (never starves).
+   */
+  idle(maxWaitMs: number): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, maxWaitMs);
+      const waiting = this.waiting;
+      function done(): void {
+        clearTimeout(timer);
+        const i = waiting.indexOf(done);
+        if (i >= 0) waiting.splice(i, 1);
+        resolve();
+      }
+      waiting.push(done);
+    });
   }
 }
 

@@ -36,6 +36,13 @@ export interface ModelOptions {
    * then waits for at most one such slice. Default 256.
    */
   bulkSliceRows?: number;
+  /**
+   * The nice value (Linux: per thread) of a worker thread while it runs bulk work beside recent
+   * online requests, so the online worker and the main thread win the CPU; 0 turns it off.
+   * Where a thread cannot raise its priority back (no privilege), it stays lowered and is
+   * kept for bulk work. Default 10.
+   */
+  bulkNice?: number;
   /** The gate that online requests mark and bulk work reads; default the process's (core/online-activity.ts). */
   activity?: OnlineActivity;
   /** Run zero batches of 1 and maxBatchSize rows in each worker before load() resolves; default true. */
@@ -89,6 +96,11 @@ function positiveInt(name: string, v: number, what: string): number {
   return v;
 }
 
+function niceValue(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > 19) throw new RangeError(`model "${name}": bulkNice must be an integer from 0 to 19, got ${v}`);
+  return v;
+}
+
 export function resolveOptions(o: ModelOptions): ResolvedOptions {
   const workers = positiveInt(o.name, o.workers ?? availableParallelism(), 'workers');
   const maxBatchSize = positiveInt(o.name, o.maxBatchSize ?? 1024, 'maxBatchSize');
@@ -105,6 +117,7 @@ export function resolveOptions(o: ModelOptions): ResolvedOptions {
     explicitDelay: o.maxQueueDelayMs !== undefined,
     maxQueueRows: positiveInt(o.name, o.maxQueueRows ?? maxBatchSize * workers * 8, 'maxQueueRows'),
     bulkSliceRows: positiveInt(o.name, o.bulkSliceRows ?? 256, 'bulkSliceRows'),
+    bulkNice: niceValue(o.name, o.bulkNice ?? 10),
     activity: o.activity ?? onlineActivity,
     warmup: o.warmup ?? true,
     fetch: o.fetch ?? [],

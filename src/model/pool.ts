@@ -8,12 +8,20 @@ export type Ready = Extract<FromWorker, { type: 'ready' }>;
 export class ModelWorker {
   /** Resolves once the session is open and warmed up; rejects with the load error. */
   readonly ready: Promise<Ready>;
+  /**
+   * The nice value the thread's latest batch asked for (`wanted`) and the one it reported
+   * having (`nice`): they differ when the thread could not raise its priority back.
+   */
+  wanted = 0;
+  nice = 0;
+  /** The thread asked to raise its priority back and could not: it stays at a lower priority. */
+  stuck = false;
   /** Called when the thread dies on its own after it was ready (not on close). */
   onCrash: ((err: Error) => void) | null = null;
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
   private settleReady!: { resolve: (r: Ready) => void; reject: (e: Error) => void };
-  private readonly pending = new Map<number, { resolve: (o: Record<string, OutputTensor>) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { nice: number; resolve: (o: Record<string, OutputTensor>) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private isReady = false;
   private closing = false;
@@ -49,15 +57,16 @@ export class ModelWorker {
   }
 
   /** Runs one batch (queued behind any in flight); `data`'s buffer is transferred (detached here). */
-  run(data: Float32Array, dims: number[]): Promise<Record<string, OutputTensor>> {
+  run(data: Float32Array, dims: number[], nice = 0): Promise<Record<string, OutputTensor>> {
     if (!this.alive) return Promise.reject(new Error('worker is gone'));
     const id = this.nextId++;
+    this.wanted = nice;
     // Keep the process alive only while a batch is in flight, so a runner that is
     // never closed does not hold the process open, but pending work is never cut off.
     this.worker.ref();
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.post({ type: 'run', id, data, dims }, [data.buffer as ArrayBuffer]);
+      this.pending.set(id, { nice, resolve, reject });
+      this.post({ type: 'run', id, data, dims, nice }, [data.buffer as ArrayBuffer]);
     });
   }
 
@@ -100,6 +109,8 @@ export class ModelWorker {
       const p = this.pending.get(m.id);
       if (!p) continue;
       this.pending.delete(m.id);
+      this.nice = m.nice;
+      if (m.nice > p.nice) this.stuck = true;
       if (this.pending.size === 0) this.worker.unref();
       if (m.type === 'result') p.resolve(m.outputs);
       else p.reject(new Error(m.message));

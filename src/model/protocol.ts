@@ -15,13 +15,14 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { type: 'run'; id: number; data: Float32Array; dims: number[] }
+  /** nice: added to the thread's starting nice value for this batch (see ModelOptions.bulkNice); the worker answers with what it got. */
+  | { type: 'run'; id: number; data: Float32Array; dims: number[]; nice: number }
   | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready'; inputs: TensorInfo[]; outputs: TensorInfo[]; provider: string; providers: string[]; fallback: string | null }
   /** topology: the model loaded but the topology asked for outputs it lacks (INVALID_TOPOLOGY, not MODEL_LOAD_FAILED). */
   | { type: 'load-error'; message: string; topology?: boolean }
-  | { type: 'result'; id: number; outputs: Record<string, OutputTensor> }
-  | { type: 'failed'; id: number; message: string }
+  | { type: 'result'; id: number; outputs: Record<string, OutputTensor>; nice: number }
+  | { type: 'failed'; id: number; message: string; nice: number }
   | { type: 'closed' };

@@ -161,8 +161,9 @@ export class ModelRunner {
     const now = this.o.clock.now();
     if (opts.deadline !== undefined && now >= opts.deadline) return Promise.reject(this.expired());
     if (opts.signal?.aborted) return Promise.reject(this.cancelledError());
-    if ((opts.priority ?? 0) > 0) this.o.activity.mark();
-    return new Promise<ModelOutput>((resolve, reject) => {
+    const online = (opts.priority ?? 0) > 0;
+    if (online) this.o.activity.begin();
+    const p = new Promise<ModelOutput>((resolve, reject) => {
       const req: Request = {
         data, rows, width: data.length / rows, priority: opts.priority ?? 0, deadline: opts.deadline, noDelay: opts.noDelay === true && !this.o.explicitDelay,
         enqueuedAt: now, perfAt: 0, next: 0, done: 0, chunks: null, waitTimer: null, settled: false, cancelled: false, resolve, reject,
@@ -195,6 +196,11 @@ export class ModelRunner {
         reject(new SluiceError('OVERLOADED', `model "${this.name}": queue full (${this.queuedRows} rows queued, limit ${this.o.maxQueueRows}; ${this.waiters.length} waiting)`, { model: this.name }));
       }
     });
+    if (online) {
+      const end = (): void => this.o.activity.end();
+      p.then(end, end);
+    }
+    return p;
   }
 
   stats(): { queuedRows: number; waiting: number; inFlightBatches: number; workers: number } {
@@ -324,8 +330,9 @@ export class ModelRunner {
     let best: ModelWorker | undefined;
     for (const w of this.workers) {
       if (!w.alive || w.inFlight >= (full ? PIPELINE_DEPTH : 1)) continue;
-      if (!best || w.inFlight < best.inFlight) best = w;
-      if (w.inFlight === 0) break;
+      // A thread stuck at a lower priority (see ModelOptions.bulkNice) only when no other can take the batch.
+      if (!best || (best.stuck && !w.stuck) || (w.stuck === best.stuck && w.inFlight < best.inFlight)) best = w;
+      if (w.inFlight === 0 && !w.stuck) break;
     }
     return best;
   }
@@ -337,7 +344,8 @@ export class ModelRunner {
     for (const w of this.workers) {
       if (!w.alive) continue;
       alive++;
-      if (!idle && w.inFlight === 0) idle = w;
+      // Prefer a thread already at the bulk priority, so the same one stays the bulk worker.
+      if (w.inFlight === 0 && (!idle || (w.wanted > 0 && idle.wanted === 0))) idle = w;
     }
     return this.bulkInFlight < Math.max(1, alive - 1) ? idle : undefined;
   }
@@ -411,6 +419,9 @@ export class ModelRunner {
     const bulk = batch.slices[0]!.req.priority <= 0;
     if (bulk) this.bulkInFlight++;
     this.m?.rows.observe(batch.rows);
+    // Bulk work beside online traffic runs at a lower CPU priority (ModelOptions.bulkNice), on
+    // the workers pickBulkWorker leaves it; with one worker, online batches share its thread.
+    const nice = bulk && this.workers.length > 1 && this.o.activity.busy() ? this.o.bulkNice : 0;
     const t0 = performance.now();
     const after = (): void => {
       this.m?.infer.observe((performance.now() - t0) / 1000);
@@ -418,7 +429,7 @@ export class ModelRunner {
       if (--this.inFlight === 0) this.drained?.();
       this.pump();
     };
-    worker.run(data, dims).then(
+    worker.run(data, dims, nice).then(
       (out) => {
         this.complete(batch, padded, out);
         after();

@@ -3,6 +3,7 @@
  * call that blocks whatever thread it runs on, so it must not run on the main thread;
  * the runner hands each worker one whole batch at a time (a round trip costs ~50 µs).
  */
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { describeSession, inputLayout, toOutputTensor } from './metadata.js';
@@ -69,6 +70,30 @@ async function main(): Promise<void> {
   // Only the outputs asked for: an unused int64 output alone costs ~0.3 ms per 4096 rows to convert.
   const fetches = init.fetch.length ? init.fetch : undefined;
 
+  // On Linux a nice value belongs to a thread, and setPriority(0) inside a worker thread sets
+  // this thread's alone (checked against /proc/self/task/<tid>/stat), so bulk batches can run
+  // at a lower CPU priority than online ones. Lowering always works; raising it back needs
+  // privileges (RLIMIT_NICE) on most systems: when that fails the thread stays where it is
+  // and the runner, told through `nice` in each answer, keeps it for bulk work.
+  // The thread starts at the process's nice value (`base`); a batch asks for base + m.nice.
+  let base = 0;
+  let canNice = true;
+  try {
+    base = getPriority(0);
+  } catch {
+    canNice = false; // no per-thread priority here: answer 0 and never try again
+  }
+  let nice = 0; // relative to base
+  const renice = (want: number): void => {
+    if (!canNice || want === nice) return;
+    try {
+      setPriority(0, Math.min(19, base + want));
+      nice = getPriority(0) - base;
+    } catch {
+      if (want > nice) canNice = false; // even lowering fails: give up on priorities
+    }
+  };
+
   port.on('message', async (m: ToWorker) => {
     if (m.type === 'close') {
       // Release the session before the thread ends rather than leaving it to
@@ -78,6 +103,7 @@ async function main(): Promise<void> {
       port.close();
       return;
     }
+    renice(m.nice);
     try {
       const feeds = { [inputName]: new ort.Tensor('float32', m.data, m.dims) };
       const result = await (fetches ? session.run(feeds, fetches) : session.run(feeds));
@@ -89,12 +115,12 @@ async function main(): Promise<void> {
         transfer.add(o.data.buffer as ArrayBuffer);
       }
       try {
-        post({ type: 'result', id: m.id, outputs }, [...transfer]);
+        post({ type: 'result', id: m.id, outputs, nice }, [...transfer]);
       } catch {
-        post({ type: 'result', id: m.id, outputs }); // a buffer that cannot be detached: copy instead
+        post({ type: 'result', id: m.id, outputs, nice }); // a buffer that cannot be detached: copy instead
       }
     } catch (err) {
-      post({ type: 'failed', id: m.id, message: message(err) });
+      post({ type: 'failed', id: m.id, message: message(err), nice });
     }
   });
 }

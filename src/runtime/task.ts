@@ -40,6 +40,11 @@ export interface TaskOptions {
   activity?: OnlineActivity | undefined;
   /** Rows per slice while the online gate is busy; default 256. */
   sliceRows?: number | undefined;
+  /**
+   * While the gate is busy, each slice first waits for the online requests in flight to be
+   * answered, for at most this long (so bulk work always moves on); default 5 ms, 0 for no wait.
+   */
+  onlineWaitMs?: number | undefined;
 }
 
 /** Splits a polled chunk into slices of at most `n` rows (the chunk itself when it is small). */
@@ -67,6 +72,7 @@ export class Task {
   async run(): Promise<void> {
     const queue = new BoundedQueue<{ work: Promise<BatchOutput>; next: number; ends: boolean }>(this.o.maxInFlight);
     const gauge = this.o.metrics?.taskQueueDepth;
+    const gate = this.o.activity ?? onlineActivity;
     let failure: unknown;
     let lastWork: Promise<unknown> = Promise.resolve();
     const committer = (async () => {
@@ -101,7 +107,6 @@ export class Task {
           // While online requests are recent, the batch goes in slices; only the last moves
           // the source position and may end the checkpoint, so a checkpoint never commits
           // half a polled batch.
-          const gate = this.o.activity ?? onlineActivity;
           const parts = run && gate.busy() ? slices(polled.records, this.o.sliceRows ?? 256) : [polled.records];
           for (let i = 0; i < parts.length && failure === undefined; i++) {
             const last = i === parts.length - 1;
@@ -116,12 +121,12 @@ export class Task {
               break; // the committer failed and closed the queue
             }
             gauge?.set({ task: this.name }, queue.size);
-            if (!last) await nextTurn();
+            if (!last) await this.yieldToOnline(gate);
           }
           if (failure !== undefined) break;
         }
         // Between batches, let waiting online requests (sockets, timers) run first.
-        if ((this.o.activity ?? onlineActivity).busy()) await nextTurn();
+        if (gate.busy()) await this.yieldToOnline(gate);
         if (polled.end) break;
         if (this.o.requests?.pending()) {
           await lastWork;
@@ -140,5 +145,15 @@ export class Task {
     const rest = new BatchOutput();
     this.chain.drainAll(rest);
     await this.o.checkpointer.add(rest, NO_POSITION, true);
+  }
+
+  /**
+   * Lets online requests in this process go first: waits (bounded) while any is in flight, so
+   * the main thread is theirs, then yields one event-loop turn so sockets and timers run.
+   */
+  private async yieldToOnline(gate: OnlineActivity): Promise<void> {
+    const wait = this.o.onlineWaitMs ?? 5;
+    if (wait > 0 && gate.inFlight > 0) await gate.idle(wait);
+    await nextTurn();
   }
 }

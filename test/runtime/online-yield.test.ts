@@ -42,14 +42,16 @@ test('while online requests are recent, a backfill hands its batches over in sli
     assert.deepEqual(quiet.summary, { in: 3000, out: 2999, dead: 1 });
     assert.deepEqual(quiet.batches, [0, 5], 'five whole 600-row batches without online traffic (read in pieces, handed out exactly)');
 
-    // An online request "arrives" every 5 ms while the second run goes on.
-    onlineActivity.mark();
+    // An online request "arrives" every 5 ms while the second run goes on, and one stays in
+    // flight throughout: each slice waits for it only up to its bound, so the backfill finishes.
+    onlineActivity.begin();
     const timer = setInterval(() => onlineActivity.mark(), 5);
     let busy;
     try {
       busy = await backfill(dir, 'busy');
     } finally {
       clearInterval(timer);
+      onlineActivity.end();
     }
     assert.deepEqual(busy.summary, quiet.summary);
     assert.deepEqual(busy.rows, quiet.rows, 'the same rows, in the same order');
