@@ -8,55 +8,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { partitionOfKey } from '../../../connectors/embedded/index.js';
 import { KAFKA_BROKERS, kafkaAvailable, produceTo, testKafka, uniqueName } from './helpers.js';
+import { startCli as start, stopCli as stop, type CliProcess as Proc } from './processes.js';
 
 const MODEL = resolve('models/small-mlp.onnx');
-
-interface Proc {
-  child: ChildProcess;
-  log: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Starts the CLI and waits for a line matching `ready`. */
-async function start(args: string[], ready: RegExp): Promise<Proc & { match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [resolve('bin/sluice.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const match = await new Promise<RegExpExecArray>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${args[0]} not ready within 60 s:\n${out}`)), 60_000);
-    const check = setInterval(() => {
-      const m = ready.exec(out);
-      if (m) {
-        clearInterval(check);
-        clearTimeout(timer);
-        ok(m);
-      }
-    }, 50);
-    void exited.then((code) => {
-      clearInterval(check);
-      clearTimeout(timer);
-      fail(new Error(`${args[0]} exited with ${code} before it was ready:\n${out}`));
-    });
-  });
-  return { child, log: () => out, exited, match };
-}
-
-async function stop(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  p.child.kill('SIGTERM');
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 20_000);
-  await p.exited;
-  clearTimeout(t);
-}
-
 
 /** The partitions of `topic` a process owns now, by its rebalance lines (gained minus taken away). */
 function owned(log: string, topic: string): number[] {

@@ -1,5 +1,5 @@
-// Child `sluice run` processes for the Kafka multi-process tests: each one's log is kept, and the
-// partitions it owns are followed from its rebalance log lines.
+// Child sluice processes for the Kafka multi-process tests: `sluice run` members whose owned partitions
+// are followed from their rebalance log lines, and CLI processes started until a ready line appears.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 
@@ -42,4 +42,44 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${logs()}`);
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  log: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts the CLI (stdout and stderr kept) and waits for a line matching `ready`; its match comes back. */
+export async function startCli(args: string[], ready: RegExp): Promise<CliProcess & { match: RegExpExecArray }> {
+  const child = spawn(process.execPath, [resolve('bin/sluice.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const match = await new Promise<RegExpExecArray>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${args[0]} not ready within 60 s:\n${out}`)), 60_000);
+    const check = setInterval(() => {
+      const m = ready.exec(out);
+      if (m) {
+        clearInterval(check);
+        clearTimeout(timer);
+        ok(m);
+      }
+    }, 50);
+    void exited.then((code) => {
+      clearInterval(check);
+      clearTimeout(timer);
+      fail(new Error(`${args[0]} exited with ${code} before it was ready:\n${out}`));
+    });
+  });
+  return { child, log: () => out, exited, match };
+}
+
+export async function stopCli(p: CliProcess): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), 20_000);
+  await p.exited;
+  clearTimeout(t);
 }
