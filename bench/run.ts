@@ -31,7 +31,11 @@ if (unknown.length) {
   console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
   process.exit(2);
 }
+// BENCH_NO_WRITE=1: a smoke run (tiny sizes, a loaded machine) prints its rows and writes nothing.
+const write = process.env.BENCH_NO_WRITE !== '1';
+if (!write) process.stderr.write('bench: BENCH_NO_WRITE=1: results are printed, neither bench/results/latest.jsonl nor BENCHMARKS.md is written\n');
 const { fresh, failed } = await runBenchmarks({
+  write,
   benchmarks: BENCHMARKS,
   selected: wanted,
   resultsPath: 'bench/results/latest.jsonl',

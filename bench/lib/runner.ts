@@ -19,6 +19,8 @@ export interface BenchRunOptions {
   /** Runs one benchmark to completion and returns its rows; throws if it failed or was killed. */
   runOne(name: string): Promise<BenchResult[]>;
   log(line: string): void;
+  /** false: rows are only returned (smoke runs at tiny sizes must not replace measured rows). Default true. */
+  write?: boolean;
 }
 
 export interface BenchRunOutcome {
@@ -45,6 +47,7 @@ export async function runBenchmarks(o: BenchRunOptions): Promise<BenchRunOutcome
       failed.push(b.name);
       o.log(`bench: ${(err as Error).message}; its previous results are kept`);
     }
+    if (o.write === false) continue;
     // Written after each benchmark, so stopping the run keeps what finished.
     const all = mergeResults(previous, fresh, finished);
     mkdirSync(dirname(o.resultsPath), { recursive: true });

@@ -66,6 +66,16 @@ test('a benchmark that fails or is killed keeps its previous rows while the othe
   });
 });
 
+test('a run with write: false (BENCH_NO_WRITE=1) returns its rows and leaves the results file and BENCHMARKS.md as they were', async () => {
+  await withFiles(async (paths) => {
+    const before = await readFile(paths.resultsPath, 'utf8');
+    const out = await runBenchmarks({ benchmarks: BENCHES, selected: ['beta'], ...paths, write: false, log: () => {}, runOne: async (name) => [row(name, `${name} smoke`, 7, '2026-05-05')] });
+    assert.deepEqual(out.fresh.map((r) => [r.name, r.value]), [['beta smoke', 7]]);
+    assert.equal(await readFile(paths.resultsPath, 'utf8'), before);
+    await assert.rejects(readFile(paths.markdownPath, 'utf8'), { code: 'ENOENT' });
+  });
+});
+
 test('merging adds a new benchmark at the end and reads the benchmark of old rows from their command', () => {
   const old = { ...row('beta', 'beta', 3, '2026-01-01') };
   delete old.benchmark;
