@@ -1,5 +1,7 @@
 import { SluiceError } from '../core/errors.js';
-import type { AggregateState } from '../state/accumulators.js';
+import { checkState, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
+import { aggregatePacker } from '../state/aggregate-codec.js';
+import type { StateCodec } from '../state/backend.js';
 
 /** A window of one key that has not been emitted yet. */
 export interface PendingWindow {
@@ -80,4 +82,51 @@ export class KeyWindows {
     for (let i = 0; i < this.starts.length; i++) out[String(this.starts[i])] = this.wins[i]!;
     return out;
   }
+}
+
+/**
+ * The packed form of a key's pending windows (see packed.ts): how many, then per window
+ * its start, end and accumulators (aggregatePacker). Windows with key fields, or with
+ * accumulators that have no packed form, keep the JSON form (toJSON). JSON entries are
+ * turned into KeyWindows and checked when read, so a loaded value is always KeyWindows
+ * with well-formed accumulators. Undefined when the aggregates have no packed form.
+ */
+export function keyWindowsCodec(aggs: readonly CompiledAggregate[], what: string): StateCodec<KeyWindows | StoredPending> | undefined {
+  const acc = aggregatePacker(aggs);
+  if (!acc) return undefined;
+  return {
+    write(k, w) {
+      if (!(k instanceof KeyWindows)) return false;
+      const n = k.size;
+      w.num(n);
+      for (let i = 0; i < n; i++) {
+        const win = k.wins[i]!;
+        if (win.fields !== undefined) return false;
+        w.num(k.starts[i]!);
+        w.num(win.end);
+        if (!acc.write(win.acc, w)) return false;
+      }
+      return true;
+    },
+    read(r) {
+      const k = new KeyWindows();
+      for (let i = r.num(); i > 0; i--) {
+        k.starts.push(r.num());
+        const end = r.num();
+        k.wins.push({ end, acc: acc.read(r) });
+      }
+      return k;
+    },
+    fromJson(v, key) {
+      const where = `${what}, key ${JSON.stringify(key)}`;
+      const k = KeyWindows.from(v, where);
+      for (const w of k.wins) {
+        if (typeof w !== 'object' || w === null || typeof w.end !== 'number' || typeof w.acc !== 'object' || w.acc === null) {
+          throw new SluiceError('STATE_CORRUPT', `${where}: a stored pending window is not {end, acc}: ${JSON.stringify(w)}. Delete the data directory or rerun with --fresh to start the state over`);
+        }
+        checkState(aggs, w.acc);
+      }
+      return k;
+    },
+  };
 }
