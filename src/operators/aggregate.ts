@@ -41,19 +41,29 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
     const add = codec ? addInputsOwned : addInputs;
     const state = backend.value<AggregateState>('aggregates', options);
     const scratch = new Array<unknown>(aggs.length);
+    // The keys prefetch collected, by batch: the chain prefetches a batch just before running it, so the step takes them instead of collecting them again.
+    const prefetched = new WeakMap<StreamRecord[] | ColumnarBatch, Set<string>>();
+    const keysFor = (batch: StreamRecord[] | ColumnarBatch): Set<string> => {
+      const keys = prefetched.get(batch);
+      if (keys === undefined) return keysOf(batch);
+      prefetched.delete(batch);
+      return keys;
+    };
     return {
       id,
       kind: 'aggregate',
       // Reads only its inputs' fields and sets its outputs, so columnar batches stay columnar.
       columnar: { reads: [...new Set(aggs.flatMap((a) => a.expr?.fields ?? []))], writes: aggs.map((a) => a.name) },
       prefetch(batch) {
-        backend.prefetch(keysOf(batch));
+        const keys = keysOf(batch);
+        prefetched.set(batch, keys);
+        backend.prefetch(keys);
       },
       /** The same work as process() on a columnar batch, row by row in order, reading inputs from the columns and writing results as columns. */
       async processColumns(batch, ctx) {
         const n = batch.rows;
         const keys = batch.keys;
-        if (keys) await backend.load(keysOf(batch));
+        if (keys) await backend.load(keysFor(batch));
         const rows = new ColumnRows(batch, aggs.map((a) => a.expr));
         const results = new ResultColumns(aggs.map((a) => a.name), n);
         const keep = new Uint8Array(n);
@@ -75,9 +85,7 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
         return batch.select(keep);
       },
       async process(batch, ctx) {
-        const keys: string[] = [];
-        for (const r of batch) if (r.key !== null) keys.push(r.key);
-        await backend.load(keys);
+        await backend.load(keysFor(batch));
         const out: StreamRecord[] = [];
         const what = `aggregate "${id}"`;
         for (const r of batch) {
