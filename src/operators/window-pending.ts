@@ -23,8 +23,14 @@ export type StoredPending = Record<string, PendingWindow>;
  * versions reads back unchanged and vice versa.
  */
 export class KeyWindows {
-  readonly starts: number[] = [];
-  readonly wins: PendingWindow[] = [];
+  // Replaced (not only changed) by set and delete: see there.
+  starts: number[];
+  wins: PendingWindow[];
+
+  constructor(starts: number[] = [], wins: PendingWindow[] = []) {
+    this.starts = starts;
+    this.wins = wins;
+  }
 
   /** From the stored form; `what` names the state for the error on a damaged value. */
   static from(stored: unknown, what: string): KeyWindows {
@@ -60,21 +66,38 @@ export class KeyWindows {
     return start - s[0]! <= s[n - 1]! - start ? s.indexOf(start) : s.lastIndexOf(start);
   }
 
-  /** Replaces the window at `start`, or adds it last. */
+  /**
+   * Replaces the window at `start`, or adds it last. The first window gets arrays of one
+   * (a push onto an empty array reserves 17 slots, and most keys hold one window, kept
+   * for a whole window's time: those slots were a large share of what the GC copied).
+   */
   set(start: number, w: PendingWindow): void {
     const i = this.indexOf(start);
     if (i >= 0) this.wins[i] = w;
-    else {
+    else if (this.starts.length === 0) {
+      this.starts = [start];
+      this.wins = [w];
+    } else {
       this.starts.push(start);
       this.wins.push(w);
     }
   }
 
+  /** Removes the window at `start`; the first and the last without the array splice makes. */
   delete(start: number): void {
     const i = this.indexOf(start);
     if (i < 0) return;
-    this.starts.splice(i, 1);
-    this.wins.splice(i, 1);
+    const last = this.starts.length - 1;
+    if (i === last) {
+      this.starts.pop();
+      this.wins.pop();
+    } else if (i === 0) {
+      this.starts.shift();
+      this.wins.shift();
+    } else {
+      this.starts.splice(i, 1);
+      this.wins.splice(i, 1);
+    }
   }
 
   toJSON(): StoredPending {
@@ -109,13 +132,19 @@ export function keyWindowsCodec(aggs: readonly CompiledAggregate[], what: string
       return true;
     },
     read(r) {
-      const k = new KeyWindows();
-      for (let i = r.num(); i > 0; i--) {
-        k.starts.push(r.num());
+      const n = r.num();
+      const starts: number[] = [];
+      const wins: PendingWindow[] = [];
+      for (let i = 0; i < n; i++) {
+        const start = r.num();
         const end = r.num();
-        k.wins.push({ end, acc: acc.read(r) });
+        const w: PendingWindow = { end, acc: acc.read(r) };
+        // Arrays of one for the common single window (see KeyWindows.set).
+        if (n === 1) return new KeyWindows([start], [w]);
+        starts.push(start);
+        wins.push(w);
       }
-      return k;
+      return new KeyWindows(starts, wins);
     },
     fromJson(v, key) {
       const where = `${what}, key ${JSON.stringify(key)}`;

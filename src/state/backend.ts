@@ -292,15 +292,10 @@ export class KeyedStateBackend {
   private missing(keys: Iterable<string>, defs: readonly StateDef[], touch: boolean): { missing: Missing[]; waits: Set<Promise<void>> } {
     const missing: Missing[] = [];
     const waits = new Set<Promise<void>>();
-    // A Set's keys are distinct already.
-    const seen = keys instanceof Set ? undefined : new Set<string>();
-    for (const key of keys) {
-      if (seen) {
-        if (seen.has(key)) continue;
-        seen.add(key);
-      }
+    const one = (key: string): void => {
       let ek: string | undefined;
-      for (const def of defs) {
+      for (let i = 0; i < defs.length; i++) {
+        const def = defs[i]!;
         const e = def.cache.get(key);
         if (e) {
           if (touch && e.where === CLEAN) this.lruMoveToTail(e);
@@ -309,6 +304,19 @@ export class KeyedStateBackend {
         const w = def.reading.get(key);
         if (w) waits.add(w);
         else missing.push({ def, key, sk: def.prefix + (ek ??= escapeKeyPart(key)) });
+      }
+    };
+    // A Set's keys are distinct already. forEach and indexed loops: a for-of over a Set
+    // made an iterator result per key here (this runs for every batch's keys, twice).
+    if (keys instanceof Set) (keys as Set<string>).forEach(one);
+    else {
+      const seen = new Set<string>();
+      const list = Array.isArray(keys) ? (keys as string[]) : [...keys];
+      for (let i = 0; i < list.length; i++) {
+        const key = list[i]!;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        one(key);
       }
     }
     return { missing, waits };

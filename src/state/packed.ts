@@ -149,10 +149,17 @@ export class PackReader {
     if (t === DOUBLE) {
       const p = this.pos;
       if (p + 10 > s.length) throw new PackError(`packed state ends early (${s.length} characters)`);
-      const d = (i: number) => this.digit(s.charCodeAt(p + i));
-      if (d(0) > 1) throw new PackError(`bad double at character ${at}`);
-      u32[HI] = ((d(0) << 31) | (d(1) << 24) | (d(2) << 17) | (d(3) << 10) | (d(4) << 3) | (d(5) >>> 4)) >>> 0;
-      u32[LO] = (((d(5) & 15) << 28) | (d(6) << 21) | (d(7) << 14) | (d(8) << 7) | d(9)) >>> 0;
+      // (No helper closure per digit: this runs for every double read.)
+      const c0 = s.charCodeAt(p);
+      const c5 = s.charCodeAt(p + 5);
+      const hi = (c0 << 31) | (s.charCodeAt(p + 1) << 24) | (s.charCodeAt(p + 2) << 17) | (s.charCodeAt(p + 3) << 10) | (s.charCodeAt(p + 4) << 3) | (c5 >>> 4);
+      const lo = ((c5 & 15) << 28) | (s.charCodeAt(p + 6) << 21) | (s.charCodeAt(p + 7) << 14) | (s.charCodeAt(p + 8) << 7) | s.charCodeAt(p + 9);
+      // Every digit below 0x80 (and the first 0 or 1): OR-ing them all shows any that is not.
+      let all = c5;
+      for (let i = 1; i < 10; i++) all |= s.charCodeAt(p + i);
+      if (c0 > 1 || all > 127) throw new PackError(`bad double at character ${at}`);
+      u32[HI] = hi >>> 0;
+      u32[LO] = lo >>> 0;
       this.pos = p + 10;
       return f64[0]!;
     }
