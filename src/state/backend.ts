@@ -179,6 +179,13 @@ export class KeyedStateBackend {
   /** Evictions so far, and the eviction count at the start of each store read in flight. */
   private evictions = 0;
   private readonly readsInFlight: number[] = [];
+  /**
+   * What prefetch() did, by key set (the same object a step then passes to load()): the
+   * states, the eviction count then, and the reads the keys wait for.
+   */
+  private readonly prefetched = new WeakMap<object, { states: readonly string[] | undefined; removals: number; reads: Promise<unknown> | undefined }>();
+  /** Entries removed from the cache so far, evicted or forgotten (see drainWrites): a prefetch's lookups hold while this stays the same. */
+  private removals = 0;
   /** Reused by every packed encode and decode (both synchronous). */
   private readonly packer = new PackWriter();
   private readonly reader = new PackReader();
@@ -260,6 +267,18 @@ export class KeyedStateBackend {
   }
 
   async load(keys: Iterable<string>, states?: readonly string[]): Promise<void> {
+    const p = typeof keys === 'object' ? this.prefetched.get(keys) : undefined;
+    if (p !== undefined) {
+      this.prefetched.delete(keys);
+      // The same key set a prefetch() looked up: if nothing was evicted since, every key it
+      // found cached still is, and what it read is cached once its reads end, so the keys
+      // need no second lookup (a cold hash lookup per key: most of a hot-key batch's load).
+      if (p.states === states && p.removals === this.removals) {
+        let failed = false;
+        if (p.reads) await p.reads.catch(() => (failed = true));
+        if (!failed && p.removals === this.removals) return;
+      }
+    }
     const defs = this.defsFor(states);
     const list = keys instanceof Set || Array.isArray(keys) ? (keys as Iterable<string>) : [...keys];
     // A key another load (a prefetch) is reading is waited for, not read twice. If that
@@ -280,8 +299,19 @@ export class KeyedStateBackend {
    * this read instead of reading again; a failed prefetch is retried by that load.
    */
   prefetch(keys: Iterable<string>, states?: readonly string[]): void {
-    const { missing } = this.missing(keys, this.defsFor(states), false);
-    if (missing.length) this.read(missing).catch(() => undefined);
+    // Touches what it finds (as load does): a key whose load() takes the shortcut below is not looked up again.
+    const { missing, waits } = this.missing(keys, this.defsFor(states), true);
+    const reads = [...waits];
+    if (missing.length) {
+      const r = this.read(missing);
+      r.catch(() => undefined);
+      reads.push(r);
+    }
+    if (typeof keys === 'object') {
+      const all = reads.length ? Promise.all(reads) : undefined;
+      all?.catch(() => undefined); // a failed read surfaces in load(), which then looks the keys up again
+      this.prefetched.set(keys, { states, removals: this.removals, reads: all });
+    }
   }
 
   private defsFor(states: readonly string[] | undefined): StateDef[] {
@@ -431,6 +461,7 @@ export class KeyedStateBackend {
         // window's key would only crowd out live entries; a later read finds it absent).
         e.where = NEW;
         e.def.cache.delete(e.key);
+        this.removals++;
         continue;
       }
       writes.push({ key: storageKey(e), value });
@@ -581,6 +612,7 @@ export class KeyedStateBackend {
       e.def.cache.delete(e.key);
       if (this.readsInFlight.length) e.def.evicted.set(e.key, this.evictions);
       this.evictions++;
+      this.removals++;
     }
   }
 
