@@ -328,8 +328,9 @@ export class ModelRunner {
     while (this.queue.size > 0) {
       const head = this.queue.peek()!;
       // Whole online requests that fit the inline limit run inline (a split one stays on workers).
-      if (this.inline && head.priority > 0 && head.next === 0 && head.rows <= this.inline.maxRows) {
-        // The batch running inline ends within the budget; meanwhile the queue forms the next one.
+      // While an inline batch runs, the queue forms the next one, unless more rows wait than
+      // one inline batch holds: those go to a worker meanwhile.
+      if (this.inline && head.priority > 0 && head.next === 0 && head.rows <= this.inline.maxRows && (!this.inlineBusy || this.queuedRows <= this.inline.maxRows)) {
         if (this.inlineBusy) break;
         const due = this.queue.oldest()! + this.o.maxQueueDelayMs;
         if (this.queuedRows < this.inline.maxRows && now < due && !head.noDelay) {

@@ -26,7 +26,7 @@ import { onlineMetrics } from './metrics.js';
 import type { TopologyDefinition } from '../topology/schema.js';
 
 /** The inline budget models get when loaded for online serving (measured choice: see src/model/inline.ts). */
-export const ONLINE_INLINE_BUDGET_US = 300;
+export const ONLINE_INLINE_BUDGET_US = 150;
 
 /** Loads every model of the topology (all outputs, so /v2 can offer each), closing the loaded ones on failure. */
 export async function loadAllModels(loaded: LoadedTopology, deps: { metrics: Metrics; logger: Logger }): Promise<Map<string, ModelRunner>> {

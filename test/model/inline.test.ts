@@ -75,3 +75,18 @@ test('a model error in an inline batch fails that batch with MODEL_ERROR and the
     await r.close();
   }
 });
+
+test('while an inline batch runs, more waiting rows than one inline batch holds go to a worker', async () => {
+  const r = await ModelRunner.load({ name: 'inl-over', path: SMALL_MLP, workers: 1, inlineBudgetUs: AMPLE_US, maxBatchSize: 4, activity: new OnlineActivity() });
+  try {
+    const rows = Array.from({ length: 12 }, (_, i) => randomRows(1, 8, 200 + i));
+    const outs = await Promise.all(rows.map((d) => r.infer(d, 1, { priority: 10, noDelay: true })));
+    // 4 rows inline, 4 to the idle worker meanwhile, the last 4 inline once the first inline batch is done.
+    assert.equal(r.stats().inlineBatches, 2);
+    const all = new Float32Array(96);
+    rows.forEach((d, i) => all.set(d, i * 8));
+    assert.deepEqual(Float32Array.from(outs.flatMap((o) => [...o.score!.data])), (await directRun(SMALL_MLP, all, [12, 8])).score!.data);
+  } finally {
+    await r.close();
+  }
+});
