@@ -24,7 +24,10 @@ test("FastHistogram renders and reads exactly as prom-client's Histogram for the
   }
   assert.equal(await b.metrics(), await a.metrics());
   // The same values; prom-client adds an `exemplar` slot (always empty here), which this one leaves out.
-  const theirValues = (await theirs.get()).values.map(({ exemplar: _e, ...rest }) => rest);
+  const theirValues = (await theirs.get()).values.map((v) => {
+    const { exemplar: _e, ...rest } = v as typeof v & { exemplar?: unknown };
+    return rest;
+  });
   assert.deepEqual((await ours.get()).values, theirValues);
   assert.match(await b.metrics(), /demo_seconds_bucket\{le="0.001",route="\/a",status="200"\} 2/);
   ours.reset();
