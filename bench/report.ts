@@ -31,7 +31,7 @@ export function renderBenchmarksMd(rows: BenchResult[], benchmarks: Benchmark[])
     // measured: the row's date, since rows of benchmarks that did not run this time are kept from earlier runs.
     out.push(`## ${mode}`, '', '| benchmark | metric | value | ceiling | ceiling value | ratio | peak RSS | params | command | measured |', '|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rows.filter((x) => x.mode === mode)) {
-      const params = Object.entries(r.params).map(([k, v]) => `${k}=${String(v)}`).join(', ');
+      const params = Object.entries(r.params).map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join(', ');
       out.push(`| ${r.name} | ${r.metric} | ${fmt(r.value)} ${r.unit} | ${r.ceiling?.name ?? '—'} | ${r.ceiling ? fmt(r.ceiling.value) : '—'} | ${r.ratio ?? '—'} | ${r.peak_rss_mb} MB | ${params} | \`${r.command}\` | ${r.timestamp.slice(0, 10)} |`);
     }
     out.push('');

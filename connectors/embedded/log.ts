@@ -103,6 +103,7 @@ export class EmbeddedLog {
   private readonly topics = new Map<string, TopicState>();
   private readonly queue: WriteQueue;
   private closed = false;
+  private kvWrites = 0;
 
   private constructor(
     readonly dir: string,
@@ -314,7 +315,9 @@ export class EmbeddedLog {
       ops.push({ type: 'put', key: batchKey(a.topic, a.partition, base), value });
       published.push({ part, end: part.next });
     }
+    const kv = (tx.kv?.length ?? 0) > 0;
     await this.queue.push(ops, () => {
+      if (kv) this.kvWrites++;
       for (const { part, end } of published) {
         part.end = end;
         wake(part);
@@ -335,6 +338,15 @@ export class EmbeddedLog {
   /** After a failed write every queued write failed too: hand out offsets from what is durable. */
   private rollBackToDurable(): void {
     for (const t of this.topics.values()) for (const part of t.parts) part.next = part.end;
+  }
+
+  /**
+   * Changes each time a commit with kv writes has landed (kv is written nowhere else, and one
+   * process at a time holds the log): a kv read that began and ended at the same version
+   * still holds until it changes.
+   */
+  kvVersion(): number {
+    return this.kvWrites;
   }
 
   /** A kv value committed with commit({ kv }), or undefined. */

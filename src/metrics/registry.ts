@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { FastHistogram } from './fast-histogram.js';
 
 /**
  * All of sluice's Prometheus metrics, created once per registry. Components take a
@@ -11,9 +12,9 @@ export interface Metrics {
   recordsDeadLettered: Counter<'operator' | 'code'>;
   operatorBatchSize: Histogram<'operator'>;
   sinkRecords: Counter<'sink'>;
-  modelBatchRows: Histogram<'model'>;
-  modelInferenceSeconds: Histogram<'model'>;
-  modelQueueSeconds: Histogram<'model'>;
+  modelBatchRows: FastHistogram<'model'>;
+  modelInferenceSeconds: FastHistogram<'model'>;
+  modelQueueSeconds: FastHistogram<'model'>;
   modelQueueDepth: Gauge<'model'>;
   modelProviderFallbacks: Counter<'model' | 'requested'>;
   taskQueueDepth: Gauge<'task'>;
@@ -37,9 +38,9 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
     recordsDeadLettered: new Counter({ name: 'sluice_records_dead_lettered_total', help: 'Records sent to the dead-letter destination, by operator and error code.', labelNames: ['operator', 'code'], registers: r }),
     operatorBatchSize: new Histogram({ name: 'sluice_operator_batch_size', help: 'Records per micro-batch entering an operator.', labelNames: ['operator'], buckets: [1, 8, 32, 128, 512, 1024, 4096, 16384], registers: r }),
     sinkRecords: new Counter({ name: 'sluice_sink_records_total', help: 'Records written to a sink.', labelNames: ['sink'], registers: r }),
-    modelBatchRows: new Histogram({ name: 'sluice_model_batch_rows', help: 'Rows per inference call.', labelNames: ['model'], buckets: [1, 8, 32, 128, 512, 1024, 4096, 16384], registers: r }),
-    modelInferenceSeconds: new Histogram({ name: 'sluice_model_inference_seconds', help: 'Time of one inference call in a worker, including the hop to it.', labelNames: ['model'], buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: r }),
-    modelQueueSeconds: new Histogram({ name: 'sluice_model_queue_seconds', help: 'Time a request waited in the model queue.', labelNames: ['model'], buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: r }),
+    modelBatchRows: new FastHistogram({ name: 'sluice_model_batch_rows', help: 'Rows per inference call.', labelNames: ['model'], buckets: [1, 8, 32, 128, 512, 1024, 4096, 16384], registers: r }),
+    modelInferenceSeconds: new FastHistogram({ name: 'sluice_model_inference_seconds', help: 'Time of one inference call: in a worker thread, including the hop to it, or on the main thread for small online batches.', labelNames: ['model'], buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: r }),
+    modelQueueSeconds: new FastHistogram({ name: 'sluice_model_queue_seconds', help: 'Time a request waited in the model queue.', labelNames: ['model'], buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: r }),
     modelQueueDepth: new Gauge({ name: 'sluice_model_queue_rows', help: 'Rows waiting in the model queue.', labelNames: ['model'], registers: r }),
     modelProviderFallbacks: new Counter({ name: 'sluice_model_provider_fallbacks_total', help: 'Times a requested execution provider could not load and CPU was used.', labelNames: ['model', 'requested'], registers: r }),
     taskQueueDepth: new Gauge({ name: 'sluice_task_inflight_batches', help: 'Micro-batches in flight in a task.', labelNames: ['task'], registers: r }),

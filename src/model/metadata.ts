@@ -1,7 +1,7 @@
 /**
  * Model metadata and tensor conversion shared by the runner (main thread) and its
- * workers. Kept free of onnxruntime imports beyond types so the main thread never
- * loads the native binding: all ORT work happens in workers.
+ * workers. Kept free of onnxruntime imports beyond types so the main thread loads the
+ * native binding only when it runs small online batches itself (inline.ts).
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { OutputTensor, TensorInfo } from './options.js';

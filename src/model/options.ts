@@ -43,6 +43,14 @@ export interface ModelOptions {
    * kept for bulk work. Default 10.
    */
   bulkNice?: number;
+  /**
+   * Online batches (priority above 0) whose estimated run time fits this many microseconds run
+   * on the main thread, on a session of their own, instead of a worker thread: for a small model
+   * the hand-off to a worker costs more CPU than the batch itself (see inline.ts). The estimate
+   * is measured at load. CPU models with a fixed row shape only. Default 0 (off); the online
+   * server loads its models with 150 (about what a hand-off costs the main thread per batch).
+   */
+  inlineBudgetUs?: number;
   /** The gate that online requests mark and bulk work reads; default the process's (core/online-activity.ts). */
   activity?: OnlineActivity;
   /** Run zero batches of 1 and maxBatchSize rows in each worker before load() resolves; default true. */
@@ -101,6 +109,11 @@ function niceValue(name: string, v: number): number {
   return v;
 }
 
+function budget(name: string, v: number): number {
+  if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`model "${name}": inlineBudgetUs must be a number of microseconds >= 0, got ${v}`);
+  return v;
+}
+
 export function resolveOptions(o: ModelOptions): ResolvedOptions {
   const workers = positiveInt(o.name, o.workers ?? availableParallelism(), 'workers');
   const maxBatchSize = positiveInt(o.name, o.maxBatchSize ?? 1024, 'maxBatchSize');
@@ -118,6 +131,7 @@ export function resolveOptions(o: ModelOptions): ResolvedOptions {
     maxQueueRows: positiveInt(o.name, o.maxQueueRows ?? maxBatchSize * workers * 8, 'maxQueueRows'),
     bulkSliceRows: positiveInt(o.name, o.bulkSliceRows ?? 256, 'bulkSliceRows'),
     bulkNice: niceValue(o.name, o.bulkNice ?? 10),
+    inlineBudgetUs: budget(o.name, o.inlineBudgetUs ?? 0),
     activity: o.activity ?? onlineActivity,
     warmup: o.warmup ?? true,
     fetch: o.fetch ?? [],

@@ -15,6 +15,7 @@ import type { TimerHandle } from '../core/clock.js';
 import { SluiceError } from '../core/errors.js';
 import { inputLayout, type InputLayout } from './metadata.js';
 import { resolveOptions, type InferOptions, type ModelOptions, type ModelOutput, type OutputTensor, type ResolvedOptions, type TensorInfo } from './options.js';
+import type { InlineSession } from './inline.js';
 import { ModelWorker, type Ready } from './pool.js';
 import type { WorkerInit } from './protocol.js';
 import { PriorityQueue } from './queue.js';
@@ -75,6 +76,10 @@ export class ModelRunner {
   /** Set when every worker died and none could be restarted. */
   private broken: SluiceError | null = null;
   private drained: (() => void) | null = null;
+  /** Small online batches run here, on the main thread (ModelOptions.inlineBudgetUs); null when off. */
+  private inline: InlineSession | null = null;
+  private inlineBusy = false;
+  private inlineBatches = 0;
   /** Metric children already labelled with the model name (labels() per call is a map lookup). */
   private readonly m: { rows: Observer; infer: Observer; queue: Observer; depth: { set(v: number): void } } | null;
 
@@ -130,6 +135,7 @@ export class ModelRunner {
       const rest: WorkerInit = { ...init, providers: ready.providers, fallbackToCpu: false };
       await Promise.all(Array.from({ length: o.workers - 1 }, () => start(rest)));
       const runner = new ModelRunner(o, ready, rest, started);
+      await runner.openInline(rest);
       if (ready.fallback !== null) {
         const requested = o.executionProviders.filter((p) => p !== 'cpu').join(',');
         o.logger.warn(`model "${o.name}": execution provider ${requested} unavailable, fallback to cpu`, { model: o.name, requested, reason: ready.fallback });
@@ -203,8 +209,38 @@ export class ModelRunner {
     return p;
   }
 
-  stats(): { queuedRows: number; waiting: number; inFlightBatches: number; workers: number } {
-    return { queuedRows: this.queuedRows, waiting: this.waiters.length, inFlightBatches: this.inFlight, workers: this.workers.length };
+  stats(): { queuedRows: number; waiting: number; inFlightBatches: number; workers: number; inlineMaxRows: number; inlineBatches: number } {
+    return {
+      queuedRows: this.queuedRows,
+      waiting: this.waiters.length,
+      inFlightBatches: this.inFlight,
+      workers: this.workers.length,
+      inlineMaxRows: this.inline?.maxRows ?? 0,
+      inlineBatches: this.inlineBatches,
+    };
+  }
+
+  /**
+   * Opens the main-thread session for small online batches when asked for (inlineBudgetUs > 0)
+   * and the model runs on CPU with a fixed row shape. A failure here only turns inline runs off.
+   */
+  private async openInline(init: WorkerInit): Promise<void> {
+    const budget = this.o.inlineBudgetUs;
+    if (budget <= 0 || !this.layout.row || this.layout.fixedBatch !== null || this.executionProvider !== 'cpu') return;
+    try {
+      const { InlineSession } = await import('./inline.js');
+      this.inline = await InlineSession.open(init, this.layout.row, this.maxBatch, budget);
+    } catch (err) {
+      this.o.logger.warn(`model "${this.name}": cannot open the main-thread session for small online batches; they run on worker threads`, { model: this.name, error: (err as Error).message });
+      return;
+    }
+    const i = this.inline;
+    this.o.logger.info(
+      i
+        ? `model "${this.name}": online batches of up to ${i.maxRows} rows run on the main thread (estimated ${i.fixedUs.toFixed(0)} µs + ${i.perRowUs.toFixed(2)} µs per row; inlineBudgetUs ${budget})`
+        : `model "${this.name}": one row takes longer than inlineBudgetUs (${budget}); online batches run on worker threads`,
+      { model: this.name },
+    );
   }
 
   /**
@@ -247,7 +283,7 @@ export class ModelRunner {
     if (this.inFlight > 0) await new Promise<void>((r) => (this.drained = r));
     const workers = this.workers;
     this.workers = [];
-    await Promise.all(workers.map((w) => w.close()));
+    await Promise.all([...workers.map((w) => w.close()), this.inline?.close()]);
   }
 
   private checkInput(data: Float32Array, rows: number): string | null {
@@ -290,7 +326,23 @@ export class ModelRunner {
     const busy = this.o.activity.busy();
     const bulkCap = busy ? Math.min(this.maxBatch, this.o.bulkSliceRows) : this.maxBatch;
     while (this.queue.size > 0) {
-      const bulk = busy && this.queue.peek()!.priority <= 0;
+      const head = this.queue.peek()!;
+      // Whole online requests that fit the inline limit run inline (a split one stays on workers).
+      // While an inline batch runs, the queue forms the next one, unless more rows wait than
+      // one inline batch holds: those go to a worker meanwhile.
+      if (this.inline && head.priority > 0 && head.next === 0 && head.rows <= this.inline.maxRows && (!this.inlineBusy || this.queuedRows <= this.inline.maxRows)) {
+        if (this.inlineBusy) break;
+        const due = this.queue.oldest()! + this.o.maxQueueDelayMs;
+        if (this.queuedRows < this.inline.maxRows && now < due && !head.noDelay) {
+          wakeAt = due;
+          break;
+        }
+        const batch = this.take(now, bulkCap, true);
+        if (batch) this.dispatch(null, batch);
+        this.admitWaiters();
+        continue;
+      }
+      const bulk = busy && head.priority <= 0;
       const full = this.queuedRows >= (bulk ? bulkCap : this.maxBatch);
       const worker = bulk ? this.pickBulkWorker() : this.pickWorker(full);
       if (!worker) break; // a finishing batch calls pump again
@@ -299,7 +351,7 @@ export class ModelRunner {
         wakeAt = due;
         break;
       }
-      const batch = this.take(now, bulkCap);
+      const batch = this.take(now, bulkCap, false);
       if (batch) this.dispatch(worker, batch);
       this.admitWaiters();
     }
@@ -369,7 +421,7 @@ export class ModelRunner {
    * cap is split (it fills the rest of the batch and stays at the head); splitting smaller
    * ones would make them wait for two batches.
    */
-  private take(now: number, bulkCap: number): Batch | null {
+  private take(now: number, bulkCap: number, inline: boolean): Batch | null {
     const slices: Slice[] = [];
     let rows = 0;
     let width = -1;
@@ -386,11 +438,12 @@ export class ModelRunner {
         this.settle(req, this.expired());
         continue;
       }
-      // While bulk work is throttled, an online batch carries no bulk rows (they would only make it slower).
-      if (req.priority <= 0 && bulkCap < this.maxBatch && slices.length > 0 && slices[0]!.req.priority > 0) break;
-      const cap = req.priority > 0 ? this.maxBatch : bulkCap;
+      // While bulk work is throttled, an online batch carries no bulk rows (they would only make it slower);
+      // nor does an inline batch ever.
+      if (req.priority <= 0 && (inline || (bulkCap < this.maxBatch && slices.length > 0 && slices[0]!.req.priority > 0))) break;
+      const cap = inline ? this.inline!.maxRows : req.priority > 0 ? this.maxBatch : bulkCap;
       const space = cap - rows;
-      if (space <= 0 || (width >= 0 && req.width !== width)) break;
+      if (space <= 0 || (width >= 0 && req.width !== width) || (inline && left > space)) break;
       const n = left <= space ? left : left > cap ? space : 0;
       if (n === 0) break;
       if (req.next === 0 && this.m) this.m.queue.observe((performance.now() - req.perfAt) / 1000);
@@ -405,7 +458,8 @@ export class ModelRunner {
     return rows > 0 ? { slices, rows, width } : null;
   }
 
-  private dispatch(worker: ModelWorker, batch: Batch): void {
+  /** Runs a batch on `worker`, or inline (on this thread) when `worker` is null. */
+  private dispatch(worker: ModelWorker | null, batch: Batch): void {
     const w = batch.width;
     // Models with a fixed batch size get zero rows appended.
     const padded = this.layout.fixedBatch ?? batch.rows;
@@ -423,13 +477,18 @@ export class ModelRunner {
     // the workers pickBulkWorker leaves it; with one worker, online batches share its thread.
     const nice = bulk && this.workers.length > 1 && this.o.activity.busy() ? this.o.bulkNice : 0;
     const t0 = performance.now();
+    if (!worker) {
+      this.inlineBusy = true;
+      this.inlineBatches++;
+    }
     const after = (): void => {
       this.m?.infer.observe((performance.now() - t0) / 1000);
+      if (!worker) this.inlineBusy = false;
       if (bulk) this.bulkInFlight--;
       if (--this.inFlight === 0) this.drained?.();
       this.pump();
     };
-    worker.run(data, dims, nice).then(
+    (worker ? worker.run(data, dims, nice) : this.inline!.run(data, dims)).then(
       (out) => {
         this.complete(batch, padded, out);
         after();

@@ -1,11 +1,13 @@
 /**
  * One worker thread = one InferenceSession. `session.run` is a synchronous native
- * call that blocks whatever thread it runs on, so it must not run on the main thread;
- * the runner hands each worker one whole batch at a time (a round trip costs ~50 µs).
+ * call that blocks whatever thread it runs on, so batches run here, off the main thread
+ * (only small online batches may run inline, see inline.ts); the runner hands each worker
+ * one whole batch at a time (a round trip costs ~50 µs).
  */
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { errorMessage, openSession, runSession, type OpenedSession } from './session.js';
 import { describeSession, inputLayout, toOutputTensor } from './metadata.js';
 import type { OutputTensor } from './options.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
@@ -13,35 +15,14 @@ import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).trim();
-
-async function open(): Promise<{ session: ort.InferenceSession; providers: string[]; fallback: string | null }> {
-  const base: ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: init.intraOpNumThreads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    // Fatal only: every error reaches the caller as MODEL_ERROR / MODEL_LOAD_FAILED with
-    // ORT's message, so ORT's own stderr line per failed batch would be a duplicate.
-    logSeverityLevel: 4,
-  };
-  try {
-    return { session: await ort.InferenceSession.create(init.path, { ...base, executionProviders: init.providers }), providers: init.providers, fallback: null };
-  } catch (err) {
-    // GPU providers are compiled in, but when their shared libraries are missing
-    // session creation throws instead of falling back: retry on CPU alone.
-    if (!init.fallbackToCpu || init.providers.every((p) => p === 'cpu')) throw err;
-    const session = await ort.InferenceSession.create(init.path, { ...base, executionProviders: ['cpu'] });
-    return { session, providers: ['cpu'], fallback: message(err) };
-  }
-}
+const message = errorMessage;
 
 async function main(): Promise<void> {
-  let opened: Awaited<ReturnType<typeof open>> | undefined;
+  let opened: OpenedSession | undefined;
   let inputName: string;
   let step = 'open';
   try {
-    opened = await open();
+    opened = await openSession(init);
     const meta = describeSession(opened.session);
     const layout = inputLayout(meta.inputs);
     inputName = meta.inputs[0]!.name;
@@ -67,8 +48,6 @@ async function main(): Promise<void> {
     return;
   }
   const { session } = opened;
-  // Only the outputs asked for: an unused int64 output alone costs ~0.3 ms per 4096 rows to convert.
-  const fetches = init.fetch.length ? init.fetch : undefined;
 
   // On Linux a nice value belongs to a thread, and setPriority(0) inside a worker thread sets
   // this thread's alone (checked against /proc/self/task/<tid>/stat), so bulk batches can run
@@ -105,8 +84,7 @@ async function main(): Promise<void> {
     }
     renice(m.nice);
     try {
-      const feeds = { [inputName]: new ort.Tensor('float32', m.data, m.dims) };
-      const result = await (fetches ? session.run(feeds, fetches) : session.run(feeds));
+      const result = await runSession(session, inputName, m.data, m.dims, init.fetch);
       const outputs: Record<string, OutputTensor> = {};
       const transfer = new Set<ArrayBuffer>();
       for (const [name, t] of Object.entries(result)) {

@@ -7,6 +7,7 @@ import { fastify, type FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { ResolvedOnlineConfig } from './config.js';
+import { tuneGcForServing } from './gc-tuning.js';
 import { authPlugin } from './plugins/auth.js';
 import { corePlugin } from './plugins/core.js';
 import { topologyPlugin, type RecordAnswerer } from './plugins/topology.js';
@@ -30,6 +31,7 @@ export interface OnlineServerOptions {
 }
 
 export async function buildServer(o: OnlineServerOptions): Promise<FastifyInstance> {
+  tuneGcForServing();
   const app = fastify({ logger: o.logger ?? false, bodyLimit: o.config.bodyLimit, return503OnClosing: false, forceCloseConnections: 'idle' });
   await app.register(corePlugin, {
     config: o.config,

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import type { CancelSignal } from '../core/cancel.js';
 import type { SluiceError } from '../core/errors.js';
 import type { ColumnarBatch } from '../core/columns.js';
 import type { KeyedStateBackend, StateWrite } from '../state/index.js';
@@ -66,6 +67,8 @@ export interface OperatorContext {
   deadLetter(record: StreamRecord, err: SluiceError): void;
   /** Sends records (or a columnar batch) to a named sink: terminal steps, and side outputs such as late records. */
   emit(sink: string, records: StreamRecord[] | ColumnarBatch): void;
+  /** On the online request path: the request's deadline and cancellation, which the step's model calls carry. */
+  readonly call?: { readonly deadline?: number; readonly signal?: CancelSignal };
 }
 
 /** What an operator factory may use: shared resources created by the runtime. */
@@ -88,7 +91,7 @@ export interface ScoringModel {
   readonly name: string;
   readonly featureCount: number | null;
   readonly outputs: readonly { name: string; dims: readonly (number | string)[] }[];
-  infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number; signal?: AbortSignal }): Promise<Record<string, { data: Float32Array | Float64Array | Int32Array; dims: number[] }>>;
+  infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number; signal?: CancelSignal }): Promise<Record<string, { data: Float32Array | Float64Array | Int32Array; dims: number[] }>>;
 }
 
 export interface OperatorSpec<C = unknown> extends StepKind {

@@ -3,7 +3,7 @@ import { SluiceError } from '../core/errors.js';
 import type { StreamRecord } from '../core/record.js';
 import { stepSchema } from '../topology/schema.js';
 import { describeValue } from './eval.js';
-import type { OperatorSpec, ScoringModel } from './operator.js';
+import type { OperatorContext, OperatorSpec, ScoringModel } from './operator.js';
 
 const OUTPUT_REF = /^([^[\]]+)(?:\[(\d+)\])?$/;
 
@@ -97,9 +97,9 @@ export const scoreOperator: OperatorSpec<ScoreConfig> = {
     };
 
     /** Runs the model; non-retriable model errors dead-letter the rows, retriable ones fail the batch so it is retried. */
-    const infer = async (data: Float32Array, rows: number, deadLetterAll: (err: SluiceError) => void): Promise<ModelResult | null> => {
+    const infer = async (data: Float32Array, rows: number, ctx: OperatorContext, deadLetterAll: (err: SluiceError) => void): Promise<ModelResult | null> => {
       try {
-        return await model.infer(data, rows, { wait: true });
+        return await model.infer(data, rows, ctx.call ? { wait: true, ...ctx.call } : { wait: true });
       } catch (err) {
         if (err instanceof SluiceError && !err.retriable) {
           deadLetterAll(err);
@@ -141,7 +141,7 @@ export const scoreOperator: OperatorSpec<ScoreConfig> = {
         }
         if (rows.length === 0) return rows;
         const input = data.subarray(0, rows.length * F);
-        const result = await infer(input, rows.length, (err) => rows.forEach((r) => ctx.deadLetter(r, err)));
+        const result = await infer(input, rows.length, ctx, (err) => rows.forEach((r) => ctx.deadLetter(r, err)));
         if (!result) return [];
         const nan = nanRows(result, rows.length);
         for (const o of outputs) {
@@ -197,7 +197,7 @@ export const scoreOperator: OperatorSpec<ScoreConfig> = {
           input = new Float32Array(kept.rows * F);
           for (let i = 0, k = 0; i < n; i++) if (alive[i]) input.set(data.subarray(i * F, i * F + F), F * k++);
         }
-        const result = await infer(input, kept.rows, (err) => {
+        const result = await infer(input, kept.rows, ctx, (err) => {
           for (let i = 0; i < kept.rows; i++) ctx.deadLetter(kept.record(i), err);
         });
         if (!result) return kept.select(new Uint8Array(kept.rows));

@@ -31,7 +31,7 @@ export async function preflightIssues(loaded: LoadedTopology): Promise<Issue[]> 
   for (const [name, cfg] of Object.entries(def.models ?? {})) {
     let runner: ModelRunner | undefined;
     try {
-      runner = await ModelRunner.load({ name, ...cfg, path: resolve(baseDir, cfg.path), workers: 1, warmup: false, clock: systemClock, logger: memoryLogger() });
+      runner = await ModelRunner.load({ name, ...cfg, path: resolve(baseDir, cfg.path), workers: 1, warmup: false, inlineBudgetUs: 0, clock: systemClock, logger: memoryLogger() });
       facts.set(name, { featureCount: runner.featureCount, outputs: runner.outputs.map((o) => o.name) });
     } catch (err) {
       facts.set(name, null);

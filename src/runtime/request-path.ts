@@ -11,7 +11,6 @@
  * Model calls go through the shared ModelRunner with the request's priority, deadline and
  * cancellation (see `onlineModels`), so concurrent requests are batched together.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { partitionOfKey } from '../../connectors/embedded/index.js';
 import type { CancelSignal } from '../core/cancel.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -46,14 +45,6 @@ export type RecordAnswer =
   | { route: null; filteredBy: string }
   | { error: RecordError };
 
-/** Per call: what model calls made while answering it inherit. */
-interface CallScope {
-  deadline: number | undefined;
-  signal: CancelSignal | undefined;
-}
-
-const scope = new AsyncLocalStorage<CallScope>();
-
 /** The part of a ModelRunner the online side needs. */
 export interface OnlineRunner extends ScoringModel {
   infer(data: Float32Array, rows: number, opts?: { wait?: boolean; priority?: number; deadline?: number; signal?: CancelSignal; noDelay?: boolean }): ReturnType<ScoringModel['infer']>;
@@ -71,9 +62,9 @@ export function onlineModels(models: ReadonlyMap<string, OnlineRunner>, priority
       name: m.name,
       featureCount: m.featureCount,
       outputs: m.outputs,
-      infer(data, rows) {
-        const s = scope.getStore();
-        return m.infer(data, rows, { priority, noDelay: true, ...(s?.deadline !== undefined ? { deadline: s.deadline } : {}), ...(s?.signal ? { signal: s.signal } : {}) });
+      // The call's deadline and signal come from the score step (OperatorContext.call); `wait` is dropped: online calls are shed.
+      infer(data, rows, opts) {
+        return m.infer(data, rows, { priority, noDelay: true, ...(opts?.deadline !== undefined ? { deadline: opts.deadline } : {}), ...(opts?.signal ? { signal: opts.signal } : {}) });
       },
     });
   }
@@ -178,11 +169,13 @@ export class RequestPath {
 
   /** Answers each value, in order. Throws only for what fails the whole call (a retriable model error: overload, deadline, cancel, shutdown). */
   answer(values: readonly unknown[], opts: CallOptions = {}): Promise<RecordAnswer[]> {
-    return scope.run({ deadline: opts.deadline, signal: opts.signal }, () => this.run(values, opts));
+    return this.run(values, opts);
   }
 
   private async run(values: readonly unknown[], opts: CallOptions): Promise<RecordAnswer[]> {
     const now = this.o.clock.now();
+    // What the score steps' model calls carry (no AsyncLocalStorage: its promise hooks slowed every promise in the process).
+    const call = { ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
     const answers: (RecordAnswer | undefined)[] = new Array(values.length).fill(undefined);
     const routed: RoutedRecord[][] = values.map(() => []);
     let batch: StreamRecord[] = [];
@@ -204,6 +197,7 @@ export class RequestPath {
       const ctx: OperatorContext = {
         operatorId: op.id,
         clock: this.o.clock,
+        call,
         deadLetter: (r, err) => {
           answers[r.position.offset] ??= { error: { code: err.code, message: err.message, step: op.id } };
         },

@@ -18,6 +18,11 @@ export interface StateStore {
   getMany?(keys: string[]): Promise<(StoredValue | undefined)[]>;
   /** Every entry whose key starts with `prefix`, in key order. */
   scan(prefix: string): AsyncIterable<[string, Buffer]>;
+  /**
+   * Changes whenever a write has landed in the store. A read that began and ended at the
+   * same version may be reused while the version stays; absent when the store cannot tell.
+   */
+  version?(): number;
 }
 
 /** The kv part of the embedded log, typed structurally so state does not import connectors. */
@@ -25,15 +30,18 @@ export interface KvLog {
   getKv(key: string): Promise<Buffer | undefined>;
   getManyKvText?(keys: string[]): Promise<(string | undefined)[]>;
   scanKv(prefix: string): AsyncIterable<[string, Buffer]>;
+  kvVersion?(): number;
 }
 
 /** Adapts the embedded log's kv space (or anything with getKv/scanKv) to a StateStore. */
 export function kvStateStore(log: KvLog): StateStore {
   const many = log.getManyKvText?.bind(log);
+  const version = log.kvVersion?.bind(log);
   return {
     get: (key) => log.getKv(key),
     ...(many ? { getMany: (keys: string[]) => many(keys) } : {}),
     scan: (prefix) => log.scanKv(prefix),
+    ...(version ? { version } : {}),
   };
 }
 
@@ -42,8 +50,14 @@ export class MemoryStateStore implements StateStore {
   readonly data = new Map<string, Buffer>();
   /** Read calls made (get, getMany, scan), so tests can see batching. */
   reads = 0;
+  private applied = 0;
+
+  version(): number {
+    return this.applied;
+  }
 
   apply(writes: readonly StateWrite[]): void {
+    this.applied++;
     for (const w of writes) {
       if (w.value === undefined) this.data.delete(w.key);
       else this.data.set(w.key, typeof w.value === 'string' ? Buffer.from(w.value, 'utf8') : Buffer.from(w.value));

@@ -33,7 +33,7 @@ test('reads metadata from the session', async () => {
     assert.deepEqual(r.outputs, [{ name: 'score', type: 'float32', dims: ['N', 1] }]);
     assert.equal(r.featureCount, 8);
     assert.equal(r.executionProvider, 'cpu');
-    assert.deepEqual(r.stats(), { queuedRows: 0, waiting: 0, inFlightBatches: 0, workers: 1 });
+    assert.deepEqual(r.stats(), { queuedRows: 0, waiting: 0, inFlightBatches: 0, workers: 1, inlineMaxRows: 0, inlineBatches: 0 });
   } finally {
     await r.close();
   }

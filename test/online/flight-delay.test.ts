@@ -14,7 +14,7 @@ import { columnBatchToRows, createParquetWriter, readParquetColumns } from '../.
 import { memoryLogger } from '../../src/core/logger.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { operatorCatalog } from '../../src/operators/index.js';
-import { createOnlineService } from '../../src/online/service.js';
+import { createOnlineService, loadAllModels } from '../../src/online/service.js';
 import { Job } from '../../src/runtime/job.js';
 import { loadTopologyFile } from '../../src/topology/load.js';
 import { cli, readParts } from '../batch/helpers.js';
@@ -67,7 +67,9 @@ test('backfill, stream, topology endpoint and /v2 infer give identical model inp
     const fromStream = new Map((await log.read('scored', 0, 0, 100_000)).map((r) => JSON.parse(String(r.value)) as Record<string, unknown>).map((r) => [identity(r), r]));
 
     // The server reads the state the backfill built (same topology name, same data directory).
-    const service = await createOnlineService(full, { log, metrics: createMetrics(), logger: memoryLogger() });
+    const metrics = createMetrics();
+    const runners = await loadAllModels(full, { metrics, logger: memoryLogger() });
+    const service = await createOnlineService(full, { log, metrics, logger: memoryLogger(), runners });
     try {
       const requests = recentRequests(rows, 200);
       assert.ok(requests.length >= 100, `${requests.length} recent flights`);
@@ -93,8 +95,19 @@ test('backfill, stream, topology endpoint and /v2 infer give identical model inp
       assert.equal(v2.statusCode, 200, v2.body);
       const probs = v2.json().outputs[0].data as number[];
       answers.forEach((a, i) => assert.equal(probs[i * 2 + 1], a.value.delay_probability, `v2 row ${i}`));
+
+      // One flight per request, concurrently: these small batches run on the main thread's own
+      // session (the big requests above ran on worker threads), and give the same bits.
+      const runner = runners.get('delay')!;
+      const before = runner.stats().inlineBatches;
+      const single = await Promise.all(requests.slice(0, 40).map((r) => service.app.inject({ method: 'POST', url: '/v1/topologies/flight-delay/score', payload: r })));
+      const singleV2 = await Promise.all(answers.slice(0, 40).map((a) => service.app.inject({ method: 'POST', url: '/v2/models/delay/infer', payload: { inputs: [{ name: 'features', shape: [1, 9], datatype: 'FP32', data: FEATURES.map((f) => a.value[f] as number) }], outputs: [{ name: 'probabilities' }] } })));
+      single.forEach((res, i) => assert.equal(res.json().value.delay_probability, fromBatch.get(identity(requests[i]!))!.delay_probability, `single request ${i}`));
+      singleV2.forEach((res, i) => assert.equal(res.json().outputs[0].data[1], answers[i]!.value.delay_probability, `single /v2 request ${i}`));
+      assert.ok(runner.stats().inlineMaxRows > 0 && runner.stats().inlineBatches > before, `inline batches: ${JSON.stringify(runner.stats())}`);
     } finally {
       await service.close();
+      await Promise.all([...runners.values()].map((r) => r.close()));
     }
   } finally {
     await log.close();

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryStateStore, coalescingReads } from '../../src/state/index.js';
+import { MemoryStateStore, coalescingReads, kvStateStore } from '../../src/state/index.js';
+import { withLog } from '../embedded/helpers.js';
 
 const text = (v: unknown) => (v === undefined ? undefined : String(v));
 
@@ -36,4 +37,49 @@ test('a failed read fails every caller that joined it', async () => {
   const results = await Promise.allSettled([c.getMany!(['a']), c.get('b')]);
   assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
   assert.match(String((results[0] as PromiseRejectedResult).reason), /disk gone/);
+});
+
+test('with a versioned store, a finished read is reused until a write lands; a write during a read keeps nothing', async () => {
+  const store = new MemoryStateStore();
+  store.apply([{ key: 'k', value: 'v1' }]);
+  const c = coalescingReads(store);
+  assert.deepEqual((await c.getMany!(['k', 'absent'])).map(text), ['v1', undefined]);
+  assert.deepEqual((await c.getMany!(['absent', 'k'])).map(text), [undefined, 'v1']);
+  assert.equal(text(await c.get('k')), 'v1');
+  assert.equal(store.reads, 1, 'answered from the kept read, absent keys included');
+  store.apply([{ key: 'k', value: 'v2' }]);
+  assert.equal(text(await c.get('k')), 'v2');
+  assert.equal(store.reads, 2);
+  // A write that lands while a read is in flight: that read's values are not kept.
+  let racing = true;
+  const racy = {
+    get: store.get.bind(store),
+    scan: store.scan.bind(store),
+    version: () => store.version(),
+    getMany: async (keys: string[]) => {
+      const values = await store.getMany(keys);
+      if (racing) store.apply([{ key: 'other', value: 'o' }]); // lands after the read saw the store
+      racing = false;
+      return values;
+    },
+  };
+  const r = coalescingReads(racy);
+  assert.equal(await r.get('other'), undefined);
+  assert.equal(text(await r.get('other')), 'o');
+  assert.equal(text(await r.get('other')), 'o');
+  assert.equal(store.reads, 4, 'the raced read was not kept; the one after it was');
+});
+
+test('over the embedded log, a kv commit makes the next read go to the store', async () => {
+  await withLog(async (log) => {
+    const c = coalescingReads(kvStateStore(log));
+    await log.commit({ kv: [{ key: 's/a', value: 'one' }] });
+    const v0 = log.kvVersion();
+    assert.equal(text(await c.get('s/a')), 'one');
+    await log.commit({ appends: [] }); // no kv: the version stays
+    assert.equal(log.kvVersion(), v0);
+    await log.commit({ kv: [{ key: 's/a', value: 'two' }] });
+    assert.equal(log.kvVersion(), v0 + 1);
+    assert.equal(text(await c.get('s/a')), 'two');
+  });
 });
