@@ -181,7 +181,7 @@ export class KeyedStateBackend {
   private readonly readsInFlight: number[] = [];
   /**
    * What prefetch() did, by key set (the same object a step then passes to load()): the
-   * states, the eviction count then, and the reads the keys wait for.
+   * states, the removal count then, and its store read.
    */
   private readonly prefetched = new WeakMap<object, { states: readonly string[] | undefined; removals: number; reads: Promise<unknown> | undefined }>();
   /** Entries removed from the cache so far, evicted or forgotten (see drainWrites): a prefetch's lookups hold while this stays the same. */
@@ -301,17 +301,15 @@ export class KeyedStateBackend {
   prefetch(keys: Iterable<string>, states?: readonly string[]): void {
     // Touches what it finds (as load does): a key whose load() takes the shortcut below is not looked up again.
     const { missing, waits } = this.missing(keys, this.defsFor(states), true);
-    const reads = [...waits];
+    let read: Promise<void> | undefined;
     if (missing.length) {
-      const r = this.read(missing);
-      r.catch(() => undefined);
-      reads.push(r);
+      read = this.read(missing);
+      // A failed read surfaces in load(), which then looks the keys up again.
+      read.catch(() => undefined);
     }
-    if (typeof keys === 'object') {
-      const all = reads.length ? Promise.all(reads) : undefined;
-      all?.catch(() => undefined); // a failed read surfaces in load(), which then looks the keys up again
-      this.prefetched.set(keys, { states, removals: this.removals, reads: all });
-    }
+    // Only when no key waits for an earlier read: that read may skip caching a key evicted
+    // before this call (removals would not show it), while this call's own read began after.
+    if (typeof keys === 'object' && !waits.size) this.prefetched.set(keys, { states, removals: this.removals, reads: read });
   }
 
   private defsFor(states: readonly string[] | undefined): StateDef[] {
