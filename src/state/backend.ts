@@ -416,6 +416,8 @@ export class KeyedStateBackend {
     if (cache.has(key)) return; // written (or read by another load) while the read was in flight
     // Decoded before caching: an unreadable value must fail every load that needs it, not leave an empty entry.
     const d = buf === undefined ? undefined : this.decode(def, key, buf);
+    // A JSON value is checked only when live: an expired one is deleted unread, as always.
+    if (d !== undefined && !d.packed && !(d.expiresAt !== 0 && now >= d.expiresAt)) d.value = this.fromJson(def, key, d.value);
     const e = this.entry(def, key);
     cache.set(key, e);
     if (d !== undefined) {
@@ -527,7 +529,7 @@ export class KeyedStateBackend {
       const key = unescapeKeyPart(sk.slice(def.prefix.length));
       const d = this.decode(def, key, buf);
       if (d.expiresAt !== 0 && now >= d.expiresAt) continue;
-      yield [key, view(def, d.value) as T];
+      yield [key, view(def, d.packed ? d.value : this.fromJson(def, key, d.value)) as T];
     }
     for (const o of overlay.values()) {
       const v = this.live(o);
@@ -683,7 +685,12 @@ export class KeyedStateBackend {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw this.corrupt(def, key, 'map state that is not an object');
       return { value: new Map(Object.entries(v)), expiresAt, packed: false };
     }
-    return { value: def.codec?.fromJson ? def.codec.fromJson(v, key) : v, expiresAt, packed: false };
+    return { value: v, expiresAt, packed: false };
+  }
+
+  /** A live value read from a JSON entry, as the state's codec checks (and converts) it; as it is without one. */
+  private fromJson(def: StateDef, key: string, v: unknown): unknown {
+    return def.codec?.fromJson ? def.codec.fromJson(v, key) : v;
   }
 
   private unpack(def: StateDef, key: string, text: string): { value: unknown; expiresAt: number; packed: boolean } {

@@ -169,3 +169,16 @@ test('pending windows: packed round trip to KeyWindows; key fields keep JSON; JS
   assert.deepEqual((v2.get('f') as KeyWindows).wins[0]!.fields, { user: 'f' });
   await assert.rejects(b2.load(['bad']), (e: unknown) => e instanceof SluiceError && e.code === 'STATE_CORRUPT' && /"mean" \(avg\)/.test(e.message));
 });
+
+test('a JSON aggregate entry is checked only while live: an expired damaged one is deleted unread, as before', async () => {
+  const store = new MemoryStateStore();
+  store.apply([
+    { key: `${NS}aggregates/gone`, value: '[{"avg:mean":5},100]' },
+    { key: `${NS}aggregates/live`, value: '[{"avg:mean":5},5000]' },
+  ]);
+  const b = backend(store, new ManualClock(1000));
+  b.value<AggregateState>('aggregates', { codec, ttlMs: 10_000 });
+  await b.load(['gone']);
+  assert.deepEqual(b.drainWrites(), [{ key: `${NS}aggregates/gone`, value: undefined }]);
+  await assert.rejects(b.load(['live']), (e: unknown) => e instanceof SluiceError && e.code === 'STATE_CORRUPT');
+});
