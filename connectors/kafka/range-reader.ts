@@ -14,7 +14,7 @@ export interface PartitionRange {
 /**
  * Reads fixed offset ranges, read_committed, and returns once every range is read to its end.
  * kafkajs has no standalone (assign-only) consumer, so this joins a throw-away group of its
- * own, pauses the partitions it does not need and seeks the others; it commits nothing.
+ * own (deleted afterwards), pauses the partitions it does not need and seeks the others; it commits nothing.
  * Progress counts batches that held only transaction markers or aborted records, so a range
  * that ends in such records still finishes.
  */
@@ -22,7 +22,8 @@ export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: Part
   const todo = ranges.filter((r) => r.to > r.from);
   if (!todo.length) return;
   const byKey = new Map(todo.map((r) => [`${r.topic}\u0000${r.partition}`, { range: r, pos: r.from }]));
-  const consumer = kafka.consumer({ groupId: `${groupPrefix}-restore-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000, maxBytesPerPartition: 4 * 1024 * 1024 });
+  const groupId = `${groupPrefix}-restore-${randomBytes(4).toString('hex')}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000, maxBytesPerPartition: 4 * 1024 * 1024 });
   let remaining = todo.length;
   let finish!: () => void;
   let fail!: (e: Error) => void;
@@ -78,5 +79,19 @@ export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: Part
   } finally {
     clearTimeout(timer);
     await consumer.disconnect().catch(() => {});
+    await dropGroup(kafka, groupId);
+  }
+}
+
+/** Deletes the throw-away group (it committed nothing), so restores leave no empty groups behind; best effort. */
+async function dropGroup(kafka: Kafka, groupId: string): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.deleteGroups([groupId]);
+  } catch {
+    // The broker removes an empty group's metadata on its own after offsets.retention.minutes.
+  } finally {
+    await admin.disconnect().catch(() => {});
   }
 }

@@ -179,21 +179,26 @@ export class RequestPath {
     const answers: (RecordAnswer | undefined)[] = new Array(values.length).fill(undefined);
     const routed: RoutedRecord[][] = values.map(() => []);
     let batch: StreamRecord[] = [];
-    for (const [i, v] of values.entries()) {
+    next: for (let i = 0; i < values.length; i++) {
+      const v = values[i];
       if (typeof v !== 'object' || v === null || Array.isArray(v)) {
         answers[i] = { error: { code: 'INVALID_INPUT', message: `record ${i} must be a JSON object of fields; got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}`, step: 'request' } };
         continue;
       }
-      const bad = this.required.map((r) => ({ r, e: checkRequired(v as Record<string, unknown>, r) })).find((x) => x.e !== null);
-      if (bad) {
-        answers[i] = { error: { code: bad.e!.code, message: bad.e!.message, step: bad.r.step } };
-        continue;
+      for (const r of this.required) {
+        const e = checkRequired(v as Record<string, unknown>, r);
+        if (e) {
+          answers[i] = { error: { code: e.code, message: e.message, step: r.step } };
+          continue next;
+        }
       }
       batch.push({ key: opts.keys?.[i] ?? null, value: v as Record<string, unknown>, timestamp: now, headers: {}, position: { source: 'online', partition: 0, offset: i } });
     }
+    // Which records each step let through, by offset: a record that a step drops without an answer or a route was filtered there.
+    const through = new Uint8Array(values.length);
     for (const op of this.ops) {
       if (!batch.length) break;
-      const before = new Set(batch.map((r) => r.position.offset));
+      const before = batch.map((r) => r.position.offset);
       const ctx: OperatorContext = {
         operatorId: op.id,
         clock: this.o.clock,
@@ -216,10 +221,11 @@ export class RequestPath {
         batch = [];
         break;
       }
-      const after = new Set(batch.map((r) => r.position.offset));
+      for (const r of batch) through[r.position.offset] = 1;
       for (const off of before) {
-        if (!after.has(off) && answers[off] === undefined && routed[off]!.length === 0) answers[off] = { route: null, filteredBy: op.id };
+        if (!through[off] && answers[off] === undefined && routed[off]!.length === 0) answers[off] = { route: null, filteredBy: op.id };
       }
+      for (const r of batch) through[r.position.offset] = 0;
     }
     return answers.map((a, i) => {
       const r = routed[i]!;

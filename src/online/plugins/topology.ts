@@ -70,6 +70,7 @@ function jsonParser(app: FastifyInstance) {
 async function topologyRoutes(app: FastifyInstance, o: { answerer: RecordAnswerer }): Promise<void> {
   const s = app.sluice;
   const a = o.answerer;
+  const inferences = s.metrics.inferences.labels(a.model); // made once: labelling per request hashes the labels
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: s.config.bodyLimit }, jsonParser(app));
   app.post('/v1/topologies/:name/score', async (req: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
@@ -92,7 +93,7 @@ async function topologyRoutes(app: FastifyInstance, o: { answerer: RecordAnswere
     let next = 0;
     const answers: RecordAnswer[] = records.map((_, i) => (bad.has(i) ? { error: { code: 'INVALID_INPUT' as const, message: bad.get(i)!, step: 'request' } } : answered[next++]!));
     const rows = answers.filter((x) => !('error' in x)).length;
-    if (rows) s.metrics.inferences.inc({ model: a.model }, rows);
+    if (rows) inferences.inc(rows);
     if (many) return { topology: a.topology, results: answers };
     // One record: its own status, so a plain client sees a failure as one.
     const only = answers[0]!;

@@ -66,6 +66,11 @@ describe('keyed state on Kafka', () => {
       assert.equal(s3.recordsIn, 30);
       const tails = log3.lines.filter((l) => /restored state from changelogs/.test(l)).join('\n');
       assert.match(tails, /-running-changelog\[\d\] [1-9]\d*\.\.\d+/, 'the old directory reads the changelog from where its cache stopped, not from 0');
+      const admin = kafka.admin();
+      await admin.connect();
+      const left = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`${def.name}-restore-`));
+      await admin.disconnect();
+      assert.deepEqual(left, [], 'each restore deletes its throw-away consumer group');
 
       const out = jsonValues(await readTopic(kafka, output));
       checkCounts(out, 180, 10);
