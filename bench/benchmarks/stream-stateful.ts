@@ -8,7 +8,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { LogRecord } from '../../src/core/record.js';
 import { Job } from '../../src/runtime/job.js';
-import { KeyedStateBackend, addInputs, compileAggregates, kvStateStore, type AggregateState, type AggregatesConfig } from '../../src/state/index.js';
+import { KeyedStateBackend, addInputs, aggregateStateCodec, compileAggregates, kvStateStore, type AggregateState, type AggregatesConfig } from '../../src/state/index.js';
 import { topology } from '../../src/topology/builder.js';
 import type { TopologyDefinition } from '../../src/topology/schema.js';
 import type { Benchmark } from '../lib/benchmark.js';
@@ -106,13 +106,15 @@ async function produce(log: EmbeddedLog, topic: string, from: number, to: number
 
 /**
  * Gives every user the aggregate state one earlier event would have left, through the
- * state backend and the same storage namespace the job's aggregate step uses, so that
- * each measured record reads and rewrites an existing entry among USERS on disk.
+ * state backend, the same storage namespace and the same stored form (codec) the job's
+ * aggregate step uses, so that each measured record reads and rewrites an existing entry
+ * among USERS on disk, as the step itself wrote it.
  */
 async function seedAggregateState(log: EmbeddedLog, job: string, topic: string): Promise<void> {
   const aggs = compileAggregates(AGGREGATES);
   const backends = Array.from({ length: PARTITIONS }, (_, p) => new KeyedStateBackend(kvStateStore(log), { namespace: `state/${job}/events-${p}/agg/`, clock: systemClock }));
-  const states = backends.map((b) => b.value<AggregateState>('aggregates'));
+  const codec = aggregateStateCodec(aggs, 'seed');
+  const states = backends.map((b) => b.value<AggregateState>('aggregates', codec ? { codec } : {}));
   for (let u = 0; u < USERS; u++) {
     const key = userKey(u);
     const amount = amountOf(USERS + u);

@@ -2,7 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SluiceError, ensureError } from '../core/errors.js';
 import type { ColumnarBatch } from '../core/columns.js';
 import type { StreamRecord } from '../core/record.js';
-import { AggregatesSchema, addInputs, compileAggregates, resultOf, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
+import { AggregatesSchema, addInputs, addInputsOwned, compileAggregates, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
+import { aggregateStateCodec } from '../state/aggregate-codec.js';
 import { DURATION_HELP, DurationSchema, parseDuration } from '../state/duration.js';
 import { stepSchema } from '../topology/schema.js';
 import type { CheckContext } from '../topology/catalog.js';
@@ -33,21 +34,36 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
     const aggs = compileAggregates(config.aggregates);
     const ttlMs = config.ttl === undefined ? 0 : requireDuration(config.ttl, 'ttl', id);
     const backend = deps.state(id);
-    const state = backend.value<AggregateState>('aggregates', ttlMs ? { ttlMs } : {});
+    // Stored packed where the aggregates allow it; a state read either way is then checked
+    // once when loaded (fromJson), so adds need no check per slot (addInputsOwned).
+    const codec = aggregateStateCodec(aggs, `aggregate "${id}"`);
+    const options = { ...(ttlMs ? { ttlMs } : {}), ...(codec ? { codec } : {}) };
+    const add = codec ? addInputsOwned : addInputs;
+    const state = backend.value<AggregateState>('aggregates', options);
     const scratch = new Array<unknown>(aggs.length);
+    // The keys prefetch collected, by batch: the chain prefetches a batch just before running it, so the step takes them instead of collecting them again.
+    const prefetched = new WeakMap<StreamRecord[] | ColumnarBatch, Set<string>>();
+    const keysFor = (batch: StreamRecord[] | ColumnarBatch): Set<string> => {
+      const keys = prefetched.get(batch);
+      if (keys === undefined) return keysOf(batch);
+      prefetched.delete(batch);
+      return keys;
+    };
     return {
       id,
       kind: 'aggregate',
       // Reads only its inputs' fields and sets its outputs, so columnar batches stay columnar.
       columnar: { reads: [...new Set(aggs.flatMap((a) => a.expr?.fields ?? []))], writes: aggs.map((a) => a.name) },
       prefetch(batch) {
-        backend.prefetch(keysOf(batch));
+        const keys = keysOf(batch);
+        prefetched.set(batch, keys);
+        backend.prefetch(keys);
       },
       /** The same work as process() on a columnar batch, row by row in order, reading inputs from the columns and writing results as columns. */
       async processColumns(batch, ctx) {
         const n = batch.rows;
         const keys = batch.keys;
-        if (keys) await backend.load(keysOf(batch));
+        if (keys) await backend.load(keysFor(batch));
         const rows = new ColumnRows(batch, aggs.map((a) => a.expr));
         const results = new ResultColumns(aggs.map((a) => a.name), n);
         const keep = new Uint8Array(n);
@@ -59,18 +75,17 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
             continue;
           }
           if (!readInputsAt(aggs, rows, 0, i, batch, ctx, what, scratch)) continue;
-          const s = addInputs(aggs, state.get(key) ?? {}, scratch, batch.timestamp);
+          const s = add(aggs, state.get(key) ?? {}, scratch, batch.timestamp);
           state.set(key, s);
-          for (let k = 0; k < aggs.length; k++) results.set(k, i, resultOf(aggs[k]!, s));
+          // Every slot was just set by the add: no check needed.
+          for (let k = 0; k < aggs.length; k++) results.set(k, i, aggs[k]!.acc.result(s[aggs[k]!.slot]));
           keep[i] = 1;
         }
         results.write(batch, keep);
         return batch.select(keep);
       },
       async process(batch, ctx) {
-        const keys: string[] = [];
-        for (const r of batch) if (r.key !== null) keys.push(r.key);
-        await backend.load(keys);
+        await backend.load(keysFor(batch));
         const out: StreamRecord[] = [];
         const what = `aggregate "${id}"`;
         for (const r of batch) {
@@ -81,10 +96,10 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
           const inputs = readInputs(aggs, r, ctx, what, scratch);
           if (inputs === FAILED) continue;
           // Changed in place: the cached value is the backend's to hand out and ours to change, as long as set() follows.
-          const s = addInputs(aggs, state.get(r.key) ?? {}, inputs, r.timestamp);
+          const s = add(aggs, state.get(r.key) ?? {}, inputs, r.timestamp);
           state.set(r.key, s);
           const v = r.value;
-          for (const a of aggs) v[a.name] = resultOf(a, s);
+          for (let k = 0; k < aggs.length; k++) v[aggs[k]!.name] = aggs[k]!.acc.result(s[aggs[k]!.slot]);
           out.push(r);
         }
         return out;
@@ -92,7 +107,7 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
       drainState: () => backend.drainWrites(),
       // Online: each record gets the key's aggregates as if it were added (itself included), and nothing is stored.
       async lookup(batch, ctx, view) {
-        const stored = view.value<AggregateState>('aggregates', ttlMs ? { ttlMs } : {});
+        const stored = view.value<AggregateState>('aggregates', options);
         const keys: string[] = [];
         for (const r of batch) if (r.key !== null) keys.push(r.key);
         await view.load(keys);
@@ -105,7 +120,7 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
           const inputs = readInputs(aggs, r, ctx, `aggregate "${id}"`);
           if (inputs === FAILED) continue;
           const s = addInputs(aggs, structuredClone(stored.get(r.key) ?? {}), inputs, r.timestamp);
-          for (const a of aggs) r.value[a.name] = resultOf(a, s);
+          for (const a of aggs) r.value[a.name] = a.acc.result(s[a.slot]);
           out.push(r);
         }
         return out;

@@ -4,7 +4,7 @@ import type { ColumnarBatch } from '../core/columns.js';
 import type { SourcePosition, StreamRecord } from '../core/record.js';
 import { compileExpression, type Expression } from '../expr/index.js';
 import { AggregatesSchema, addInputs, addInputsOwned, checkState, compileAggregates, mergeStates, resultOf, type AggregateState, type CompiledAggregate } from '../state/accumulators.js';
-import type { KeyedStateBackend, ValueState } from '../state/backend.js';
+import type { KeyedStateBackend, ValueState, ValueStateOptions } from '../state/backend.js';
 import { DURATION_HELP, DurationSchema, parseDuration } from '../state/duration.js';
 import { TimerIndex } from '../state/timers.js';
 import { WatermarkTracker, type WatermarkSnapshot } from '../state/watermark.js';
@@ -14,7 +14,7 @@ import { checkAggregates, keysOf, needsKey, readInputs, readInputsAt, requireDur
 import { ColumnRows, ResultColumns } from './columnar.js';
 import { FAILED, describeValue } from './eval.js';
 import type { Operator, OperatorContext, OperatorSpec } from './operator.js';
-import { KeyWindows, type PendingWindow, type StoredPending } from './window-pending.js';
+import { KeyWindows, keyWindowsCodec, type PendingWindow, type StoredPending } from './window-pending.js';
 import { closedHorizon, enrichEnd, isClosedList, keepClosed, type ClosedWindow } from './window-enrich.js';
 
 const closed = { additionalProperties: false } as const;
@@ -217,8 +217,8 @@ class WindowOperator implements Operator {
     private readonly o: WindowOptions,
   ) {
     this.tracker = new WatermarkTracker({ maxOutOfOrdernessMs: o.maxOutOfOrdernessMs, ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }), ...(o.upstreams ? { upstreams: o.upstreams } : {}) });
-    this.windows = backend.value<KeyWindows | StoredPending>('windows');
     this.what = `window "${id}"`;
+    this.windows = backend.value<KeyWindows | StoredPending>('windows', this.windowsOptions());
     this.scratch = new Array<unknown>(o.aggs.length);
     this.progress = backend.value<Progress>('progress', { prefetch: false });
     this.enrich = o.emit === 'enrich';
@@ -419,7 +419,7 @@ class WindowOperator implements Operator {
       for (const r of batch) ctx.deadLetter(r, new SluiceError('INVALID_INPUT', `window "${this.id}" (emit: ${this.o.emit}) sends window results, not the records it reads, so it cannot answer a request; only emit: enrich windows can`, { operator: this.id }));
       return [];
     }
-    const windows = view.value<KeyWindows | StoredPending>('windows');
+    const windows = view.value<KeyWindows | StoredPending>('windows', this.windowsOptions());
     const closed = view.value<ClosedWindow[]>('closed');
     const keys: string[] = [];
     for (const r of batch) if (r.key !== null) keys.push(r.key);
@@ -733,6 +733,12 @@ class WindowOperator implements Operator {
       `window "${this.id}": late record: event time ${iso(t)} belongs to windows that already closed (watermark ${iso(wm)}, allowedLateness ${this.o.allowedLatenessMs} ms); raise allowedLateness or maxOutOfOrderness to accept it, or set late: <sink> to keep late records apart`,
       { operator: this.id, late: true },
     );
+  }
+
+  /** Pending windows are stored packed where their aggregates allow it (see keyWindowsCodec). */
+  private windowsOptions(): ValueStateOptions<KeyWindows | StoredPending> {
+    const codec = keyWindowsCodec(this.o.aggs, this.what);
+    return codec ? { codec } : {};
   }
 
   private saveProgress(): void {

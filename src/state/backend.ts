@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { SluiceError } from '../core/errors.js';
 import { escapeKeyPart, unescapeKeyPart } from './keys.js';
+import { PACKED, PackError, PackReader, PackWriter } from './packed.js';
 import type { StateStore, StateWrite, StoredValue } from './store.js';
 
 /** Options of one declared state. */
@@ -9,6 +10,29 @@ export interface StateOptions {
   ttlMs?: number;
   /** Whether `load(keys)` without a state list prefetches this state. Default true; turn off for states read by other keys. */
   prefetch?: boolean;
+}
+
+/**
+ * A compact stored form for the values of one value state (see packed.ts). Values it
+ * cannot represent are stored as JSON, and JSON entries (older versions wrote only
+ * those) still read back, through fromJson when given.
+ */
+export interface StateCodec<T> {
+  /** Writes the value; false when it has no packed form (it is then stored as JSON). */
+  write(value: T, w: PackWriter): boolean;
+  /** Reads a value write() wrote; throws PackError on anything else. */
+  read(r: PackReader): T;
+  /**
+   * Checks (and may convert) a value read from a JSON entry, so that the state's values
+   * are well formed once loaded, whichever form they were stored in; throws SluiceError
+   * (STATE_CORRUPT) on a damaged one. Default: taken as it is.
+   */
+  fromJson?(value: unknown, key: string): T;
+}
+
+/** Options of a value state: the state options and, optionally, a packed stored form. */
+export interface ValueStateOptions<T> extends StateOptions {
+  codec?: StateCodec<T>;
 }
 
 export interface ValueState<T> {
@@ -48,6 +72,7 @@ interface StateDef {
   readonly kind: Kind;
   readonly ttlMs: number;
   readonly prefetch: boolean;
+  readonly codec: StateCodec<unknown> | undefined;
   /** namespace + escaped name + '/' */
   readonly prefix: string;
   /**
@@ -96,6 +121,12 @@ interface Entry {
    * drains (a window opened and fired within one checkpoint) never reaches the store.
    */
   stored: boolean;
+  /**
+   * Whether a state with a codec writes this entry packed: true unless it was read as
+   * JSON, so an entry keeps the form it was stored in (a data directory of an earlier
+   * version keeps the JSON it wrote for its keys), and new keys are written packed.
+   */
+  packed: boolean;
   seq: number;
   /** Neighbours in the LRU list while clean; null otherwise. */
   prev: Entry | null;
@@ -148,6 +179,16 @@ export class KeyedStateBackend {
   /** Evictions so far, and the eviction count at the start of each store read in flight. */
   private evictions = 0;
   private readonly readsInFlight: number[] = [];
+  /**
+   * What prefetch() did, by key set (the same object a step then passes to load()): the
+   * states, the removal count then, and its store read.
+   */
+  private readonly prefetched = new WeakMap<object, { states: readonly string[] | undefined; removals: number; reads: Promise<unknown> | undefined }>();
+  /** Entries removed from the cache so far, evicted or forgotten (see drainWrites): a prefetch's lookups hold while this stays the same. */
+  private removals = 0;
+  /** Reused by every packed encode and decode (both synchronous). */
+  private readonly packer = new PackWriter();
+  private readonly reader = new PackReader();
 
   /** Read first by load(): a live backend whose cache may hold changes the store has not got yet. */
   private readonly overlay: KeyedStateBackend | undefined;
@@ -161,8 +202,8 @@ export class KeyedStateBackend {
     this.maxClean = opts.cacheEntries ?? 100_000;
   }
 
-  value<T>(name: string, opts: StateOptions = {}): ValueState<T> {
-    const def = this.declare(name, 'value', opts);
+  value<T>(name: string, opts: ValueStateOptions<T> = {}): ValueState<T> {
+    const def = this.declare(name, 'value', opts, opts.codec as StateCodec<unknown> | undefined);
     return {
       get: (key) => this.live(this.need(def, key)) as T | undefined,
       set: (key, value) => this.put(def, key, value),
@@ -226,6 +267,18 @@ export class KeyedStateBackend {
   }
 
   async load(keys: Iterable<string>, states?: readonly string[]): Promise<void> {
+    const p = typeof keys === 'object' ? this.prefetched.get(keys) : undefined;
+    if (p !== undefined) {
+      this.prefetched.delete(keys);
+      // The same key set a prefetch() looked up: if nothing was evicted since, every key it
+      // found cached still is, and what it read is cached once its reads end, so the keys
+      // need no second lookup (a cold hash lookup per key: most of a hot-key batch's load).
+      if (p.states === states && p.removals === this.removals) {
+        let failed = false;
+        if (p.reads) await p.reads.catch(() => (failed = true));
+        if (!failed && p.removals === this.removals) return;
+      }
+    }
     const defs = this.defsFor(states);
     const list = keys instanceof Set || Array.isArray(keys) ? (keys as Iterable<string>) : [...keys];
     // A key another load (a prefetch) is reading is waited for, not read twice. If that
@@ -246,8 +299,17 @@ export class KeyedStateBackend {
    * this read instead of reading again; a failed prefetch is retried by that load.
    */
   prefetch(keys: Iterable<string>, states?: readonly string[]): void {
-    const { missing } = this.missing(keys, this.defsFor(states), false);
-    if (missing.length) this.read(missing).catch(() => undefined);
+    // Touches what it finds (as load does): a key whose load() takes the shortcut below is not looked up again.
+    const { missing, waits } = this.missing(keys, this.defsFor(states), true);
+    let read: Promise<void> | undefined;
+    if (missing.length) {
+      read = this.read(missing);
+      // A failed read surfaces in load(), which then looks the keys up again.
+      read.catch(() => undefined);
+    }
+    // Only when no key waits for an earlier read: that read may skip caching a key evicted
+    // before this call (removals would not show it), while this call's own read began after.
+    if (typeof keys === 'object' && !waits.size) this.prefetched.set(keys, { states, removals: this.removals, reads: read });
   }
 
   private defsFor(states: readonly string[] | undefined): StateDef[] {
@@ -258,15 +320,10 @@ export class KeyedStateBackend {
   private missing(keys: Iterable<string>, defs: readonly StateDef[], touch: boolean): { missing: Missing[]; waits: Set<Promise<void>> } {
     const missing: Missing[] = [];
     const waits = new Set<Promise<void>>();
-    // A Set's keys are distinct already.
-    const seen = keys instanceof Set ? undefined : new Set<string>();
-    for (const key of keys) {
-      if (seen) {
-        if (seen.has(key)) continue;
-        seen.add(key);
-      }
+    const one = (key: string): void => {
       let ek: string | undefined;
-      for (const def of defs) {
+      for (let i = 0; i < defs.length; i++) {
+        const def = defs[i]!;
         const e = def.cache.get(key);
         if (e) {
           if (touch && e.where === CLEAN) this.lruMoveToTail(e);
@@ -275,6 +332,19 @@ export class KeyedStateBackend {
         const w = def.reading.get(key);
         if (w) waits.add(w);
         else missing.push({ def, key, sk: def.prefix + (ek ??= escapeKeyPart(key)) });
+      }
+    };
+    // A Set's keys are distinct already. forEach and indexed loops: a for-of over a Set
+    // made an iterator result per key here (this runs for every batch's keys, twice).
+    if (keys instanceof Set) (keys as Set<string>).forEach(one);
+    else {
+      const seen = new Set<string>();
+      const list = Array.isArray(keys) ? (keys as string[]) : [...keys];
+      for (let i = 0; i < list.length; i++) {
+        const key = list[i]!;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        one(key);
       }
     }
     return { missing, waits };
@@ -346,9 +416,12 @@ export class KeyedStateBackend {
     if (cache.has(key)) return; // written (or read by another load) while the read was in flight
     // Decoded before caching: an unreadable value must fail every load that needs it, not leave an empty entry.
     const d = buf === undefined ? undefined : this.decode(def, key, buf);
+    // A JSON value is checked only when live: an expired one is deleted unread, as always.
+    if (d !== undefined && !d.packed && !(d.expiresAt !== 0 && now >= d.expiresAt)) d.value = this.fromJson(def, key, d.value);
     const e = this.entry(def, key);
     cache.set(key, e);
     if (d !== undefined) {
+      e.packed = d.packed;
       if (d.expiresAt !== 0 && now >= d.expiresAt) {
         // Expired on disk: read as absent and delete it with the next commit.
         e.stored = true;
@@ -388,6 +461,7 @@ export class KeyedStateBackend {
         // window's key would only crowd out live entries; a later read finds it absent).
         e.where = NEW;
         e.def.cache.delete(e.key);
+        this.removals++;
         continue;
       }
       writes.push({ key: storageKey(e), value });
@@ -455,7 +529,7 @@ export class KeyedStateBackend {
       const key = unescapeKeyPart(sk.slice(def.prefix.length));
       const d = this.decode(def, key, buf);
       if (d.expiresAt !== 0 && now >= d.expiresAt) continue;
-      yield [key, view(def, d.value) as T];
+      yield [key, view(def, d.packed ? d.value : this.fromJson(def, key, d.value)) as T];
     }
     for (const o of overlay.values()) {
       const v = this.live(o);
@@ -470,7 +544,7 @@ export class KeyedStateBackend {
 
   // ---- internals ----
 
-  private declare(name: string, kind: Kind, opts: StateOptions): StateDef {
+  private declare(name: string, kind: Kind, opts: StateOptions, codec?: StateCodec<unknown>): StateDef {
     if (!name) throw new SluiceError('INTERNAL', 'a state name must not be empty');
     const ttlMs = opts.ttlMs ?? 0;
     if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new SluiceError('INTERNAL', `state "${name}": ttlMs must be a non-negative number; got ${String(opts.ttlMs)}`);
@@ -479,7 +553,7 @@ export class KeyedStateBackend {
       if (old.kind !== kind) throw new SluiceError('INTERNAL', `state "${name}" of ${this.namespace} is already declared as ${old.kind} state, not ${kind}`);
       return old;
     }
-    const def: StateDef = { name, kind, ttlMs, prefetch: opts.prefetch ?? true, prefix: `${this.namespace}${escapeKeyPart(name)}/`, cache: new Map(), reading: new Map(), evicted: new Map() };
+    const def: StateDef = { name, kind, ttlMs, prefetch: opts.prefetch ?? true, codec, prefix: `${this.namespace}${escapeKeyPart(name)}/`, cache: new Map(), reading: new Map(), evicted: new Map() };
     this.defs.set(name, def);
     return def;
   }
@@ -519,7 +593,7 @@ export class KeyedStateBackend {
 
   /** A new entry, not yet in any list: the caller caches it, then makes it clean (lruAppend) or dirty (markDirty). */
   private entry(def: StateDef, key: string): Entry {
-    return { def, key, value: undefined, expiresAt: 0, where: NEW, stored: false, seq: 0, prev: null, next: null };
+    return { def, key, value: undefined, expiresAt: 0, where: NEW, stored: false, packed: true, seq: 0, prev: null, next: null };
   }
 
   private markDirty(e: Entry): void {
@@ -538,6 +612,7 @@ export class KeyedStateBackend {
       e.def.cache.delete(e.key);
       if (this.readsInFlight.length) e.def.evicted.set(e.key, this.evictions);
       this.evictions++;
+      this.removals++;
     }
   }
 
@@ -568,6 +643,14 @@ export class KeyedStateBackend {
   private encode(e: Entry): string | undefined {
     const v = e.value;
     if (v === undefined) return undefined;
+    const codec = e.def.codec;
+    if (codec && e.packed) {
+      const w = this.packer;
+      w.reset();
+      w.char(PACKED);
+      w.num(e.expiresAt);
+      if (codec.write(v, w)) return w.text();
+    }
     const plain = e.def.kind === 'map' ? Object.fromEntries(v as Map<string, unknown>) : v;
     let text: string;
     try {
@@ -578,11 +661,16 @@ export class KeyedStateBackend {
     return text;
   }
 
-  /** Stored form: JSON `[value]` or `[value, expiresAt]`; maps as objects. */
-  private decode(def: StateDef, key: string, stored: StoredValue): { value: unknown; expiresAt: number } {
+  /**
+   * Stored form: JSON `[value]` or `[value, expiresAt]` (maps as objects), or for a state
+   * with a codec, PACKED, expiresAt and the codec's text (see packed.ts).
+   */
+  private decode(def: StateDef, key: string, stored: StoredValue): { value: unknown; expiresAt: number; packed: boolean } {
+    const text = typeof stored === 'string' ? stored : stored.toString('utf8');
+    if (text.charCodeAt(0) === PACKED) return this.unpack(def, key, text);
     let x: unknown;
     try {
-      x = JSON.parse(typeof stored === 'string' ? stored : stored.toString('utf8'));
+      x = JSON.parse(text);
     } catch (err) {
       throw this.corrupt(def, key, `not JSON (${err instanceof Error ? err.message : String(err)})`);
     }
@@ -591,13 +679,33 @@ export class KeyedStateBackend {
     const expiresAt = (x[1] as number | undefined) ?? 0;
     if (def.kind === 'list') {
       if (!Array.isArray(v)) throw this.corrupt(def, key, 'list state that is not a list');
-      return { value: v, expiresAt };
+      return { value: v, expiresAt, packed: false };
     }
     if (def.kind === 'map') {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw this.corrupt(def, key, 'map state that is not an object');
-      return { value: new Map(Object.entries(v)), expiresAt };
+      return { value: new Map(Object.entries(v)), expiresAt, packed: false };
     }
-    return { value: v, expiresAt };
+    return { value: v, expiresAt, packed: false };
+  }
+
+  /** A live value read from a JSON entry, as the state's codec checks (and converts) it; as it is without one. */
+  private fromJson(def: StateDef, key: string, v: unknown): unknown {
+    return def.codec?.fromJson ? def.codec.fromJson(v, key) : v;
+  }
+
+  private unpack(def: StateDef, key: string, text: string): { value: unknown; expiresAt: number; packed: boolean } {
+    if (!def.codec) throw this.corrupt(def, key, 'a packed entry, but this state is not stored packed (was the step changed to another kind?)');
+    const r = this.reader;
+    r.reset(text, 1);
+    try {
+      const expiresAt = r.num();
+      const value = def.codec.read(r);
+      if (!r.done) throw new PackError(`${text.length - r.pos} characters left over`);
+      return { value, expiresAt, packed: true };
+    } catch (err) {
+      if (!(err instanceof PackError)) throw err;
+      throw this.corrupt(def, key, `not a packed state entry (${err.message})`);
+    }
   }
 
   private corrupt(def: StateDef, key: string, what: string): SluiceError {

@@ -2,8 +2,11 @@
 export type { StateWrite, StateStore, KvLog } from './store.js';
 export { MemoryStateStore, kvStateStore } from './store.js';
 export { coalescingReads } from './coalesce.js';
-export type { StateOptions, ValueState, MapState, ListState, KeyedStateBackendOptions } from './backend.js';
+export type { StateOptions, ValueStateOptions, StateCodec, ValueState, MapState, ListState, KeyedStateBackendOptions } from './backend.js';
 export { KeyedStateBackend } from './backend.js';
+export { aggregatePacker, aggregateStateCodec } from './aggregate-codec.js';
+export type { AggregatePacker } from './aggregate-codec.js';
+export { PACKED, PackError, PackReader, PackWriter } from './packed.js';
 export type { TimeWindow, WindowAssigner } from './windows.js';
 export { tumbling, sliding, session, overlaps, mergeWindow } from './windows.js';
 export type { WatermarkOptions, WatermarkSnapshot } from './watermark.js';

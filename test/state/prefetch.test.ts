@@ -110,3 +110,45 @@ test('a failed prefetch is retried by the load that needs its keys, which report
   store.release();
   await assert.rejects(failing, (err: unknown) => err instanceof SluiceError && err.code === 'STORAGE_ERROR');
 });
+
+test('load() of the key set a prefetch looked up waits for its read and looks nothing up again, unless entries left the cache meanwhile', async () => {
+  const { store, b, v, commit } = setup(2);
+  /** Awaits p, opening the store's gates as reads arrive. */
+  const run = async <T>(p: Promise<T>): Promise<T> => {
+    let done = false;
+    const out = p.finally(() => (done = true));
+    while (!done) {
+      store.release();
+      await tick();
+    }
+    return out;
+  };
+  store.apply([{ key: `${NS}n/a`, value: '[1]' }, { key: `${NS}n/b`, value: '[2]' }]);
+  const keys = new Set(['a', 'b']);
+  b.prefetch(keys);
+  await run(b.load(keys));
+  assert.equal(store.reads, 1, 'one read: the prefetch');
+  assert.deepEqual([v.get('a'), v.get('b')], [1, 2]);
+
+  // An entry forgotten between prefetch and load (absent before and after: nothing to write) is looked up again.
+  await run(b.load(['c']));
+  v.set('c', 3);
+  v.clear('c');
+  const again = new Set(['c']);
+  b.prefetch(again);
+  commit();
+  await run(b.load(again));
+  assert.equal(v.get('c'), undefined, 'readable: load read it again');
+
+  // Evicted between prefetch and load (cache bound 2): read again, not read-before-load.
+  const three = new Set(['a', 'b', 'd']);
+  b.prefetch(three);
+  await run(Promise.resolve());
+  await tick();
+  v.set('e', 5);
+  commit();
+  const before = store.reads;
+  await run(b.load(three));
+  assert.ok(store.reads > before, 'evicted keys were read again');
+  assert.deepEqual([v.get('a'), v.get('b'), v.get('d')], [1, 2, undefined]);
+});
