@@ -205,6 +205,36 @@ async function countKv(log: EmbeddedLog, prefix: string): Promise<number> {
   return n;
 }
 
+/**
+ * Creates the variants' topics and seeds their state in `log`, then runs the warm-up and the measured
+ * segments (per segment and variant: produce, the stateless job, the stateful job), recording each run.
+ */
+async function measure(log: EmbeddedLog, variants: Variant[], label?: string): Promise<void> {
+  for (const v of variants) {
+    await log.createTopic(v.topic, PARTITIONS);
+    for (const d of [v.plain, v.keyed]) for (const sink of ['out', 'dlq']) await log.createTopic((d.sinks[sink] as { topic: string }).topic, PARTITIONS);
+    await seedAggregateState(log, v.keyed.name, v.topic);
+  }
+  let end = 0;
+  for (let r = -1; r < REPS; r++) {
+    const n = r < 0 ? WARMUP : SEGMENT;
+    for (const v of variants) {
+      const pairs = await produce(log, v.topic, end, end + n, v.userOf);
+      const a = await runSegment(log, v.plain, n);
+      const b = await runSegment(log, v.keyed, n, pairs);
+      if (r < 0) continue;
+      v.plainRuns.push(a);
+      v.keyedRuns.push(b);
+      v.windowResults += pairs;
+      process.stderr.write(
+        `stream-stateful ${label ?? v.label}: segment ${r + 1}: stateless ${Math.round(a.recordsPerSecond)} records/s (CPU µs/record: main ${a.mainUs.toFixed(1)}, all ${a.allUs.toFixed(1)}), ` +
+          `stateful ${Math.round(b.recordsPerSecond)} records/s (main ${b.mainUs.toFixed(1)}, all ${b.allUs.toFixed(1)}; by thread: ${b.byThread.map(([t, us]) => `${t} ${us.toFixed(1)}`).join(', ')})\n`,
+      );
+    }
+    end += n;
+  }
+}
+
 /** One key distribution: its input topic, and a stateless and a stateful job over it. */
 interface Variant {
   label: 'uniform' | 'zipf';
@@ -246,7 +276,8 @@ export const streamStateful: Benchmark = {
     `Every record is aggregated, scored and windowed. State holds ${USERS.toLocaleString('en-US')} users (seeded beforehand as if each had one earlier event), on disk in the embedded log. ` +
     'Uniform keys (the worst case): every measured record is a different user, so each one reads its aggregate from the store (the 100k-entry cache never hits) and rewrites it; ' +
     'a user never repeats within a window, so both jobs write one output record per input record. ' +
-    `Zipf keys (exponent ${ZIPF_EXPONENT} over the same ${USERS.toLocaleString('en-US')} users, fixed seed): hot users are read from the cache, and the window step writes one result per user and minute (fewer records than the stateless job writes); the ratio is against the stateless job on the same Zipf input`,
+    `Zipf keys (exponent ${ZIPF_EXPONENT} over the same ${USERS.toLocaleString('en-US')} users, fixed seed): hot users are read from the cache, and the window step writes one result per user and minute (fewer records than the stateless job writes); the ratio is against the stateless job on the same Zipf input. ` +
+    'The Zipf measurement is then repeated in a data directory of its own (the zipf_own_log rows): in the shared one, LevelDB compacts what the uniform jobs wrote during the Zipf segments',
   async run() {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-stateful-'));
     const log = await EmbeddedLog.open(dir);
@@ -254,28 +285,19 @@ export const streamStateful: Benchmark = {
       // BENCH_STATEFUL_KEYS=zipf (or uniform) runs one distribution only: for profiles and CPU measurements, not for the published rows.
       const only = process.env.BENCH_STATEFUL_KEYS;
       const variants = [variant('uniform', uniformUser), variant('zipf', zipfUsers(USERS, ZIPF_EXPONENT, 12345))].filter((v) => only === undefined || v.label === only);
-      for (const v of variants) {
-        await log.createTopic(v.topic, PARTITIONS);
-        for (const d of [v.plain, v.keyed]) for (const sink of ['out', 'dlq']) await log.createTopic((d.sinks[sink] as { topic: string }).topic, PARTITIONS);
-        await seedAggregateState(log, v.keyed.name, v.topic);
-      }
-      let end = 0;
-      for (let r = -1; r < REPS; r++) {
-        const n = r < 0 ? WARMUP : SEGMENT;
-        for (const v of variants) {
-          const pairs = await produce(log, v.topic, end, end + n, v.userOf);
-          const a = await runSegment(log, v.plain, n);
-          const b = await runSegment(log, v.keyed, n, pairs);
-          if (r < 0) continue;
-          v.plainRuns.push(a);
-          v.keyedRuns.push(b);
-          v.windowResults += pairs;
-          process.stderr.write(
-            `stream-stateful ${v.label}: segment ${r + 1}: stateless ${Math.round(a.recordsPerSecond)} records/s (CPU µs/record: main ${a.mainUs.toFixed(1)}, all ${a.allUs.toFixed(1)}), ` +
-              `stateful ${Math.round(b.recordsPerSecond)} records/s (main ${b.mainUs.toFixed(1)}, all ${b.allUs.toFixed(1)}; by thread: ${b.byThread.map(([t, us]) => `${t} ${us.toFixed(1)}`).join(', ')})\n`,
-          );
+      await measure(log, variants);
+      // The same Zipf measurement once more with a data directory of its own: in the shared one, LevelDB
+      // compacts what the uniform jobs wrote during the Zipf segments (see the _own_log rows).
+      const ownDir = only === undefined ? await mkdtemp(join(tmpdir(), 'sluice-bench-stateful-zipf-')) : null;
+      const own = variant('zipf', zipfUsers(USERS, ZIPF_EXPONENT, 12345));
+      if (ownDir) {
+        const ownLog = await EmbeddedLog.open(ownDir);
+        try {
+          await measure(ownLog, [own], 'zipf (own data directory)');
+        } finally {
+          await ownLog.close();
+          await rm(ownDir, { recursive: true, force: true });
         }
-        end += n;
       }
       gc();
       const heapEndMb = process.memoryUsage().heapUsed / 2 ** 20;
@@ -307,6 +329,15 @@ export const streamStateful: Benchmark = {
           result({ ...vBase, metric: m('live_heap_mb_after_stateless_run'), value: round(median(v.plainRuns.map((x) => x.liveHeapMb)), 1), unit: 'MiB', ceiling: null }),
         );
         if (v.label !== 'uniform') out.push(result({ ...vBase, metric: m('window_results_per_input_record'), value: round(v.windowResults / (REPS * SEGMENT), 3), unit: 'records', ceiling: null }));
+      }
+      if (own.keyedRuns.length) {
+        const oParams = { ...params, keys: `zipf, exponent ${ZIPF_EXPONENT}`, data_directory: 'its own (no uniform jobs in the same LevelDB)' };
+        const oBase = { ...base, params: oParams };
+        out.push(
+          result({ ...oBase, metric: 'zipf_own_log_records_per_s', value: round(median(own.keyedRuns.map((x) => x.recordsPerSecond))), unit: 'records/s', ceiling: { name: 'the same Zipf input and method without state, in the same data directory', value: round(median(own.plainRuns.map((x) => x.recordsPerSecond))) } }),
+          result({ ...oBase, metric: 'zipf_own_log_stateful_cpu_us_per_record_all_threads', value: round(median(own.keyedRuns.map((x) => x.allUs)), 1), unit: 'µs', ceiling: null }),
+          result({ ...oBase, metric: 'zipf_own_log_stateless_cpu_us_per_record_all_threads', value: round(median(own.plainRuns.map((x) => x.allUs)), 1), unit: 'µs', ceiling: null }),
+        );
       }
       out.push(
         result({ ...base, metric: 'heap_used_mb_end', value: round(heapEndMb, 1), unit: 'MiB', ceiling: null }),
