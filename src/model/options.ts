@@ -47,8 +47,9 @@ export interface ModelOptions {
    * Online batches (priority above 0) whose estimated run time fits this many microseconds run
    * on the main thread, on a session of their own, instead of a worker thread: for a small model
    * the hand-off to a worker costs more CPU than the batch itself (see inline.ts). The estimate
-   * is measured at load. CPU models with a fixed row shape only. Default 0 (off); the online
-   * server loads its models with 150 (about what a hand-off costs the main thread per batch).
+   * is measured at load. CPU models with a fixed row shape only. Default 0 (off): it saves CPU
+   * in total, but where the main thread is what limits throughput, workers answer more requests
+   * (measured both ways on the online benchmark, see README "Online serving").
    */
   inlineBudgetUs?: number;
   /** The gate that online requests mark and bulk work reads; default the process's (core/online-activity.ts). */

@@ -68,7 +68,9 @@ test('backfill, stream, topology endpoint and /v2 infer give identical model inp
 
     // The server reads the state the backfill built (same topology name, same data directory).
     const metrics = createMetrics();
-    const runners = await loadAllModels(full, { metrics, logger: memoryLogger() });
+    // Small online batches on the main thread's own session (opt-in), to check they give the same bits.
+    const inline = { ...full, definition: { ...full.definition, models: { ...full.definition.models, delay: { ...full.definition.models!.delay!, inlineBudgetUs: 1_000_000 } } } };
+    const runners = await loadAllModels(inline, { metrics, logger: memoryLogger() });
     const service = await createOnlineService(full, { log, metrics, logger: memoryLogger(), runners });
     try {
       const requests = recentRequests(rows, 200);
