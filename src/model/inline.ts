@@ -1,12 +1,12 @@
 /**
- * A session on the main thread for small online batches (ModelOptions.inlineBudgetUs).
+ * A session on the main thread for small online batches while bulk work runs on the workers
+ * (ModelOptions.inlineBudgetUs).
  *
- * Handing a batch to a worker thread costs CPU on both threads (posting, waking the worker,
- * cloning, answering): measured on the flight-delay model at 64 connections, the worker
- * path used ~8 µs more CPU per request than running the same batches here, while the main
- * thread spent about as much on posting and collecting as it now spends running them. A
- * small model's batch of a few dozen rows takes ~100 µs, so it blocks the event loop less
- * than many of fastify's own rounds. Larger batches, and all bulk work, still go to workers.
+ * Beside a backfill or a stream in the same process, the workers run bulk slices (niced), and an
+ * online batch handed to one shares the CPU with them; on the main thread it wins the CPU. Without
+ * bulk work the runner keeps online batches on the workers, which answered more requests where
+ * the main thread limits throughput (measured: README "Online serving"). A small model's batch of
+ * a few dozen rows takes ~100 µs here, less than many of fastify's own rounds.
  *
  * The cost of a batch is estimated once, at load: the session runs zero batches of 1 and of
  * PROBE_ROWS rows and takes the fastest of a few runs of each (fixed cost + cost per row).

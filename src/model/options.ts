@@ -44,12 +44,11 @@ export interface ModelOptions {
    */
   bulkNice?: number;
   /**
-   * Online batches (priority above 0) whose estimated run time fits this many microseconds run
-   * on the main thread, on a session of their own, instead of a worker thread: for a small model
-   * the hand-off to a worker costs more CPU than the batch itself (see inline.ts). The estimate
-   * is measured at load. CPU models with a fixed row shape only. Default 0 (off): it saves CPU
-   * in total, but where the main thread is what limits throughput, workers answer more requests
-   * (measured both ways on the online benchmark, see README "Online serving").
+   * While bulk work (priority 0) runs on the workers, online batches (priority above 0) whose
+   * estimated run time fits this many microseconds run on the main thread, on a session of their
+   * own, instead of sharing the CPU with bulk slices on a worker (see inline.ts). The estimate is
+   * measured at load. CPU models with a fixed row shape only. Default 0 (off); the online server
+   * loads its models with 150 (README "Online serving" has the measurements).
    */
   inlineBudgetUs?: number;
   /** The gate that online requests mark and bulk work reads; default the process's (core/online-activity.ts). */

@@ -327,13 +327,17 @@ export class ModelRunner {
     const bulkCap = busy ? Math.min(this.maxBatch, this.o.bulkSliceRows) : this.maxBatch;
     while (this.queue.size > 0) {
       const head = this.queue.peek()!;
-      // Whole online requests that fit the inline limit run inline (a split one stays on workers).
-      // While an inline batch runs, the queue forms the next one, unless more rows wait than
-      // one inline batch holds: those go to a worker meanwhile.
-      if (this.inline && head.priority > 0 && head.next === 0 && head.rows <= this.inline.maxRows && (!this.inlineBusy || this.queuedRows <= this.inline.maxRows)) {
+      // While bulk work runs on the workers, whole online requests that fit the inline limit run
+      // inline (a split one stays on workers): on the workers they would share the CPU with the
+      // bulk slices, while the main thread wins it (bulk threads run niced). Without bulk work the
+      // workers answer more requests. While an inline batch runs, the queue forms the next one,
+      // unless more rows wait than one inline batch holds: those go to a worker meanwhile.
+      const online = this.inline && head.priority > 0 && head.next === 0 && head.rows <= this.inline.maxRows ? this.onlineRowsWaiting() : -1;
+      // Bulk work around: batches on the workers, or rows queued for them (between two slices none is in flight).
+      if (online >= 0 && (this.bulkInFlight > 0 || this.queuedRows > online) && (!this.inlineBusy || online <= this.inline!.maxRows)) {
         if (this.inlineBusy) break;
         const due = this.queue.oldest()! + this.o.maxQueueDelayMs;
-        if (this.queuedRows < this.inline.maxRows && now < due && !head.noDelay) {
+        if (!head.noDelay && now < due && online < this.inline!.maxRows) {
           wakeAt = due;
           break;
         }
@@ -357,6 +361,11 @@ export class ModelRunner {
     }
     this.setTimer(wakeAt);
     this.m?.depth.set(this.queuedRows);
+  }
+
+  /** Rows of online (priority above 0) requests waiting in the queue, cancelled ones included. */
+  private onlineRowsWaiting(): number {
+    return this.queue.sumAbove(0, (r) => r.rows - r.next);
   }
 
   private pumpScheduled = false;

@@ -25,12 +25,16 @@ import type { BridgeTransport } from './bridge/transport.js';
 import { onlineMetrics } from './metrics.js';
 import type { TopologyDefinition } from '../topology/schema.js';
 
+/** The inline budget of models loaded for online serving (see ModelOptions.inlineBudgetUs). */
+export const ONLINE_INLINE_BUDGET_US = 150;
+
 /** Loads every model of the topology (all outputs, so /v2 can offer each), closing the loaded ones on failure. */
 export async function loadAllModels(loaded: LoadedTopology, deps: { metrics: Metrics; logger: Logger }): Promise<Map<string, ModelRunner>> {
   const runners = new Map<string, ModelRunner>();
   try {
     for (const [name, cfg] of Object.entries(loaded.definition.models ?? {})) {
-      runners.set(name, await ModelRunner.load({ name, ...cfg, path: resolve(loaded.baseDir, cfg.path), metrics: deps.metrics, logger: deps.logger }));
+      // Online batches beside bulk work run on the main thread unless the model entry says otherwise (ModelOptions.inlineBudgetUs).
+      runners.set(name, await ModelRunner.load({ name, inlineBudgetUs: ONLINE_INLINE_BUDGET_US, ...cfg, path: resolve(loaded.baseDir, cfg.path), metrics: deps.metrics, logger: deps.logger }));
     }
   } catch (err) {
     await Promise.all([...runners.values()].map((r) => r.close()));

@@ -84,7 +84,7 @@ export const ModelConfigSchema = Type.Object(
     maxQueueDelayMs: Type.Optional(Type.Number({ minimum: 0 })),
     /** Rows that may wait in the model's queue. Default maxBatchSize × workers × 8. */
     maxQueueRows: Type.Optional(PositiveInt),
-    /** Online batches estimated to run within this many µs run on the main thread instead of a worker. Default 0: always workers. */
+    /** While bulk work runs on the workers, online batches estimated to run within this many µs run on the main thread. Default 150 when served online (0: always workers). */
     inlineBudgetUs: Type.Optional(Type.Number({ minimum: 0 })),
   },
   { additionalProperties: false },

@@ -68,9 +68,7 @@ test('backfill, stream, topology endpoint and /v2 infer give identical model inp
 
     // The server reads the state the backfill built (same topology name, same data directory).
     const metrics = createMetrics();
-    // Small online batches on the main thread's own session (opt-in), to check they give the same bits.
-    const inline = { ...full, definition: { ...full.definition, models: { ...full.definition.models, delay: { ...full.definition.models!.delay!, inlineBudgetUs: 1_000_000 } } } };
-    const runners = await loadAllModels(inline, { metrics, logger: memoryLogger() });
+    const runners = await loadAllModels(full, { metrics, logger: memoryLogger() });
     const service = await createOnlineService(full, { log, metrics, logger: memoryLogger(), runners });
     try {
       const requests = recentRequests(rows, 200);
@@ -98,15 +96,19 @@ test('backfill, stream, topology endpoint and /v2 infer give identical model inp
       const probs = v2.json().outputs[0].data as number[];
       answers.forEach((a, i) => assert.equal(probs[i * 2 + 1], a.value.delay_probability, `v2 row ${i}`));
 
-      // One flight per request, concurrently: these small batches run on the main thread's own
-      // session (the big requests above ran on worker threads), and give the same bits.
+      // One flight per request, concurrently, beside bulk work on the same model: these small batches
+      // run on the main thread's own session (the big requests above ran on worker threads), and
+      // give the same bits.
       const runner = runners.get('delay')!;
       const before = runner.stats().inlineBatches;
+      const bulkRows = 8192;
+      const bulk = runner.infer(Float32Array.from({ length: bulkRows * 9 }, (_, i) => matrix[i % matrix.length]!), bulkRows, { wait: true });
       const single = await Promise.all(requests.slice(0, 40).map((r) => service.app.inject({ method: 'POST', url: '/v1/topologies/flight-delay/score', payload: r })));
       const singleV2 = await Promise.all(answers.slice(0, 40).map((a) => service.app.inject({ method: 'POST', url: '/v2/models/delay/infer', payload: { inputs: [{ name: 'features', shape: [1, 9], datatype: 'FP32', data: FEATURES.map((f) => a.value[f] as number) }], outputs: [{ name: 'probabilities' }] } })));
       single.forEach((res, i) => assert.equal(res.json().value.delay_probability, fromBatch.get(identity(requests[i]!))!.delay_probability, `single request ${i}`));
       singleV2.forEach((res, i) => assert.equal(res.json().outputs[0].data[1], answers[i]!.value.delay_probability, `single /v2 request ${i}`));
       assert.ok(runner.stats().inlineMaxRows > 0 && runner.stats().inlineBatches > before, `inline batches: ${JSON.stringify(runner.stats())}`);
+      assert.equal((await bulk).probabilities!.dims[0], bulkRows);
     } finally {
       await service.close();
       await Promise.all([...runners.values()].map((r) => r.close()));
