@@ -35,12 +35,6 @@ class Fifo<T> {
     this.head = 0;
     return out;
   }
-
-  sum(weight: (x: T) => number): number {
-    let n = 0;
-    for (let i = this.head; i < this.items.length; i++) n += weight(this.items[i]!);
-    return n;
-  }
 }
 
 export class PriorityQueue<T extends Queued> {
@@ -82,16 +76,6 @@ export class PriorityQueue<T extends Queued> {
       this.order.shift();
     }
     return x;
-  }
-
-  /** The total weight of the items above `priority` (walks them: for short online queues). */
-  sumAbove(priority: number, weight: (x: T) => number): number {
-    let n = 0;
-    for (const p of this.order) {
-      if (p <= priority) break;
-      n += this.buckets.get(p)!.sum(weight);
-    }
-    return n;
   }
 
   /** When the longest-waiting item (any priority) was enqueued; undefined when empty. */

@@ -66,6 +66,8 @@ export class ModelRunner {
   private readonly queue = new PriorityQueue<Request>();
   private readonly waiters: Request[] = [];
   private queuedRows = 0;
+  /** The part of queuedRows that is bulk work (priority 0 or below). */
+  private queuedBulkRows = 0;
   private inFlight = 0;
   /** Batches in flight that started with bulk (priority 0) work. */
   private bulkInFlight = 0;
@@ -258,6 +260,7 @@ export class ModelRunner {
       // Still queued: take() will skip it without counting its rows again.
       req.cancelled = true;
       this.queuedRows -= req.rows;
+      if (req.priority <= 0) this.queuedBulkRows -= req.rows;
       this.m?.depth.set(this.queuedRows);
     }
     this.settle(req, this.cancelledError());
@@ -279,6 +282,7 @@ export class ModelRunner {
     }
     for (const r of this.queue.drain()) this.settle(r, err);
     this.queuedRows = 0;
+    this.queuedBulkRows = 0;
     this.m?.depth.set(0);
     if (this.inFlight > 0) await new Promise<void>((r) => (this.drained = r));
     const workers = this.workers;
@@ -305,6 +309,7 @@ export class ModelRunner {
     if (this.m) req.perfAt = performance.now();
     this.queue.push(req);
     this.queuedRows += req.rows;
+    if (req.priority <= 0) this.queuedBulkRows += req.rows;
   }
 
   private admitWaiters(): void {
@@ -332,12 +337,12 @@ export class ModelRunner {
       // bulk slices, while the main thread wins it (bulk threads run niced). Without bulk work the
       // workers answer more requests. While an inline batch runs, the queue forms the next one,
       // unless more rows wait than one inline batch holds: those go to a worker meanwhile.
-      const online = this.inline && head.priority > 0 && head.next === 0 && head.rows <= this.inline.maxRows ? this.onlineRowsWaiting() : -1;
+      const online = this.queuedRows - this.queuedBulkRows;
       // Bulk work around: batches on the workers, or rows queued for them (between two slices none is in flight).
-      if (online >= 0 && (this.bulkInFlight > 0 || this.queuedRows > online) && (!this.inlineBusy || online <= this.inline!.maxRows)) {
+      if (this.inline && head.priority > 0 && head.next === 0 && head.rows <= this.inline.maxRows && (this.bulkInFlight > 0 || this.queuedBulkRows > 0) && (!this.inlineBusy || online <= this.inline.maxRows)) {
         if (this.inlineBusy) break;
         const due = this.queue.oldest()! + this.o.maxQueueDelayMs;
-        if (!head.noDelay && now < due && online < this.inline!.maxRows) {
+        if (!head.noDelay && now < due && online < this.inline.maxRows) {
           wakeAt = due;
           break;
         }
@@ -361,11 +366,6 @@ export class ModelRunner {
     }
     this.setTimer(wakeAt);
     this.m?.depth.set(this.queuedRows);
-  }
-
-  /** Rows of online (priority above 0) requests waiting in the queue, cancelled ones included. */
-  private onlineRowsWaiting(): number {
-    return this.queue.sumAbove(0, (r) => r.rows - r.next);
   }
 
   private pumpScheduled = false;
@@ -444,6 +444,7 @@ export class ModelRunner {
         // Expired before it ran, or an earlier chunk of it failed.
         this.queue.shift();
         this.queuedRows -= left;
+        if (req.priority <= 0) this.queuedBulkRows -= left;
         this.settle(req, this.expired());
         continue;
       }
@@ -461,6 +462,7 @@ export class ModelRunner {
       rows += n;
       width = req.width;
       this.queuedRows -= n;
+      if (req.priority <= 0) this.queuedBulkRows -= n;
       if (req.next < req.rows) break; // split: the batch is full
       this.queue.shift();
     }
@@ -571,6 +573,7 @@ export class ModelRunner {
           const fatal = (this.broken = new SluiceError('MODEL_ERROR', `model "${this.name}": no worker threads left (${e.message}); reload the model`, { model: this.name }));
           for (const r of [...this.waiters.splice(0), ...this.queue.drain()]) this.settle(r, fatal);
           this.queuedRows = 0;
+          this.queuedBulkRows = 0;
         }
       },
     );
