@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
 import { copartitionedAssigner } from './copartition.js';
+import { isAuthFailure, isDenied } from './errors.js';
 
 /** A fetched record, bytes-level. */
 export interface FetchedMessage {
@@ -35,6 +36,12 @@ export interface GroupConsumerOptions {
    * `to` partition p (a task that reads both sees the first without waiting out its poll).
    */
   wakeLinks?: [string, string][];
+  /** Silence from kafkajs's fetch loop, while partitions are assigned, after which the consumer is replaced. Default 30 s. */
+  stallMs?: number;
+  /** Crashes in a row (no fetch between them) after which a crash is final. Default 10. */
+  maxFailures?: number;
+  /** Told when the watchdog replaces a stalled consumer, and why. */
+  onStall?(why: string): void;
   /** The client's retry settings (kafkajs takes a consumer's retry options whole). */
   retry?: { retries: number; initialRetryTime: number; maxRetryTime: number };
 }
@@ -74,15 +81,30 @@ class Feed {
  * never committed automatically; the owner commits them (or sends them in a transaction).
  */
 export class GroupConsumer {
-  readonly consumer: Consumer;
+  private consumer: Consumer;
   private readonly feeds = new Map<string, Feed>();
   private assigned = new Set<string>();
   private readonly maxBuffered: number;
   private stopped = false;
+  private started = false;
+  private lastSign = { what: 'created', at: Date.now() };
+  private watchdog: NodeJS.Timeout | undefined;
+  private replacing: Promise<void> | undefined;
+  /** Crashes in a row without a fetch between them. */
+  private failures = 0;
+  /** After a replacement: where each partition's fetching resumes once the new consumer joins. */
+  private resumeAt: Map<string, number> | undefined;
+  /** Times a stalled kafkajs consumer was replaced. */
+  restarts = 0;
 
-  constructor(kafka: Kafka, private readonly o: GroupConsumerOptions) {
+  constructor(private readonly kafka: Kafka, private readonly o: GroupConsumerOptions) {
     this.maxBuffered = o.maxBuffered ?? 8192;
-    this.consumer = kafka.consumer({
+    this.consumer = this.makeConsumer();
+  }
+
+  private makeConsumer(): Consumer {
+    const o = this.o;
+    const c = this.kafka.consumer({
       groupId: o.groupId,
       sessionTimeout: o.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: o.heartbeatIntervalMs ?? 1000,
@@ -93,31 +115,110 @@ export class GroupConsumer {
       maxBytes: 32 * 1024 * 1024,
       // Partition p of every topic to one member: co-partitioned topics meet in one task.
       partitionAssigners: [copartitionedAssigner],
-      // After a crash kafkajs rejoins on its own, unless this consumer was stopped meanwhile (else it would linger).
-      retry: { ...(o.retry ?? {}), restartOnFailure: async () => !this.stopped },
+      // After a crash kafkajs rejoins on its own, unless this consumer was stopped or replaced meanwhile (else it would linger).
+      retry: { ...(o.retry ?? {}), restartOnFailure: async () => !this.stopped && this.consumer === c },
     });
-    const c = this.consumer;
-    c.on(c.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
+    const mine = () => this.consumer === c;
+    c.on(c.events.GROUP_JOIN, (e) => {
+      if (!mine()) return;
+      this.progress('join');
+      this.onJoin(e.payload.memberAssignment);
+    });
     c.on(c.events.CRASH, (e) => {
-      const err = e.payload.error;
-      o.onCrash?.(err, e.payload.restart);
+      if (!mine()) return;
+      this.progress('crash');
+      if (e.payload.restart) o.onCrash?.(e.payload.error, true);
+      else this.recover(e.payload.error);
+    });
+    c.on(c.events.FETCH_START, () => mine() && this.progress('fetch start'));
+    c.on(c.events.FETCH, () => {
+      if (!mine()) return;
+      this.progress('fetch');
+      this.failures = 0;
     });
     // Batches made only of transaction markers or aborted records never reach eachBatch; their end still counts as progress.
     c.on(c.events.END_BATCH_PROCESS, (e) => {
+      if (!mine()) return;
       const f = this.feeds.get(key(e.payload.topic, e.payload.partition));
       if (f) f.end = Math.max(f.end, Number(e.payload.highWatermark));
     });
+    return c;
+  }
+
+  /** Notes a sign of life from kafkajs's fetch loop (for the watchdog and its report). */
+  private progress(what: string): void {
+    this.lastSign = { what, at: Date.now() };
   }
 
   async start(): Promise<void> {
-    await this.consumer.connect();
-    for (const topic of this.o.topics) await this.consumer.subscribe({ topic, fromBeginning: true });
-    await this.consumer.run({
+    await this.run(this.consumer);
+    this.started = true;
+    const stallMs = this.o.stallMs ?? 30_000;
+    this.watchdog = setInterval(() => this.checkStall(stallMs), Math.min(5000, stallMs / 2));
+    this.watchdog.unref();
+  }
+
+  private async run(c: Consumer): Promise<void> {
+    this.progress('start');
+    await c.connect();
+    for (const topic of this.o.topics) await c.subscribe({ topic, fromBeginning: true });
+    await c.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 16,
       eachBatch: (p) => this.onBatch(p),
     });
+  }
+
+  /**
+   * kafkajs's fetch loop can die without a word after a broker outage (no crash event, no more
+   * fetches; compare kafkajs issue #659). Its fetches come every maxWaitTime even when idle, so a
+   * long silence while partitions are assigned and not paused means it stalled: the consumer is
+   * replaced by a fresh one in the same group, positioned where this one stopped.
+   */
+  private checkStall(stallMs: number): void {
+    if (this.stopped || this.replacing || !this.started || this.assigned.size === 0) return;
+    const silentMs = Date.now() - this.lastSign.at;
+    if (silentMs < stallMs) return;
+    if ([...this.assigned].every((k) => this.feeds.get(k)?.paused)) return;
+    this.restarts++;
+    this.o.onStall?.(`no fetch for ${Math.round(silentMs / 1000)} s (last sign of life: ${this.lastSign.what})`);
+    this.replacing = this.replace(0);
+  }
+
+  /**
+   * A crash kafkajs will not restart from. kafkajs gives up on errors it calls non-retriable,
+   * "Failed to find group coordinator" among them, which a broker restart produces; only refused
+   * credentials or permissions are final here. Anything else gets a fresh consumer with backoff,
+   * until `maxFailures` come in a row without a fetch between them.
+   */
+  private recover(err: Error): void {
+    if (this.stopped) return;
+    this.failures++;
+    const final = isAuthFailure(err) || isDenied(err) || this.failures > (this.o.maxFailures ?? 10);
+    this.o.onCrash?.(err, !final);
+    if (final || this.replacing) return;
+    const r = this.o.retry;
+    const delay = Math.min((r?.initialRetryTime ?? 300) * 2 ** (this.failures - 1), r?.maxRetryTime ?? 10_000);
+    this.replacing = this.replace(delay);
+  }
+
+  /** Swaps in a fresh kafkajs consumer after `delayMs`; it resumes each partition after what was already fetched. */
+  private async replace(delayMs: number): Promise<void> {
+    if (delayMs) await new Promise((r) => setTimeout(r, delayMs).unref());
+    if (this.stopped) return void (this.replacing = undefined);
+    const old = this.consumer;
+    const next = this.makeConsumer();
+    this.consumer = next;
+    // A stalled consumer's disconnect may itself hang on what stalled it: give it a bounded time.
+    await Promise.race([old.disconnect().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
+    // The group's committed offsets may be older than what was fetched: the new consumer seeks past it once it joins.
+    this.resumeAt = new Map([...this.feeds].filter(([, f]) => f.next >= 0).map(([k, f]) => [k, f.next]));
+    for (const f of this.feeds.values()) f.paused = false;
+    let failure: Error | undefined;
+    if (!this.stopped) await this.run(next).catch((err: Error) => (failure = err));
+    this.replacing = undefined;
+    if (failure) this.recover(failure);
   }
 
   private onJoin(assignment: Record<string, number[]>): void {
@@ -140,6 +241,14 @@ export class GroupConsumer {
       f?.wake?.();
     }
     this.assigned = now;
+    if (this.resumeAt) {
+      for (const [k, offset] of this.resumeAt) {
+        if (!now.has(k)) continue;
+        const [topic, p] = k.split('\u0000') as [string, string];
+        this.consumer.seek({ topic, partition: Number(p), offset: String(offset) });
+      }
+      this.resumeAt = undefined;
+    }
     if (gained.length || lost.length) this.o.onAssignment(gained, lost);
   }
 
@@ -258,7 +367,9 @@ export class GroupConsumer {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.watchdog);
     for (const f of this.feeds.values()) f.wake?.();
+    await this.replacing;
     await this.consumer.disconnect().catch(() => {});
   }
 }

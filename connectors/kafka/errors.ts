@@ -17,6 +17,14 @@ export function isFenced(err: unknown): boolean {
   return false;
 }
 
+/** The broker refused this client a permission (topic, group, cluster): retrying will not help. */
+export function isDenied(err: unknown): boolean {
+  for (let e = err as KafkaJsLike | undefined, depth = 0; e && depth < 5; e = (e.cause ?? e.originalError) as KafkaJsLike | undefined, depth++) {
+    if (/AUTHORIZATION_FAILED$/.test(e.type ?? '') || /not authorized/i.test(e.message ?? '')) return true;
+  }
+  return false;
+}
+
 /** SASL failures never get better with retries. */
 export function isAuthFailure(err: unknown): boolean {
   const e = err as KafkaJsLike | undefined;

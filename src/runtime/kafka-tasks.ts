@@ -1,4 +1,4 @@
-import { GroupConsumer, IdempotentWriter, KafkaTopicAdmin, TransactionalWriter, errorText, readRanges, type KafkaConnection, type TopicPartition } from '../../connectors/kafka/index.js';
+import { GroupConsumer, IdempotentWriter, KafkaTopicAdmin, TransactionalWriter, errorText, isAuthFailure, isDenied, readRanges, type KafkaConnection, type TopicPartition } from '../../connectors/kafka/index.js';
 import type { EmbeddedLog, KvWrite } from '../../connectors/embedded/index.js';
 import type { Kafka } from 'kafkajs';
 import { SluiceError, ensureError } from '../core/errors.js';
@@ -116,10 +116,18 @@ export class KafkaTasks {
       onAssignment: (gained, lost) => {
         this.chain = this.chain.then(() => this.rebalance(gained, lost)).catch((err: unknown) => this.fail(err));
       },
+      onStall: (why) => {
+        o.metrics?.kafkaRetries.inc({ operation: 'consumer' });
+        o.logger.warn(`Kafka consumer of group "${o.group}" stalled (${why}); replacing it with a fresh one that rejoins the group and resumes where it stopped`);
+      },
       onCrash: (err, restarting) => {
         o.metrics?.kafkaRetries.inc({ operation: 'consumer' });
-        if (restarting) o.logger.warn(`Kafka consumer of group "${o.group}" failed (${errorText(err)}); kafkajs rejoins the group with backoff`);
-        else this.fail(new SluiceError('STORAGE_ERROR', `Kafka consumer of group "${o.group}" stopped: ${errorText(err)}`, {}, { cause: err }));
+        if (restarting) o.logger.warn(`Kafka consumer of group "${o.group}" failed (${errorText(err)}); it rejoins the group with backoff`);
+        else {
+          const code = isDenied(err) || isAuthFailure(err) ? 'KAFKA_FORBIDDEN' : 'KAFKA_UNAVAILABLE';
+          o.logger.error(`Kafka consumer of group "${o.group}" stopped: ${errorText(err)}`);
+          this.fail(new SluiceError(code, `Kafka consumer of group "${o.group}" stopped: ${errorText(err)}`, {}, { cause: err }));
+        }
       },
     });
   }

@@ -57,3 +57,112 @@ test('records are buffered per partition, a full buffer pauses the partition and
   assert.deepEqual(await c.take('t', 0, 10, 10, signal), [], 'nothing is taken from a partition this member lost');
   assert.equal(c.isAssigned('t', 0), false);
 });
+
+/** A Kafka whose every consumer() is a new stand-in, so a replaced consumer can be told from its successor. */
+function fakeKafkaMany() {
+  const made: { handlers: Map<string, (e: { payload: unknown }) => void>; calls: string[]; eachBatch?: (p: EachBatchPayload) => Promise<void>; disconnected: boolean }[] = [];
+  const kafka = {
+    consumer: () => {
+      const m: (typeof made)[number] = { handlers: new Map(), calls: [], disconnected: false };
+      made.push(m);
+      return {
+        events: { GROUP_JOIN: 'join', CRASH: 'crash', END_BATCH_PROCESS: 'end', FETCH_START: 'fetch start', FETCH: 'fetch' },
+        on: (name: string, h: (e: { payload: unknown }) => void) => void m.handlers.set(name, h),
+        connect: async () => undefined,
+        subscribe: async () => undefined,
+        run: async (o: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => void (m.eachBatch = o.eachBatch),
+        pause: () => m.calls.push('pause'),
+        resume: () => m.calls.push('resume'),
+        seek: (o: { partition: number; offset: string }) => m.calls.push(`seek ${o.partition}@${o.offset}`),
+        disconnect: async () => void (m.disconnected = true),
+      };
+    },
+  } as unknown as Kafka;
+  const emit = (i: number, name: string, payload: unknown) => made[i]!.handlers.get(name)!({ payload });
+  const deliver = (i: number, partition: number, offsets: number[]) =>
+    made[i]!.eachBatch!({
+      batch: { topic: 't', partition, highWatermark: '100', messages: offsets.map((o) => ({ offset: String(o), key: null, value: Buffer.from(`${o}`), timestamp: '5', headers: {} })) },
+      heartbeat: async () => undefined,
+    } as unknown as EachBatchPayload);
+  return { kafka, made, emit, deliver };
+}
+
+const until = async (cond: () => boolean, what: string) => {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(cond(), what);
+};
+const retry = { retries: 2, initialRetryTime: 5, maxRetryTime: 20 };
+
+test('a crash kafkajs will not restart from (coordinator lost in a broker restart) gets a fresh consumer that resumes after what was fetched', async () => {
+  const f = fakeKafkaMany();
+  const crashes: [string, boolean][] = [];
+  const changes: unknown[] = [];
+  const c = new GroupConsumer(f.kafka, { groupId: 'g', topics: ['t'], retry, onAssignment: (a, l) => changes.push([a, l]), onCrash: (e, r) => crashes.push([e.message, r]) });
+  await c.start();
+  f.emit(0, 'join', { memberAssignment: { t: [0] } });
+  c.seek('t', 0, 5);
+  await f.deliver(0, 0, [5, 6, 7]);
+  f.emit(0, 'crash', { error: Object.assign(new Error('Failed to find group coordinator'), { name: 'KafkaJSNonRetriableError' }), restart: false });
+  assert.deepEqual(crashes, [['Failed to find group coordinator', true]], 'told, as a crash it recovers from');
+  await until(() => f.made.length === 2 && f.made[1]!.eachBatch !== undefined, 'a second consumer runs');
+  assert.ok(f.made[0]!.disconnected, 'the crashed one is disconnected');
+  f.emit(1, 'join', { memberAssignment: { t: [0] } });
+  assert.deepEqual(f.made[1]!.calls, ['seek 0@8'], 'the new consumer seeks past what was already fetched, not to the older committed offset');
+  assert.equal(changes.length, 1, 'the same assignment again is no rebalance for the tasks');
+  f.emit(0, 'crash', { error: new Error('late news from the old consumer'), restart: false });
+  assert.equal(f.made.length, 2, 'events of a replaced consumer are ignored');
+  await f.deliver(1, 0, [8, 9]);
+  const got = await c.take('t', 0, 10, 10, new AbortController().signal);
+  assert.deepEqual(got.map((m) => m.offset), [5, 6, 7, 8, 9], 'buffered records survive the replacement, none twice');
+  await c.stop();
+});
+
+test('a refused permission is final, and so are maxFailures crashes in a row without a fetch between them', async () => {
+  const denied = fakeKafkaMany();
+  const crashes: boolean[] = [];
+  const c = new GroupConsumer(denied.kafka, { groupId: 'g', topics: ['t'], retry, onAssignment: () => {}, onCrash: (_e, r) => crashes.push(r) });
+  await c.start();
+  denied.emit(0, 'crash', { error: Object.assign(new Error('Not authorized to access group'), { type: 'GROUP_AUTHORIZATION_FAILED' }), restart: false });
+  assert.deepEqual(crashes, [false]);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(denied.made.length, 1, 'no new consumer after a refusal');
+  await c.stop();
+
+  const flaky = fakeKafkaMany();
+  const told: boolean[] = [];
+  const d = new GroupConsumer(flaky.kafka, { groupId: 'g', topics: ['t'], retry, maxFailures: 2, onAssignment: () => {}, onCrash: (_e, r) => told.push(r) });
+  await d.start();
+  const crash = (i: number) => flaky.emit(i, 'crash', { error: new Error('Connection error: connect ECONNREFUSED'), restart: false });
+  crash(0);
+  await until(() => flaky.made.length === 2, 'replaced after the first crash');
+  flaky.emit(1, 'fetch', {});
+  crash(1);
+  await until(() => flaky.made.length === 3, 'a fetch in between resets the count');
+  crash(2);
+  await until(() => flaky.made.length === 4, 'second in a row: still replaced');
+  crash(3);
+  assert.deepEqual(told, [true, true, true, false], 'the third crash in a row is final');
+  await d.stop();
+});
+
+test('a fetch loop gone silent while partitions are assigned is replaced (watchdog); paused partitions are not silence', async () => {
+  const f = fakeKafkaMany();
+  const stalls: string[] = [];
+  const c = new GroupConsumer(f.kafka, { groupId: 'g', topics: ['t'], retry, maxBuffered: 2, stallMs: 60, onAssignment: () => {}, onStall: (why) => stalls.push(why) });
+  await c.start();
+  f.emit(0, 'join', { memberAssignment: { t: [0] } });
+  await f.deliver(0, 0, [0, 1, 2]);
+  assert.ok(f.made[0]!.calls.includes('pause'), 'a full buffer pauses the only partition');
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(f.made.length, 1, 'no fetches while every partition is paused is not a stall');
+  await c.take('t', 0, 10, 10, new AbortController().signal);
+  for (let i = 0; i < 5; i++) {
+    f.emit(0, 'fetch', {});
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(f.made.length, 1, 'fetches keep it alive');
+  await until(() => f.made.length === 2, 'silence past stallMs brings a new consumer');
+  assert.match(stalls[0]!, /no fetch for \d+ s \(last sign of life: fetch\)/);
+  assert.equal(c.restarts, 1);
+  await c.stop();
+});

@@ -2,6 +2,8 @@
 // input (v1 and v2 producers on one topic), sluice scores it and writes Avro that Confluent's
 // deserializer reads; undecodable bytes reach the Kafka dead-letter topic unchanged; a registry
 // outage during a live run dead-letters only ids sluice has not seen, and recovery is picked up.
+// First: sluice's Kafka connector fixes kafkajs's read_committed filter as kafkajs loads.
+import '../../../connectors/kafka/index.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

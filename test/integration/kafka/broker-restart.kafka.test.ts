@@ -2,7 +2,10 @@
 // stay down, start on the same data) under a live exactlyOnce job: the job retries with backoff,
 // says so in its log and metrics, and resumes with nothing lost or duplicated: neither the scored
 // outputs nor the keyed state (a running count per key, carried by its changelog) count a record twice.
+// First: sluice's Kafka connector fixes kafkajs's read_committed filter as kafkajs loads.
+import '../../../connectors/kafka/index.js';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -91,6 +94,7 @@ describe('broker restart mid-stream', () => {
       await producer.disconnect();
       const total = next;
       await waitCommitted(kafka, name, input, 90_000).catch((err: Error) => {
+        if (process.env.SLUICE_TEST_LOG_DIR) writeFileSync(join(process.env.SLUICE_TEST_LOG_DIR, `${name}.log`), logger.lines.join('\n'));
         throw new Error(`${err.message}; the job's log:\n${logger.lines.slice(-40).join('\n')}`);
       });
       const summary = await job.stop();

@@ -1,5 +1,7 @@
 // The broker scripts themselves (scripts/kafka/*.sh) on a spare port of their own: concurrent
 // starts, restart on the same data, the SASL listener through a sluice connection profile, stop.
+// First: sluice's Kafka connector fixes kafkajs's read_committed filter as kafkajs loads.
+import '../../../connectors/kafka/index.js';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';

@@ -1,5 +1,7 @@
 // `sluice topics` against the real broker, chosen by SLUICE_KAFKA_BROKERS: the same flags as on
 // the embedded log, and describe with each group's committed offsets and lag.
+// First: sluice's Kafka connector fixes kafkajs's read_committed filter as kafkajs loads.
+import '../../../connectors/kafka/index.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
