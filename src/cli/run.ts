@@ -78,7 +78,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let job: Job;
   try {
     job = await Job.start(loaded, { connection, untilIdle: args.flag('until-idle'), fromBackfillEnd: args.flag('from-backfill-end'), fresh: args.flag('fresh'), metrics, logger, ...(dataDir ? { dataDir } : {}), ...(log ? { log } : {}), ...(runners ? { models: runners } : {}), ...(requests ? { requests } : {}) });
-    if (bridge) transport = connection.kind === 'kafka' ? await kafkaTransport(connection.kafka) : embeddedTransport(log!);
+    if (bridge) transport = connection.kind === 'kafka' ? await kafkaTransport(connection.kafka, undefined, logger) : embeddedTransport(log!);
     if (byTasks) {
       const r = await startResponder(loaded, { transport: transport!, runners: runners!, log: log!, job, logger, byTasks: true });
       responder = r;

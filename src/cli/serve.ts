@@ -76,7 +76,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   // Keyed state lives in the embedded log; open it only when this process reads state itself (it locks the directory).
   const log = hasState(def.pipeline) && !bridge ? await EmbeddedLog.open(resolveDataDir(def, loaded.baseDir, args.str('data-dir'), connection.dir)) : undefined;
-  const transport = bridge && connection.kind === 'kafka' ? await kafkaTransport(connection.kafka) : undefined;
+  const transport = bridge && connection.kind === 'kafka' ? await kafkaTransport(connection.kafka, undefined, logger) : undefined;
   try {
     const service = await createOnlineService(loaded, { metrics, logger, flags: onlineFlags('serve', args, intOption('serve', 'port', args.str('port'))), ...(log ? { log } : {}), ...(transport ? { transport } : {}) });
     const stopped = drainOnSignal(service, logger, async () => {

@@ -1,5 +1,6 @@
-import { Partitioners, type Consumer, type Message, type Producer } from 'kafkajs';
-import { KafkaTopicAdmin, createKafkaClient, type KafkaConnection } from '../../../connectors/kafka/index.js';
+import { Partitioners, type Consumer, type EachBatchPayload, type Message, type Producer } from 'kafkajs';
+import { KafkaTopicAdmin, createKafkaClient, errorText, isAuthFailure, isDenied, type KafkaConnection } from '../../../connectors/kafka/index.js';
+import type { Logger } from '../../core/logger.js';
 import type { BridgeMessage, BridgeTransport, Subscription } from './transport.js';
 
 /**
@@ -8,7 +9,7 @@ import type { BridgeMessage, BridgeTransport, Subscription } from './transport.j
  * reading from the latest offset when the group is new. `ready` resolves once the
  * subscription's group has its partitions, so nothing sent after it is missed.
  */
-export async function kafkaTransport(conn: KafkaConnection, clientId = `${conn.clientId}-bridge`): Promise<BridgeTransport> {
+export async function kafkaTransport(conn: KafkaConnection, clientId = `${conn.clientId}-bridge`, logger?: Logger): Promise<BridgeTransport> {
   const kafka = createKafkaClient(conn, clientId);
   const admin = new KafkaTopicAdmin(kafka, conn);
   await admin.connect();
@@ -54,27 +55,67 @@ export async function kafkaTransport(conn: KafkaConnection, clientId = `${conn.c
       });
     },
     async subscribe(topic, group, handler): Promise<Subscription> {
-      const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 20, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 5 } });
-      consumers.add(consumer);
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: false });
-      const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-      await consumer.run({
-        eachBatchAutoResolve: true,
-        eachBatch: async ({ batch }) => {
-          const msgs: BridgeMessage[] = batch.messages.map((m) => ({
-            key: m.key ? m.key.toString('utf8') : null,
-            value: m.value ? m.value.toString('utf8') : 'null',
-            headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('utf8') : String(v)])),
-          }));
-          await handler(msgs);
-        },
-      });
-      await joined;
+      let closed = false;
+      let failures = 0;
+      let consumer: Consumer | undefined;
+      const eachBatch = async ({ batch }: EachBatchPayload) => {
+        const msgs: BridgeMessage[] = batch.messages.map((m) => ({
+          key: m.key ? m.key.toString('utf8') : null,
+          value: m.value ? m.value.toString('utf8') : 'null',
+          headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('utf8') : String(v)])),
+        }));
+        await handler(msgs);
+      };
+      // kafkajs restarts after errors it calls retriable, but gives up on others that a broker
+      // restart produces ("Failed to find group coordinator"): a bridge must outlive those, or
+      // every request after it would wait out its deadline. Refused permissions stay final.
+      const final = (err: unknown) => isAuthFailure(err) || isDenied(err);
+      const restartLater = (why: unknown): void => {
+        const delay = Math.min(300 * 2 ** failures++, 10_000);
+        logger?.warn(`bridge consumer of "${topic}" (group "${group}") stopped (${errorText(why)}); a new one joins in ${delay} ms`);
+        setTimeout(() => {
+          if (closed) return;
+          start().catch((err: unknown) => (final(err) ? logger?.error(`bridge consumer of "${topic}" (group "${group}") stopped for good: ${errorText(err)}`) : restartLater(err)));
+        }, delay).unref();
+      };
+      const start = async (): Promise<void> => {
+        const c = kafka.consumer({ groupId: group, maxWaitTimeInMs: 20, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 5 } });
+        consumer = c;
+        consumers.add(c);
+        let hasJoined = false;
+        let joinFailed: (err: Error) => void = () => {};
+        const joined = new Promise<void>((resolve, reject) => {
+          c.on(c.events.GROUP_JOIN, () => {
+            hasJoined = true;
+            resolve();
+          });
+          joinFailed = reject;
+        });
+        c.on(c.events.FETCH, () => (failures = 0));
+        c.on(c.events.CRASH, (e) => {
+          if (e.payload.restart) return;
+          consumers.delete(c);
+          // Before its first join, the caller of start() hears of it (and retries, or fails the subscription).
+          if (!hasJoined) joinFailed(e.payload.error);
+          else if (!closed && !final(e.payload.error)) restartLater(e.payload.error);
+        });
+        try {
+          await c.connect();
+          await c.subscribe({ topic, fromBeginning: false });
+          await c.run({ eachBatchAutoResolve: true, eachBatch });
+          await joined;
+        } catch (err) {
+          consumers.delete(c);
+          await c.disconnect().catch(() => {});
+          throw err;
+        }
+      };
+      await start();
       return {
         async close() {
-          consumers.delete(consumer);
-          await consumer.disconnect();
+          closed = true;
+          if (consumer) consumers.delete(consumer);
+          await consumer?.disconnect();
         },
       };
     },

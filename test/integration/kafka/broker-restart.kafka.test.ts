@@ -17,6 +17,10 @@ import { Job } from '../../../src/runtime/job.js';
 import type { TopologyDefinition } from '../../../src/topology/schema.js';
 import { TEST_RETRY, jsonValues, kafkaAvailable, produceTo, readTopic, testConnection, uniqueName } from './helpers.js';
 import { privateBroker } from './private-broker.js';
+import { kafkaTransport } from '../../../src/online/bridge/kafka-transport.js';
+import type { BridgeTransport } from '../../../src/online/bridge/transport.js';
+
+
 
 const MODEL = resolve('models/small-mlp.onnx');
 const FEATURES = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'];
@@ -116,6 +120,40 @@ describe('broker restart mid-stream', () => {
       await job?.stop().catch(() => {});
       await broker.dispose();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the Kafka bridge transport: a reply subscription outlives a broker restart (messages sent after it still arrive)', { timeout: 180_000 }, async (t) => {
+    if (!(await kafkaAvailable(t))) return;
+    const broker = await privateBroker();
+    const topic = uniqueName('replies');
+    let transport: BridgeTransport | undefined;
+    try {
+      await broker.start();
+      const logger = memoryLogger();
+      const resolved = testConnection({ brokers: broker.brokers, retry: { retries: 2, initialRetryTimeMs: 300, maxRetryTimeMs: 2000 } });
+      assert.ok(resolved.kind === 'kafka');
+      const conn = resolved.kafka;
+      transport = await kafkaTransport(conn, 'bridge-restart-test', logger);
+      await transport.ensureTopic(topic, 1);
+      const got: string[] = [];
+      const sub = await transport.subscribe(topic, `${topic}-group`, async (ms) => void got.push(...ms.map((m) => m.value)));
+      // Keep sending until one arrives: a new group starts at the log end once it has fetched its offsets.
+      const deliverOne = async (prefix: string) => {
+        const deadline = Date.now() + 90_000;
+        for (let i = 0; !got.some((v) => v.startsWith(prefix)); i++) {
+          if (Date.now() > deadline) throw new Error(`nothing sent ${prefix} the broker restart arrived within 90 s; received ${JSON.stringify(got)}; log:\n${logger.lines.join('\n')}`);
+          await transport!.send(topic, [{ key: 'a', value: `${prefix}-${i}`, headers: {} }]).catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      };
+      await deliverOne('before');
+      await broker.restart(3);
+      await deliverOne('after');
+      await sub.close();
+    } finally {
+      await transport?.close().catch(() => {});
+      await broker.dispose();
     }
   });
 });
