@@ -84,10 +84,10 @@ export async function kafkaTransport(conn: KafkaConnection, clientId = `${conn.c
         consumers.add(c);
         let hasJoined = false;
         let joinFailed: (err: Error) => void = () => {};
-        const joined = new Promise<void>((resolve, reject) => {
-          c.on(c.events.GROUP_JOIN, () => {
+        const joined = new Promise<number[]>((resolve, reject) => {
+          c.on(c.events.GROUP_JOIN, (e) => {
             hasJoined = true;
-            resolve();
+            resolve(e.payload.memberAssignment[topic] ?? []);
           });
           joinFailed = reject;
         });
@@ -103,13 +103,20 @@ export async function kafkaTransport(conn: KafkaConnection, clientId = `${conn.c
           await c.connect();
           await c.subscribe({ topic, fromBeginning: false });
           await c.run({ eachBatchAutoResolve: true, eachBatch });
-          await joined;
+          const mine = await joined;
+          // A new group would start at the log end as of its first fetch, which can come after
+          // messages sent once subscribe() returned (a reply to the first request, lost): pin it
+          // to the end as of subscribing instead. Groups with committed offsets resume from them.
+          for (const p of startAt ?? []) if (mine.includes(p.partition)) c.seek({ topic, partition: p.partition, offset: String(p.offset) });
+          startAt = undefined;
         } catch (err) {
           consumers.delete(c);
           await c.disconnect().catch(() => {});
           throw err;
         }
       };
+      const committed = await admin.committed(group, topic);
+      let startAt: { partition: number; offset: number }[] | undefined = (await admin.offsets(topic)).filter((o) => !committed.has(o.partition)).map((o) => ({ partition: o.partition, offset: o.high }));
       await start();
       return {
         async close() {
