@@ -166,7 +166,8 @@ export class GroupConsumer {
       autoCommit: false,
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 16,
-      eachBatch: (p) => this.onBatch(p),
+      // A replaced consumer's last batches are dropped: its successor fetches them again from `next`.
+      eachBatch: async (p) => (c === this.consumer ? this.onBatch(p) : undefined),
     });
   }
 
@@ -210,11 +211,12 @@ export class GroupConsumer {
     const old = this.consumer;
     const next = this.makeConsumer();
     this.consumer = next;
+    // The new consumer starts unpaused; full buffers pause it again on their next batch.
+    for (const f of this.feeds.values()) f.paused = false;
     // A stalled consumer's disconnect may itself hang on what stalled it: give it a bounded time.
     await Promise.race([old.disconnect().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
     // The group's committed offsets may be older than what was fetched: the new consumer seeks past it once it joins.
     this.resumeAt = new Map([...this.feeds].filter(([, f]) => f.next >= 0).map(([k, f]) => [k, f.next]));
-    for (const f of this.feeds.values()) f.paused = false;
     let failure: Error | undefined;
     if (!this.stopped) await this.run(next).catch((err: Error) => (failure = err));
     this.replacing = undefined;
@@ -241,6 +243,13 @@ export class GroupConsumer {
       f?.wake?.();
     }
     this.assigned = now;
+    // kafkajs forgets pauses when it restarts a consumer after a crash.
+    for (const k of now) {
+      const f = this.feeds.get(k);
+      if (!f?.paused) continue;
+      const [topic, p] = k.split('\u0000') as [string, string];
+      this.flow('pause', topic, Number(p));
+    }
     if (this.resumeAt) {
       for (const [k, offset] of this.resumeAt) {
         if (!now.has(k)) continue;
@@ -257,6 +266,19 @@ export class GroupConsumer {
     let f = this.feeds.get(k);
     if (!f) this.feeds.set(k, (f = new Feed()));
     return f;
+  }
+
+  /**
+   * Pauses or resumes fetching a partition. kafkajs throws while it has no running group (between
+   * a crash and its restart, or before a replacement runs); fetching is stopped then anyway, and
+   * pauses are applied again at the next join.
+   */
+  private flow(what: 'pause' | 'resume', topic: string, partition: number): void {
+    try {
+      this.consumer[what]([{ topic, partitions: [partition] }]);
+    } catch {
+      // no running group: see above
+    }
   }
 
   private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
@@ -279,7 +301,7 @@ export class GroupConsumer {
     }
     if (f.size >= this.maxBuffered && !f.paused) {
       f.paused = true;
-      this.consumer.pause([{ topic, partitions: [partition] }]);
+      this.flow('pause', topic, partition);
     }
     // Long hand-overs must not cost the membership: heartbeat inside the batch (kafkajs throttles it to the interval).
     await heartbeat();
@@ -298,7 +320,7 @@ export class GroupConsumer {
     this.consumer.seek({ topic, partition, offset: String(offset) });
     if (f.paused) {
       f.paused = false;
-      this.consumer.resume([{ topic, partitions: [partition] }]);
+      this.flow('resume', topic, partition);
     }
   }
 
@@ -338,7 +360,7 @@ export class GroupConsumer {
     f.size -= out.length;
     if (f.paused && f.size <= this.maxBuffered / 2) {
       f.paused = false;
-      this.consumer.resume([{ topic, partitions: [partition] }]);
+      this.flow('resume', topic, partition);
     }
     return out;
   }

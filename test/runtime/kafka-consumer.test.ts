@@ -60,7 +60,12 @@ test('records are buffered per partition, a full buffer pauses the partition and
 
 /** A Kafka whose every consumer() is a new stand-in, so a replaced consumer can be told from its successor. */
 function fakeKafkaMany() {
-  const made: { handlers: Map<string, (e: { payload: unknown }) => void>; calls: string[]; eachBatch?: (p: EachBatchPayload) => Promise<void>; disconnected: boolean }[] = [];
+  const made: { handlers: Map<string, (e: { payload: unknown }) => void>; calls: string[]; eachBatch?: (p: EachBatchPayload) => Promise<void>; disconnected: boolean; groupless?: boolean }[] = [];
+  // As kafkajs: pause and resume throw while the consumer has no running group.
+  const flow = (m: (typeof made)[number], what: string) => {
+    if (!m.eachBatch || m.groupless) throw new Error('Consumer group was not initialized, consumer#run must be called first');
+    m.calls.push(what);
+  };
   const kafka = {
     consumer: () => {
       const m: (typeof made)[number] = { handlers: new Map(), calls: [], disconnected: false };
@@ -71,8 +76,8 @@ function fakeKafkaMany() {
         connect: async () => undefined,
         subscribe: async () => undefined,
         run: async (o: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => void (m.eachBatch = o.eachBatch),
-        pause: () => m.calls.push('pause'),
-        resume: () => m.calls.push('resume'),
+        pause: () => flow(m, 'pause'),
+        resume: () => flow(m, 'resume'),
         seek: (o: { partition: number; offset: string }) => m.calls.push(`seek ${o.partition}@${o.offset}`),
         disconnect: async () => void (m.disconnected = true),
       };
@@ -164,5 +169,24 @@ test('a fetch loop gone silent while partitions are assigned is replaced (watchd
   await until(() => f.made.length === 2, 'silence past stallMs brings a new consumer');
   assert.match(stalls[0]!, /no fetch for \d+ s \(last sign of life: fetch\)/);
   assert.equal(c.restarts, 1);
+  await c.stop();
+});
+
+test('while kafkajs restarts a consumer (no running group), draining a paused partition does not throw, and the pause comes back at the next join', async () => {
+  const f = fakeKafkaMany();
+  const c = new GroupConsumer(f.kafka, { groupId: 'g', topics: ['t'], retry, maxBuffered: 2, onAssignment: () => {} });
+  await c.start();
+  f.emit(0, 'join', { memberAssignment: { t: [0] } });
+  await f.deliver(0, 0, [0, 1, 2]);
+  assert.deepEqual(f.made[0]!.calls, ['pause']);
+  f.made[0]!.groupless = true;
+  f.emit(0, 'crash', { error: new Error('Connection error'), restart: true });
+  await f.deliver(0, 0, [3, 4]);
+  f.made[0]!.groupless = false;
+  f.emit(0, 'join', { memberAssignment: { t: [0] } });
+  assert.deepEqual(f.made[0]!.calls, ['pause', 'pause'], 'kafkajs forgot the pause in its restart: it is applied again');
+  f.made[0]!.groupless = true;
+  const got = await c.take('t', 0, 10, 10, new AbortController().signal);
+  assert.deepEqual(got.map((m) => m.offset), [0, 1, 2, 3, 4], 'taking works while kafkajs has no group');
   await c.stop();
 });
