@@ -2,6 +2,7 @@
 //   node online-server.js naive MODEL            fastify + onnxruntime once per request (batch 1, main thread)
 //   node online-server.js sluice MODEL [--backfill]  sluice's online server (the shared ModelRunner, dynamic batching);
 //                                                 --backfill also runs backfills on the same model in the same process, back to back
+//                                                 (SIGHUP pauses and resumes them)
 //   node online-server.js sluice MODEL --bridge embedded|kafka   the topology endpoint answered through the request-reply
 //                                                 bridge (request and reply topics; responder in the same process; Kafka: KAFKA_BROKERS)
 // MODEL: flight (examples/flight-delay, its topology and model) or wide (models/wide-mlp.onnx).
@@ -117,8 +118,20 @@ async function sluice(model: ModelKey, withBackfill: boolean, bridge: 'embedded'
     const lines = Array.from({ length: 200_000 }, () => JSON.stringify(Object.fromEntries(Array.from({ length: m.width }, (_, i) => [`f${i}`, Math.round(r() * 1000) / 100]))));
     writeFileSync(join(dir, 'rows.jsonl'), lines.join('\n') + '\n');
     const bf = backfillTopology(model, join(dir, 'rows.jsonl'), join(dir, 'bulk'));
+    // SIGHUP pauses the backfills (once the current one ends, "BACKFILL off") or resumes them ("BACKFILL on" as the next starts).
+    let wanted = true;
+    let isOn = true;
+    process.on('SIGHUP', () => (wanted = !wanted));
     running = (async () => {
       while (!stop) {
+        if (wanted !== isOn) {
+          isOn = wanted;
+          process.stdout.write(`BACKFILL ${isOn ? 'on' : 'off'}\n`);
+        }
+        if (!isOn) {
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
         const job = await Job.start(bf, { log, models: runners, fresh: true, logger, metrics });
         await job.done;
         backfills++;

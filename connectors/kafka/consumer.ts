@@ -94,6 +94,8 @@ export class GroupConsumer {
   private failures = 0;
   /** After a replacement: where each partition's fetching resumes once the new consumer joins. */
   private resumeAt: Map<string, number> | undefined;
+  /** A crash came while a replacement was joining: replace again once it is done. */
+  private again = false;
   /** Times a stalled kafkajs consumer was replaced. */
   restarts = 0;
 
@@ -198,10 +200,15 @@ export class GroupConsumer {
     this.failures++;
     const final = isAuthFailure(err) || isDenied(err) || this.failures > (this.o.maxFailures ?? 10);
     this.o.onCrash?.(err, !final);
-    if (final || this.replacing) return;
+    if (final) return;
+    // The consumer being swapped in crashed while joining (kafkajs's run() still resolves): swap again after it.
+    if (this.replacing) this.again = true;
+    else this.replaceLater();
+  }
+
+  private replaceLater(): void {
     const r = this.o.retry;
-    const delay = Math.min((r?.initialRetryTime ?? 300) * 2 ** (this.failures - 1), r?.maxRetryTime ?? 10_000);
-    this.replacing = this.replace(delay);
+    this.replacing = this.replace(Math.min((r?.initialRetryTime ?? 300) * 2 ** Math.max(0, this.failures - 1), r?.maxRetryTime ?? 10_000));
   }
 
   /** Swaps in a fresh kafkajs consumer after `delayMs`; it resumes each partition after what was already fetched. */
@@ -221,6 +228,8 @@ export class GroupConsumer {
     if (!this.stopped) await this.run(next).catch((err: Error) => (failure = err));
     this.replacing = undefined;
     if (failure) this.recover(failure);
+    else if (this.again && !this.stopped) this.replaceLater();
+    this.again = false;
   }
 
   private onJoin(assignment: Record<string, number[]>): void {

@@ -75,7 +75,14 @@ function fakeKafkaMany() {
         on: (name: string, h: (e: { payload: unknown }) => void) => void m.handlers.set(name, h),
         connect: async () => undefined,
         subscribe: async () => undefined,
-        run: async (o: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => void (m.eachBatch = o.eachBatch),
+        run: async (o: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => {
+          m.eachBatch = o.eachBatch;
+          // As kafkajs when joining fails: the crash is an event, and run() still resolves.
+          if (crashOnRun.n > 0 && made.length > 1) {
+            crashOnRun.n--;
+            m.handlers.get('crash')!({ payload: { error: new Error('Failed to find group coordinator'), restart: false } });
+          }
+        },
         pause: () => flow(m, 'pause'),
         resume: () => flow(m, 'resume'),
         seek: (o: { partition: number; offset: string }) => m.calls.push(`seek ${o.partition}@${o.offset}`),
@@ -84,12 +91,13 @@ function fakeKafkaMany() {
     },
   } as unknown as Kafka;
   const emit = (i: number, name: string, payload: unknown) => made[i]!.handlers.get(name)!({ payload });
+  const crashOnRun = { n: 0 };
   const deliver = (i: number, partition: number, offsets: number[]) =>
     made[i]!.eachBatch!({
       batch: { topic: 't', partition, highWatermark: '100', messages: offsets.map((o) => ({ offset: String(o), key: null, value: Buffer.from(`${o}`), timestamp: '5', headers: {} })) },
       heartbeat: async () => undefined,
     } as unknown as EachBatchPayload);
-  return { kafka, made, emit, deliver };
+  return { kafka, made, emit, deliver, crashOnRun };
 }
 
 const until = async (cond: () => boolean, what: string) => {
@@ -188,5 +196,18 @@ test('while kafkajs restarts a consumer (no running group), draining a paused pa
   f.made[0]!.groupless = true;
   const got = await c.take('t', 0, 10, 10, new AbortController().signal);
   assert.deepEqual(got.map((m) => m.offset), [0, 1, 2, 3, 4], 'taking works while kafkajs has no group');
+  await c.stop();
+});
+
+test('a replacement that crashes while joining is replaced again', async () => {
+  const f = fakeKafkaMany();
+  const crashes: boolean[] = [];
+  const c = new GroupConsumer(f.kafka, { groupId: 'g', topics: ['t'], retry, onAssignment: () => {}, onCrash: (_e, r) => crashes.push(r) });
+  await c.start();
+  f.emit(0, 'join', { memberAssignment: { t: [0] } });
+  f.crashOnRun.n = 1;
+  f.emit(0, 'crash', { error: new Error('Failed to find group coordinator'), restart: false });
+  await until(() => f.made.length === 3, 'a third consumer after the second crashed while joining');
+  assert.deepEqual(crashes, [true, true]);
   await c.stop();
 });
