@@ -97,7 +97,7 @@ async function sluiceInfer(port: number, model: ModelKey, extra: Partial<LoadOpt
 export const onlineServing: Benchmark = {
   name: 'online-serving',
   mode: 'online',
-  description: `online serving at ${CONNECTIONS} connections (autocannon in its own process, each server in its own): the bare fastify route (ceiling), a naive route (onnxruntime once per request), sluice's /v2 infer and topology endpoint (flight-delay model, wide MLP), mixed load (a backfill on the same model in the same process, ${MIXED_RATE} req/s), overload at 4x the sustainable rate, and the request-reply bridge (embedded log; Kafka at KAFKA_BROKERS unless BENCH_ONLINE_KAFKA=0)`,
+  description: `online serving at ${CONNECTIONS} connections (autocannon in its own process, each server in its own): the bare fastify route (ceiling), a naive route (onnxruntime once per request), sluice's /v2 infer and topology endpoint (flight-delay model, wide MLP), mixed load (a backfill on the same model in the same process, ${MIXED_RATE} req/s: one window in each of two servers, as first published, and ${MIXED_WINDOWS} windows each without and with the backfill alternating in one server, medians compared, the _interleaved rows: one machine hiccup sets a single window's p99), overload at 4x the sustainable rate, and the request-reply bridge (embedded log; Kafka at KAFKA_BROKERS unless BENCH_ONLINE_KAFKA=0)`,
   async run() {
     const rows: BenchResult[] = [];
     const add = (name: string, metric: string, value: number, unit: string, params: Record<string, unknown>, ceiling: { name: string; value: number } | null = null) =>
