@@ -106,6 +106,14 @@ const until = async (cond: () => boolean, what: string) => {
 };
 const retry = { retries: 2, initialRetryTime: 5, maxRetryTime: 20 };
 
+/** A started GroupConsumer on `f`, and what each crash was told (true: it recovers). */
+async function startedWithCrashLog(f: ReturnType<typeof fakeKafkaMany>) {
+  const crashes: boolean[] = [];
+  const c = new GroupConsumer(f.kafka, { groupId: 'g', topics: ['t'], retry, onAssignment: () => {}, onCrash: (_e, r) => crashes.push(r) });
+  await c.start();
+  return { c, crashes };
+}
+
 test('a crash kafkajs will not restart from (coordinator lost in a broker restart) gets a fresh consumer that resumes after what was fetched', async () => {
   const f = fakeKafkaMany();
   const crashes: [string, boolean][] = [];
@@ -132,9 +140,7 @@ test('a crash kafkajs will not restart from (coordinator lost in a broker restar
 
 test('a refused permission is final, and so are maxFailures crashes in a row without a fetch between them', async () => {
   const denied = fakeKafkaMany();
-  const crashes: boolean[] = [];
-  const c = new GroupConsumer(denied.kafka, { groupId: 'g', topics: ['t'], retry, onAssignment: () => {}, onCrash: (_e, r) => crashes.push(r) });
-  await c.start();
+  const { c, crashes } = await startedWithCrashLog(denied);
   denied.emit(0, 'crash', { error: Object.assign(new Error('Not authorized to access group'), { type: 'GROUP_AUTHORIZATION_FAILED' }), restart: false });
   assert.deepEqual(crashes, [false]);
   await new Promise((r) => setTimeout(r, 30));
@@ -201,9 +207,7 @@ test('while kafkajs restarts a consumer (no running group), draining a paused pa
 
 test('a replacement that crashes while joining is replaced again', async () => {
   const f = fakeKafkaMany();
-  const crashes: boolean[] = [];
-  const c = new GroupConsumer(f.kafka, { groupId: 'g', topics: ['t'], retry, onAssignment: () => {}, onCrash: (_e, r) => crashes.push(r) });
-  await c.start();
+  const { c, crashes } = await startedWithCrashLog(f);
   f.emit(0, 'join', { memberAssignment: { t: [0] } });
   f.crashOnRun.n = 1;
   f.emit(0, 'crash', { error: new Error('Failed to find group coordinator'), restart: false });
