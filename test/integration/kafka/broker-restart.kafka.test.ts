@@ -98,6 +98,7 @@ describe('broker restart mid-stream', () => {
       await producer.disconnect();
       const total = next;
       await waitCommitted(kafka, name, input, 90_000).catch((err: Error) => {
+        // SLUICE_TEST_LOG_DIR=<dir> keeps the job's whole log of a failed run (for repeated runs hunting a rare failure).
         if (process.env.SLUICE_TEST_LOG_DIR) writeFileSync(join(process.env.SLUICE_TEST_LOG_DIR, `${name}.log`), logger.lines.join('\n'));
         throw new Error(`${err.message}; the job's log:\n${logger.lines.slice(-40).join('\n')}`);
       });
