@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
 import { copartitionedAssigner } from './copartition.js';
-import { isAuthFailure, isDenied } from './errors.js';
+import { backoffMs, isAuthFailure, isDenied } from './errors.js';
 
 /** A fetched record, bytes-level. */
 export interface FetchedMessage {
@@ -208,7 +208,7 @@ export class GroupConsumer {
 
   private replaceLater(): void {
     const r = this.o.retry;
-    this.replacing = this.replace(Math.min((r?.initialRetryTime ?? 300) * 2 ** Math.max(0, this.failures - 1), r?.maxRetryTime ?? 10_000));
+    this.replacing = this.replace(backoffMs(this.failures, r?.initialRetryTime ?? 300, Math.min(r?.maxRetryTime ?? 10_000, 10_000)));
   }
 
   /** Swaps in a fresh kafkajs consumer after `delayMs`; it resumes each partition after what was already fetched. */

@@ -25,6 +25,11 @@ export function isDenied(err: unknown): boolean {
   return false;
 }
 
+/** The wait before the `failures`-th retry in a row: `initialMs`, doubling, at most `maxMs`. */
+export function backoffMs(failures: number, initialMs: number, maxMs: number): number {
+  return Math.min(initialMs * 2 ** Math.max(0, failures - 1), maxMs);
+}
+
 /** SASL failures never get better with retries. */
 export function isAuthFailure(err: unknown): boolean {
   const e = err as KafkaJsLike | undefined;

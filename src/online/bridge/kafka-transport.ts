@@ -1,5 +1,5 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type Message, type Producer } from 'kafkajs';
-import { KafkaTopicAdmin, createKafkaClient, errorText, isAuthFailure, isDenied, type KafkaConnection } from '../../../connectors/kafka/index.js';
+import { KafkaTopicAdmin, backoffMs, createKafkaClient, errorText, isAuthFailure, isDenied, type KafkaConnection } from '../../../connectors/kafka/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { BridgeMessage, BridgeTransport, Subscription } from './transport.js';
 
@@ -70,12 +70,14 @@ export async function kafkaTransport(conn: KafkaConnection, clientId = `${conn.c
       // restart produces ("Failed to find group coordinator"): a bridge must outlive those, or
       // every request after it would wait out its deadline. Refused permissions stay final.
       const final = (err: unknown) => isAuthFailure(err) || isDenied(err);
+      const giveUp = (err: unknown) => logger?.error(`bridge consumer of "${topic}" (group "${group}") stopped for good: ${errorText(err)}`);
       const restartLater = (why: unknown): void => {
-        const delay = Math.min(300 * 2 ** failures++, 10_000);
+        // The connection's retry times, as the job's consumers use (at most 10 s between tries).
+        const delay = backoffMs(++failures, conn.retry.initialRetryTimeMs, Math.min(conn.retry.maxRetryTimeMs, 10_000));
         logger?.warn(`bridge consumer of "${topic}" (group "${group}") stopped (${errorText(why)}); a new one joins in ${delay} ms`);
         setTimeout(() => {
           if (closed) return;
-          start().catch((err: unknown) => (final(err) ? logger?.error(`bridge consumer of "${topic}" (group "${group}") stopped for good: ${errorText(err)}`) : restartLater(err)));
+          start().catch((err: unknown) => (final(err) ? giveUp(err) : restartLater(err)));
         }, delay).unref();
       };
       const start = async (): Promise<void> => {
@@ -97,7 +99,9 @@ export async function kafkaTransport(conn: KafkaConnection, clientId = `${conn.c
           consumers.delete(c);
           // Before its first join, the caller of start() hears of it (and retries, or fails the subscription).
           if (!hasJoined) joinFailed(e.payload.error);
-          else if (!closed && !final(e.payload.error)) restartLater(e.payload.error);
+          else if (closed) return;
+          else if (final(e.payload.error)) giveUp(e.payload.error);
+          else restartLater(e.payload.error);
         });
         try {
           await c.connect();
