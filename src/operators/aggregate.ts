@@ -88,7 +88,9 @@ export const aggregateOperator: OperatorSpec<AggregateStepConfig> = {
         await backend.load(keysFor(batch));
         const out: StreamRecord[] = [];
         const what = `aggregate "${id}"`;
-        for (const r of batch) {
+        // Indexed: a for-of here made an iterator result per record (this function awaits, and V8 did not remove them).
+        for (let i = 0; i < batch.length; i++) {
+          const r = batch[i]!;
           if (r.key === null) {
             ctx.deadLetter(r, needsKey('aggregate', id));
             continue;
@@ -208,7 +210,16 @@ export function badInput(what: string, a: CompiledAggregate, v: unknown, operato
 export function keysOf(batch: StreamRecord[] | ColumnarBatch): Set<string> {
   const keys = new Set<string>();
   if (Array.isArray(batch)) {
-    for (const r of batch) if (r.key !== null) keys.add(r.key);
-  } else if (batch.keys) for (const k of batch.keys) if (k !== null) keys.add(k);
+    for (let i = 0; i < batch.length; i++) {
+      const k = batch[i]!.key;
+      if (k !== null) keys.add(k);
+    }
+  } else if (batch.keys) {
+    const ks = batch.keys;
+    for (let i = 0; i < ks.length; i++) {
+      const k = ks[i]!;
+      if (k !== null) keys.add(k);
+    }
+  }
   return keys;
 }

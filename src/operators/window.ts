@@ -233,7 +233,9 @@ class WindowOperator implements Operator {
     const out: StreamRecord[] = [];
     const late: StreamRecord[] = [];
     const now = ctx.clock.now();
-    for (const r of batch) {
+    // Indexed loops in this step's per-record paths: for-of made an iterator result per record.
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
       const key = r.key;
       if (key === null) {
         ctx.deadLetter(r, needsKey('window', this.id));
@@ -538,7 +540,7 @@ class WindowOperator implements Operator {
    */
   private addInputsTo(key: string, t: number, wm: number, inputs: readonly unknown[], r: StreamRecord | undefined, out: StreamRecord[] | undefined): void {
     const pending = this.pendingOf(key) ?? new KeyWindows();
-    this.cursors.delete(key);
+    if (this.cursors.size) this.cursors.delete(key);
     const { sizeMs, slideMs } = this.o;
     const latest = this.latestStart(t);
     let start = latest;
@@ -579,7 +581,7 @@ class WindowOperator implements Operator {
 
   /** Removes one pending window of a key. */
   private removeWindow(key: string, start: number): void {
-    this.cursors.delete(key);
+    if (this.cursors.size) this.cursors.delete(key);
     const pending = this.pendingOf(key);
     if (!pending) return;
     pending.delete(start);
@@ -634,9 +636,10 @@ class WindowOperator implements Operator {
     if (!due.length) return;
     // A key has a timer per window: with a batch spanning many slides, many per key.
     const keys = new Set<string>();
-    for (const d of due) keys.add(d.key);
+    for (let i = 0; i < due.length; i++) keys.add(due[i]!.key);
     await this.backend.load(keys, this.keyedStates);
-    for (const d of due) {
+    for (let i = 0; i < due.length; i++) {
+      const d = due[i]!;
       const w = this.pendingOf(d.key)?.get(d.id);
       // A timer whose window was merged away or re-formed with another end is stale.
       if (w && w.end + this.o.allowedLatenessMs === d.time) this.emit(d.key, d.id, w, out);
@@ -663,7 +666,8 @@ class WindowOperator implements Operator {
     else value['key'] = key;
     value['window_start'] = start;
     value['window_end'] = w.end;
-    for (const a of this.o.aggs) value[a.name] = resultOf(a, w.acc);
+    const aggs = this.o.aggs;
+    for (let i = 0; i < aggs.length; i++) value[aggs[i]!.name] = resultOf(aggs[i]!, w.acc);
     return {
       key,
       value,

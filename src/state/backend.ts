@@ -88,6 +88,12 @@ interface StateDef {
    * not cache it (see installs in read()).
    */
   readonly evicted: Map<string, number>;
+  /**
+   * The entry need() or put() found last: a step reads a key's value and then sets it,
+   * record after record, and each lookup in a cache of 100k entries costs a few cache
+   * misses. Cleared when that entry leaves the cache.
+   */
+  last: Entry | undefined;
 }
 
 /** An entry a load found neither cached nor being read. */
@@ -128,7 +134,11 @@ interface Entry {
    */
   packed: boolean;
   seq: number;
-  /** Neighbours in the LRU list while clean; null otherwise. */
+  /** Whether the entry is in the eviction list (see lruHead). */
+  listed: boolean;
+  /** Used since it was listed or last passed over by evict(): spared once more. */
+  ref: boolean;
+  /** Neighbours in the eviction list while listed; null otherwise. */
   prev: Entry | null;
   next: Entry | null;
 }
@@ -166,10 +176,14 @@ export class KeyedStateBackend {
   private readonly clock: Clock;
   private readonly maxClean: number;
   private readonly defs = new Map<string, StateDef>();
-  /** Clean entries, least recently loaded first (a doubly linked list through Entry.prev/next). */
+  /**
+   * Clean entries, oldest first (a doubly linked list through Entry.prev/next), and
+   * entries written since they were listed, which evict() unlinks when it meets them.
+   */
   private lruHead: Entry | null = null;
   private lruTail: Entry | null = null;
-  private lruSize = 0;
+  /** Entries now clean (the cache bound counts these); the list may also hold entries written since they were listed. */
+  private cleanCount = 0;
   /** Entries written since the last drain (each once: an entry is pushed when it becomes dirty). */
   private dirty: Entry[] = [];
   /** What each not yet committed drain wrote, oldest first; items an entry has since left (re-dirtied, re-drained) are skipped. */
@@ -247,10 +261,6 @@ export class KeyedStateBackend {
   }
 
   /**
-   * Reads every prefetched state's entry for these keys (or only the named states) into
-   * the cache, in one batched store read; keys already cached cost nothing.
-   */
-  /**
    * Declares that `state` holds nothing for these keys (the caller knows it, e.g. from an
    * in-memory index of what it stored), so get() works on them without a store read.
    * Keys already cached are left alone.
@@ -261,11 +271,14 @@ export class KeyedStateBackend {
       if (def.cache.has(key)) continue;
       const e = this.entry(def, key);
       def.cache.set(key, e);
-      e.where = CLEAN;
-      this.lruAppend(e);
+      this.makeClean(e);
     }
   }
 
+  /**
+   * Reads every prefetched state's entry for these keys (or only the named states) into
+   * the cache, in one batched store read; keys already cached cost nothing.
+   */
   async load(keys: Iterable<string>, states?: readonly string[]): Promise<void> {
     const p = typeof keys === 'object' ? this.prefetched.get(keys) : undefined;
     if (p !== undefined) {
@@ -326,7 +339,7 @@ export class KeyedStateBackend {
         const def = defs[i]!;
         const e = def.cache.get(key);
         if (e) {
-          if (touch && e.where === CLEAN) this.lruMoveToTail(e);
+          if (touch) e.ref = true;
           continue;
         }
         const w = def.reading.get(key);
@@ -432,8 +445,7 @@ export class KeyedStateBackend {
       e.expiresAt = d.expiresAt;
       e.stored = true;
     }
-    e.where = CLEAN;
-    this.lruAppend(e);
+    this.makeClean(e);
   }
 
   /**
@@ -461,6 +473,9 @@ export class KeyedStateBackend {
         // window's key would only crowd out live entries; a later read finds it absent).
         e.where = NEW;
         e.def.cache.delete(e.key);
+        if (e.def.last === e) e.def.last = undefined;
+        // Unlinked now: with fewer clean entries than the bound, evict() never gets to it.
+        if (e.listed) this.lruRemove(e);
         this.removals++;
         continue;
       }
@@ -501,9 +516,8 @@ export class KeyedStateBackend {
     for (const e of d.entries) {
       // An entry dirtied (or drained) again since is no longer this drain's: skip it.
       if (e.where !== PENDING || e.seq !== d.seq) continue;
-      e.where = CLEAN;
       this.pendingCount--;
-      this.lruAppend(e);
+      this.makeClean(e);
     }
   }
 
@@ -539,7 +553,7 @@ export class KeyedStateBackend {
 
   /** Cache sizes, for tests and metrics. */
   cacheStats(): { clean: number; dirty: number; pending: number } {
-    return { clean: this.lruSize, dirty: this.dirty.length, pending: this.pendingCount };
+    return { clean: this.cleanCount, dirty: this.dirty.length, pending: this.pendingCount };
   }
 
   // ---- internals ----
@@ -553,7 +567,7 @@ export class KeyedStateBackend {
       if (old.kind !== kind) throw new SluiceError('INTERNAL', `state "${name}" of ${this.namespace} is already declared as ${old.kind} state, not ${kind}`);
       return old;
     }
-    const def: StateDef = { name, kind, ttlMs, prefetch: opts.prefetch ?? true, codec, prefix: `${this.namespace}${escapeKeyPart(name)}/`, cache: new Map(), reading: new Map(), evicted: new Map() };
+    const def: StateDef = { name, kind, ttlMs, prefetch: opts.prefetch ?? true, codec, prefix: `${this.namespace}${escapeKeyPart(name)}/`, cache: new Map(), reading: new Map(), evicted: new Map(), last: undefined };
     this.defs.set(name, def);
     return def;
   }
@@ -565,8 +579,11 @@ export class KeyedStateBackend {
   }
 
   private need(def: StateDef, key: string): Entry {
+    const last = def.last;
+    if (last !== undefined && last.key === key) return last;
     const e = def.cache.get(key);
-    if (!e) {
+    if (e) def.last = e;
+    else {
       throw new SluiceError('INTERNAL', `state "${def.name}" of ${this.namespace} was read for key ${JSON.stringify(key)} before it was loaded; await load(keys) with the batch's keys before reading`);
     }
     return e;
@@ -580,12 +597,14 @@ export class KeyedStateBackend {
   }
 
   private put(def: StateDef, key: string, value: unknown): void {
-    let e = def.cache.get(key);
+    const last = def.last;
+    let e = last !== undefined && last.key === key ? last : def.cache.get(key);
     if (!e) {
       e = this.entry(def, key);
       e.stored = true; // not read: the store may hold a value, so a clear must be written
       def.cache.set(key, e);
     }
+    def.last = e;
     e.value = value;
     e.expiresAt = value !== undefined && def.ttlMs > 0 ? this.clock.now() + def.ttlMs : 0;
     this.markDirty(e);
@@ -593,36 +612,63 @@ export class KeyedStateBackend {
 
   /** A new entry, not yet in any list: the caller caches it, then makes it clean (lruAppend) or dirty (markDirty). */
   private entry(def: StateDef, key: string): Entry {
-    return { def, key, value: undefined, expiresAt: 0, where: NEW, stored: false, packed: true, seq: 0, prev: null, next: null };
+    return { def, key, value: undefined, expiresAt: 0, where: NEW, stored: false, packed: true, seq: 0, listed: false, ref: false, prev: null, next: null };
   }
 
   private markDirty(e: Entry): void {
     if (e.where === DIRTY) return;
-    if (e.where === CLEAN) this.lruRemove(e);
+    if (e.where === CLEAN) this.cleanCount--; // it stays listed: evict() unlinks it when it gets there
     else if (e.where === PENDING) this.pendingCount--; // it stays in its drain's list, where it is now skipped
     e.where = DIRTY;
     this.dirty.push(e);
   }
 
-  /** Evicts the least recently loaded clean entries beyond the bound. */
+  /**
+   * Evicts clean entries beyond the bound, oldest first, but an entry used since it was
+   * listed gets a second chance: it goes to the back with its mark cleared (the CLOCK
+   * approximation of least recently used). Entries that are no longer clean are unlinked
+   * on the way; makeClean lists them again.
+   */
   private evict(): void {
-    for (let over = this.lruSize - this.maxClean; over > 0 && this.lruHead !== null; over--) {
+    let over = this.cleanCount - this.maxClean;
+    while (over > 0 && this.lruHead !== null) {
       const e = this.lruHead;
       this.lruRemove(e);
+      if (e.where !== CLEAN) continue;
+      if (e.ref) {
+        e.ref = false;
+        this.lruAppend(e);
+        continue;
+      }
       e.def.cache.delete(e.key);
+      if (e.def.last === e) e.def.last = undefined;
       if (this.readsInFlight.length) e.def.evicted.set(e.key, this.evictions);
+      this.cleanCount--;
       this.evictions++;
       this.removals++;
+      over--;
     }
   }
 
+  /**
+   * Makes a new or pending entry clean. One listed already (clean before, then written)
+   * keeps its place and is marked as used, instead of moving: moving means touching its
+   * neighbours in the list, cache misses that cost more than the rest of an access.
+   */
+  private makeClean(e: Entry): void {
+    e.where = CLEAN;
+    this.cleanCount++;
+    if (e.listed) e.ref = true;
+    else this.lruAppend(e);
+  }
+
   private lruAppend(e: Entry): void {
+    e.listed = true;
     e.prev = this.lruTail;
     e.next = null;
     if (this.lruTail) this.lruTail.next = e;
     else this.lruHead = e;
     this.lruTail = e;
-    this.lruSize++;
   }
 
   private lruRemove(e: Entry): void {
@@ -631,13 +677,7 @@ export class KeyedStateBackend {
     if (e.next) e.next.prev = e.prev;
     else this.lruTail = e.prev;
     e.prev = e.next = null;
-    this.lruSize--;
-  }
-
-  private lruMoveToTail(e: Entry): void {
-    if (this.lruTail === e) return;
-    this.lruRemove(e);
-    this.lruAppend(e);
+    e.listed = false;
   }
 
   private encode(e: Entry): string | undefined {

@@ -129,6 +129,45 @@ test('LRU: clean entries stay within the bound; dirty and uncommitted ones are n
   assert.equal(b.cacheStats().clean, 10);
 });
 
+test('eviction spares entries used since they were cached, and keys written again, read again or forgotten stay correct', async () => {
+  const store = new MemoryStateStore();
+  store.apply([1, 2, 3, 4].map((i) => ({ key: `${NS}v/k${i}`, value: JSON.stringify([i]) })));
+  const b = backend(store, new ManualClock(0), 2);
+  const v = b.value<number>('v');
+  await b.load(['k1', 'k2', 'k3']); // cached oldest first: k1, k2, k3
+  await b.load(['k1']); // k1 is used again
+  b.drainWrites(); // one over the bound: k2 goes, not k1
+  assert.equal(v.get('k1'), 1);
+  assert.equal(v.get('k3'), 3);
+  assert.throws(() => v.get('k2'), /before it was loaded/);
+
+  // A key read (so get() would find it first next time), written, committed, then evicted: a
+  // later get() must not be served from that shortcut, and a read sees the committed write.
+  const b2 = backend(store, new ManualClock(0), 1);
+  const v2 = b2.value<number>('v');
+  await b2.load(['k1']);
+  assert.equal(v2.get('k1'), 1);
+  v2.set('k1', 10);
+  commit(b2, store);
+  await b2.load(['k2']);
+  await b2.load(['k2']);
+  b2.drainWrites(); // both were used since they were cached; k1 is the older
+  assert.deepEqual(b2.cacheStats(), { clean: 1, dirty: 0, pending: 0 });
+  assert.throws(() => v2.get('k1'), /before it was loaded/);
+  assert.equal(v2.get('k2'), 2);
+  await b2.load(['k1']);
+  assert.equal(v2.get('k1'), 10);
+
+  // A value that lives and dies between two drains is forgotten, not cached or written.
+  await b.load(['k9']); // absent in the store
+  v.set('k9', 9);
+  v.clear('k9');
+  assert.deepEqual(b.drainWrites(), []);
+  assert.throws(() => v.get('k9'), /before it was loaded/);
+  await b.load(['k9']);
+  assert.equal(v.get('k9'), undefined);
+});
+
 test('entries merges the store with uncommitted changes', async () => {
   const store = new MemoryStateStore();
   const b = backend(store);
