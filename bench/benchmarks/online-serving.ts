@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Benchmark } from '../lib/benchmark.js';
-import { fastifyCeiling } from '../lib/fastify-ceiling.js';
+import { fastifyCeiling, loadCeiling, startCeilingServer } from '../lib/fastify-ceiling.js';
 import { generateLoad, type LoadOptions, type LoadResult } from '../lib/load-generator.js';
 import { FLIGHT_RECORD, MODELS, sampleRow, type ModelKey } from '../lib/online-server.js';
 import type { ProbeReport } from '../lib/probe.js';
@@ -13,6 +13,8 @@ const WARMUP = Number(process.env.BENCH_ONLINE_WARMUP ?? 2);
 const MIXED_RATE = Number(process.env.BENCH_ONLINE_MIXED_RATE ?? 500);
 /** Windows without and with the backfill, alternating, for the interleaved mixed-load rows. */
 const MIXED_WINDOWS = Number(process.env.BENCH_ONLINE_MIXED_WINDOWS ?? 3);
+/** Windows of the bare route and of /v2 (flight), alternating, for the interleaved ceiling row. */
+const RATIO_WINDOWS = Number(process.env.BENCH_ONLINE_RATIO_WINDOWS ?? 3);
 const SERVER = fileURLToPath(new URL('../lib/online-server.js', import.meta.url));
 
 interface Server {
@@ -97,7 +99,7 @@ async function sluiceInfer(port: number, model: ModelKey, extra: Partial<LoadOpt
 export const onlineServing: Benchmark = {
   name: 'online-serving',
   mode: 'online',
-  description: `online serving at ${CONNECTIONS} connections (autocannon in its own process, each server in its own): the bare fastify route (ceiling), a naive route (onnxruntime once per request), sluice's /v2 infer and topology endpoint (flight-delay model, wide MLP), mixed load (a backfill on the same model in the same process, ${MIXED_RATE} req/s: one window in each of two servers, as first published, and ${MIXED_WINDOWS} windows each without and with the backfill alternating in one server, medians compared, the _interleaved rows: one machine hiccup sets a single window's p99), overload at 4x the sustainable rate, and the request-reply bridge (embedded log; Kafka at KAFKA_BROKERS unless BENCH_ONLINE_KAFKA=0)`,
+  description: `online serving at ${CONNECTIONS} connections (autocannon in its own process, each server in its own): the bare fastify route (ceiling), a naive route (onnxruntime once per request), sluice's /v2 infer and topology endpoint (flight-delay model, wide MLP; /v2 flight also against the bare route in ${RATIO_WINDOWS} alternating windows each, both servers up, medians compared, the _interleaved row), mixed load (a backfill on the same model in the same process, ${MIXED_RATE} req/s: one window in each of two servers, as first published, and ${MIXED_WINDOWS} windows each without and with the backfill alternating in one server, medians compared, the _interleaved rows: one machine hiccup sets a single window's p99), overload at 4x the sustainable rate, and the request-reply bridge (embedded log; Kafka at KAFKA_BROKERS unless BENCH_ONLINE_KAFKA=0)`,
   async run() {
     const rows: BenchResult[] = [];
     const add = (name: string, metric: string, value: number, unit: string, params: Record<string, unknown>, ceiling: { name: string; value: number } | null = null) =>
@@ -160,6 +162,34 @@ export const onlineServing: Benchmark = {
         rss = await s.stop();
       }
       add(`online-direct-v2-${model}`, 'peak_rss_mb_server', rss, 'MiB', { model });
+    }
+
+    // The /v2 flight row above divides one window of /v2 by one of the bare route taken minutes
+    // earlier in another process, and on this 2-core machine the bare route alone has ranged
+    // from 32k to 41k requests/s between runs. Here both servers stay up and their windows
+    // alternate, RATIO_WINDOWS of each (each after its own warm-up), and the medians are compared
+    // (the _interleaved row).
+    {
+      const bareServer = await startCeilingServer();
+      const flight = await startServer(['sluice', 'flight']);
+      try {
+        const bares: number[] = [];
+        const v2s: number[] = [];
+        for (let i = 0; i < RATIO_WINDOWS; i++) {
+          const b = await loadCeiling(bareServer.port, { connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP });
+          clean('bare route (interleaved)', b);
+          bares.push(round(b.requestsPerSecond));
+          const v = await sluiceInfer(flight.port, 'flight');
+          clean('sluice /v2 flight (interleaved)', v);
+          v2s.push(round(v.requestsPerSecond));
+          process.stderr.write(`online-serving: interleaved window ${i + 1}: bare ${bares[i]} requests/s, /v2 flight ${v2s[i]} requests/s\n`);
+        }
+        const windows = { path: '/v2 infer, 1 row per request', model: 'flight', windows_each: RATIO_WINDOWS, v2_requests_per_s: v2s, bare_requests_per_s: bares };
+        add('online-direct-v2-flight', 'median_requests_per_s_interleaved', median(v2s), 'requests/s', windows, { name: 'median bare fastify route (same servers, interleaved windows)', value: median(bares) });
+      } finally {
+        await flight.stop();
+        await bareServer.stop();
+      }
     }
 
     const busy = await startServer(['sluice', 'flight', '--backfill'], true);

@@ -42,10 +42,21 @@ async function serve(): Promise<void> {
   process.on('SIGINT', close);
 }
 
-/** Starts the bare server in a child process and loads it with autocannon (also its own process). */
-export async function fastifyCeiling(o: FastifyCeilingOptions = {}): Promise<FastifyCeilingResult> {
-  const connections = o.connections ?? 64;
+/** A running bare server (its own process). */
+export interface CeilingServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the bare server in a child process. */
+export async function startCeilingServer(): Promise<CeilingServer> {
   const server = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = async () => {
+    if (server.exitCode !== null || server.signalCode !== null) return;
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    await exited;
+  };
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
@@ -63,14 +74,27 @@ export async function fastifyCeiling(o: FastifyCeilingOptions = {}): Promise<Fas
         reject(new Error(`the fastify ceiling server exited with ${code} before listening`));
       });
     });
-    const load = await generateLoad({ url: `http://127.0.0.1:${port}${CEILING_ROUTE}`, method: 'POST', body: CEILING_BODY, connections, seconds: o.seconds ?? 8, warmupSeconds: o.warmupSeconds ?? 2 });
-    return { ...load, connections, bodyBytes: Buffer.byteLength(CEILING_BODY) };
+    return { port, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Loads the bare server at `port` with autocannon (its own process). */
+export async function loadCeiling(port: number, o: FastifyCeilingOptions = {}): Promise<FastifyCeilingResult> {
+  const connections = o.connections ?? 64;
+  const load = await generateLoad({ url: `http://127.0.0.1:${port}${CEILING_ROUTE}`, method: 'POST', body: CEILING_BODY, connections, seconds: o.seconds ?? 8, warmupSeconds: o.warmupSeconds ?? 2 });
+  return { ...load, connections, bodyBytes: Buffer.byteLength(CEILING_BODY) };
+}
+
+/** Starts the bare server in a child process and loads it with autocannon (also its own process). */
+export async function fastifyCeiling(o: FastifyCeilingOptions = {}): Promise<FastifyCeilingResult> {
+  const server = await startCeilingServer();
+  try {
+    return await loadCeiling(server.port, o);
   } finally {
-    if (server.exitCode === null && server.signalCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await server.stop();
   }
 }
 
