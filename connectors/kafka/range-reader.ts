@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import type { FetchedMessage } from './consumer.js';
+import { backoffMs, isAuthFailure, isDenied } from './errors.js';
 
 export interface PartitionRange {
   topic: string;
@@ -11,56 +12,91 @@ export interface PartitionRange {
   to: number;
 }
 
+export interface ReadRangesOptions {
+  /** The whole read must end within this. Default 120 s. */
+  timeoutMs?: number;
+  /** Crashes in a row (no fetch between them) after which the read fails. Default 10. */
+  maxFailures?: number;
+  /** The first wait before a fresh consumer, doubling per crash in a row, at most 10 s. Default 300 ms. */
+  retryMs?: number;
+}
+
 /**
  * Reads fixed offset ranges, read_committed, and returns once every range is read to its end.
  * kafkajs has no standalone (assign-only) consumer, so this joins a throw-away group of its
  * own (deleted afterwards), pauses the partitions it does not need and seeks the others; it commits nothing.
  * Progress counts batches that held only transaction markers or aborted records, so a range
  * that ends in such records still finishes.
+ *
+ * A crash kafkajs does not restart from ("Failed to find group coordinator" in a broker
+ * restart) gets a fresh consumer after a backoff, which seeks each range to just after what was
+ * handed over: nothing is handed over twice. Refused credentials or permissions, `maxFailures`
+ * crashes in a row, or the timeout end the read with an error.
  */
-export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: PartitionRange[], onMessages: (r: PartitionRange, messages: FetchedMessage[]) => void, timeoutMs = 120_000): Promise<void> {
+export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: PartitionRange[], onMessages: (r: PartitionRange, messages: FetchedMessage[]) => void, o: ReadRangesOptions = {}): Promise<void> {
   const todo = ranges.filter((r) => r.to > r.from);
   if (!todo.length) return;
+  const timeoutMs = o.timeoutMs ?? 120_000;
   const byKey = new Map(todo.map((r) => [`${r.topic}\u0000${r.partition}`, { range: r, pos: r.from }]));
   const groupId = `${groupPrefix}-restore-${randomBytes(4).toString('hex')}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000, maxBytesPerPartition: 4 * 1024 * 1024 });
   let remaining = todo.length;
+  let done = false;
   let finish!: () => void;
   let fail!: (e: Error) => void;
   const finished = new Promise<void>((res, rej) => {
     finish = res;
     fail = rej;
   });
-  const advance = (topic: string, partition: number, next: number) => {
+  void finished.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  let consumer: Consumer | undefined;
+  /** Crashes in a row without a fetch between them. */
+  let failures = 0;
+  let replacing = false;
+  /** A crash came while a fresh consumer was joining: replace it once more after that. */
+  let again = false;
+
+  const advance = (c: Consumer, topic: string, partition: number, next: number) => {
     const st = byKey.get(`${topic}\u0000${partition}`);
     if (!st || st.pos >= st.range.to) return;
     st.pos = Math.max(st.pos, next);
     if (st.pos >= st.range.to) {
-      consumer.pause([{ topic, partitions: [partition] }]);
+      c.pause([{ topic, partitions: [partition] }]);
       if (--remaining === 0) finish();
     }
   };
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    for (const [topic, parts] of Object.entries(e.payload.memberAssignment)) {
-      const skip = parts.filter((p) => !byKey.has(`${topic}\u0000${p}`) || byKey.get(`${topic}\u0000${p}`)!.pos >= byKey.get(`${topic}\u0000${p}`)!.range.to);
-      if (skip.length) consumer.pause([{ topic, partitions: skip }]);
-      for (const p of parts) {
-        const st = byKey.get(`${topic}\u0000${p}`);
-        if (st && st.pos < st.range.to) consumer.seek({ topic, partition: p, offset: String(st.pos) });
+
+  const start = async (): Promise<void> => {
+    const c = kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000, maxBytesPerPartition: 4 * 1024 * 1024, retry: { restartOnFailure: async () => !done && consumer === c } });
+    consumer = c;
+    const mine = () => consumer === c && !done;
+    c.on(c.events.GROUP_JOIN, (e) => {
+      if (!mine()) return;
+      for (const [topic, parts] of Object.entries(e.payload.memberAssignment)) {
+        const skip = parts.filter((p) => !byKey.has(`${topic}\u0000${p}`) || byKey.get(`${topic}\u0000${p}`)!.pos >= byKey.get(`${topic}\u0000${p}`)!.range.to);
+        if (skip.length) c.pause([{ topic, partitions: skip }]);
+        for (const p of parts) {
+          const st = byKey.get(`${topic}\u0000${p}`);
+          if (st && st.pos < st.range.to) c.seek({ topic, partition: p, offset: String(st.pos) });
+        }
       }
-    }
-  });
-  consumer.on(consumer.events.END_BATCH_PROCESS, (e) => advance(e.payload.topic, e.payload.partition, Number(e.payload.lastOffset) + 1));
-  consumer.on(consumer.events.CRASH, (e) => {
-    if (!e.payload.restart) fail(e.payload.error);
-  });
-  const timer = setTimeout(() => fail(new Error(`reading ${todo.map((r) => `${r.topic}[${r.partition}] ${r.from}..${r.to}`).join(', ')} did not finish within ${timeoutMs} ms`)), timeoutMs);
-  try {
-    await consumer.connect();
-    for (const topic of new Set(todo.map((r) => r.topic))) await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
+    });
+    c.on(c.events.FETCH, () => {
+      if (mine()) failures = 0;
+    });
+    c.on(c.events.END_BATCH_PROCESS, (e) => mine() && advance(c, e.payload.topic, e.payload.partition, Number(e.payload.lastOffset) + 1));
+    c.on(c.events.CRASH, (e) => {
+      if (mine() && !e.payload.restart) crashed(e.payload.error);
+    });
+    await c.connect();
+    for (const topic of new Set(todo.map((r) => r.topic))) await c.subscribe({ topic, fromBeginning: true });
+    await c.run({
       autoCommit: false,
       eachBatch: async ({ batch, heartbeat }) => {
+        // A replaced consumer's last batches are dropped: its successor reads them again from `pos`.
+        if (!mine()) return;
         const st = byKey.get(`${batch.topic}\u0000${batch.partition}`);
         if (!st || st.pos >= st.range.to) return;
         const out: FetchedMessage[] = [];
@@ -71,14 +107,50 @@ export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: Part
           if (m.headers) for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : v.toString();
           out.push({ offset, key: m.key, value: m.value, timestamp: Number(m.timestamp), headers });
         }
-        if (out.length) onMessages(st.range, out);
+        if (out.length) {
+          onMessages(st.range, out);
+          // What was handed over is never handed over again, by this consumer or a fresh one.
+          advance(c, batch.topic, batch.partition, out[out.length - 1]!.offset + 1);
+        }
         await heartbeat();
       },
     });
+  };
+
+  const crashed = (err: Error): void => {
+    if (done) return;
+    failures++;
+    if (isAuthFailure(err) || isDenied(err) || failures > (o.maxFailures ?? 10)) return fail(err);
+    if (replacing) again = true;
+    else void replace();
+  };
+
+  /** Swaps in a fresh consumer in the same group after a backoff. */
+  const replace = async (): Promise<void> => {
+    replacing = true;
+    await new Promise((r) => setTimeout(r, backoffMs(failures, o.retryMs ?? 300, 10_000)).unref());
+    const old = consumer;
+    consumer = undefined;
+    // A crashed consumer's disconnect may hang on what crashed it: a bounded wait.
+    if (old) await Promise.race([old.disconnect().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
+    let failure: Error | undefined;
+    if (!done) await start().catch((err: Error) => (failure = err));
+    replacing = false;
+    const retry = again;
+    again = false;
+    if (failure) crashed(failure);
+    // Its crash while joining was counted when it came.
+    else if (retry && !done) void replace();
+  };
+
+  const timer = setTimeout(() => fail(new Error(`reading ${todo.map((r) => `${r.topic}[${r.partition}] ${r.from}..${r.to}`).join(', ')} did not finish within ${timeoutMs} ms`)), timeoutMs);
+  try {
+    await start();
     await finished;
   } finally {
     clearTimeout(timer);
-    await consumer.disconnect().catch(() => {});
+    done = true;
+    await consumer?.disconnect().catch(() => {});
     await dropGroup(kafka, groupId);
   }
 }
