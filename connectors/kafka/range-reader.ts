@@ -19,6 +19,8 @@ export interface ReadRangesOptions {
   maxFailures?: number;
   /** The first wait before a fresh consumer, doubling per crash in a row, at most 10 s. Default 300 ms. */
   retryMs?: number;
+  /** Told of each crash kafkajs does not restart from: `recovering` false when it ends the read. */
+  onCrash?: (err: Error, recovering: boolean) => void;
 }
 
 /**
@@ -120,7 +122,9 @@ export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: Part
   const crashed = (err: Error): void => {
     if (done) return;
     failures++;
-    if (isAuthFailure(err) || isDenied(err) || failures > (o.maxFailures ?? 10)) return fail(err);
+    const final = isAuthFailure(err) || isDenied(err) || failures > (o.maxFailures ?? 10);
+    o.onCrash?.(err, !final);
+    if (final) return fail(err);
     if (replacing) again = true;
     else void replace();
   };

@@ -52,7 +52,7 @@ export async function startOverOnKafka(kafka: Kafka, admin: KafkaTopicAdmin, t: 
     const report: FreshReport = { groupsDeleted: [], hopRecordsDeleted: 0, tombstones: 0 };
     for (const g of groups) if (await admin.deleteGroup(g)) report.groupsDeleted.push(g);
     for (const topic of t.hopTopics) if ((await admin.partitionCount(topic)) !== undefined) report.hopRecordsDeleted += await admin.truncate(topic);
-    for (const topic of t.changelogs) if ((await admin.partitionCount(topic)) !== undefined) report.tombstones += await tombstoneAll(kafka, admin, topic, t.group.id);
+    for (const topic of t.changelogs) if ((await admin.partitionCount(topic)) !== undefined) report.tombstones += await tombstoneAll(kafka, admin, topic, t.group.id, logger);
     logger.info(
       `--fresh on Kafka: deleted consumer group(s) ${report.groupsDeleted.length ? report.groupsDeleted.map((g) => `"${g}"`).join(', ') : '(none had offsets)'} with their committed offsets` +
         (t.hopTopics.length ? `; emptied repartition topic(s) ${t.hopTopics.join(', ')} (${report.hopRecordsDeleted} offset(s), transaction markers included)` : '') +
@@ -65,14 +65,14 @@ export async function startOverOnKafka(kafka: Kafka, admin: KafkaTopicAdmin, t: 
 }
 
 /** Reads a changelog to its end (committed records) and tombstones each key whose last value is not one already. */
-async function tombstoneAll(kafka: Kafka, admin: KafkaTopicAdmin, topic: string, group: string): Promise<number> {
+async function tombstoneAll(kafka: Kafka, admin: KafkaTopicAdmin, topic: string, group: string, logger: Logger): Promise<number> {
   const offsets = await admin.offsets(topic);
   const live = new Map<number, Map<string, boolean>>();
   await readRanges(kafka, `${group}-fresh`, offsets.map((p) => ({ topic, partition: p.partition, from: p.low, to: p.high })), (r, messages) => {
     let keys = live.get(r.partition);
     if (!keys) live.set(r.partition, (keys = new Map()));
     for (const m of messages) if (m.key) keys.set(m.key.toString('utf8'), m.value !== null);
-  });
+  }, { onCrash: (err, recovering) => recovering && logger.warn(`--fresh: the Kafka consumer reading changelog topic "${topic}" failed (${errorText(err)}); a fresh one reads on with backoff`) });
   const out: OutRecord[] = [];
   for (const [partition, keys] of live) for (const [key, present] of keys) if (present) out.push({ topic, partition, key, value: null });
   if (!out.length) return 0;

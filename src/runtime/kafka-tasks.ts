@@ -378,6 +378,9 @@ export class KafkaTasks {
       await o.log.commit({ kv: pending.splice(0) });
     };
     let writing = Promise.resolve();
+    const onCrash = (err: Error, recovering: boolean) => {
+      if (recovering) o.logger.warn(`task ${task}: the Kafka consumer restoring its state failed (${errorText(err)}); a fresh one reads on with backoff`);
+    };
     await readRanges(o.kafka, o.group, ranges, (r, messages) => {
       const step = ranges.find((x) => x.topic === r.topic)!.step;
       let n = 0;
@@ -390,7 +393,7 @@ export class KafkaTasks {
       applied += n;
       o.metrics?.stateRestoreRecords.inc({ task, step }, n);
       if (pending.length >= 1000) writing = writing.then(flush);
-    });
+    }, { onCrash });
     await writing;
     await flush();
     await o.log.commit({ kv: ranges.map((r) => ({ key: changelogPositionKey(o.topology, task, r.step), value: String(r.to) })) });

@@ -10,7 +10,8 @@ const coordinatorLost = () => Object.assign(new Error('Failed to find group coor
 test('a crash kafkajs will not restart from gets a fresh consumer that reads on from what was handed over, nothing twice', async () => {
   const f = fakeKafkaMany();
   const got: number[] = [];
-  const read = readRanges(f.kafka, 'g', [{ topic: 't', partition: 0, from: 2, to: 10 }], (_r, ms) => got.push(...ms.map((m) => m.offset)), { retryMs: 5 });
+  const crashes: [string, boolean][] = [];
+  const read = readRanges(f.kafka, 'g', [{ topic: 't', partition: 0, from: 2, to: 10 }], (_r, ms) => got.push(...ms.map((m) => m.offset)), { retryMs: 5, onCrash: (e, r) => crashes.push([e.message, r]) });
   await until(() => f.made[0]?.eachBatch !== undefined, 'the first consumer runs');
   f.emit(0, 'join', { memberAssignment: { t: [0] } });
   assert.deepEqual(f.made[0]!.calls, ['seek 0@2']);
@@ -25,6 +26,7 @@ test('a crash kafkajs will not restart from gets a fresh consumer that reads on 
   await f.deliver(1, 0, [4, 5, 6, 7, 8, 9]); // a fetch that starts before the seek took effect
   await read;
   assert.deepEqual(got, [2, 3, 4, 5, 6, 7, 8, 9], 'every offset once, in order');
+  assert.deepEqual(crashes, [['Failed to find group coordinator', true]], 'told once, as a crash it recovers from');
   assert.equal(f.made.length, 2, 'events of a replaced consumer are ignored');
   assert.equal(f.deletedGroups.length, 1, 'the throw-away group is deleted');
 });
