@@ -19,40 +19,14 @@ const { aggregateOperator } = await import(`${dist}/src/operators/aggregate.js`)
 const { windowOperator } = await import(`${dist}/src/operators/window.js`);
 const { KeyedStateBackend, MemoryStateStore, addInputs, aggregateStateCodec, compileAggregates } = await import(`${dist}/src/state/index.js`);
 const { systemClock } = await import(`${dist}/src/core/clock.js`);
+// The benchmark's own Zipf draw (exponent 1, same seed and scatter over user ids).
+const { zipfUsers } = await import(`${dist}/bench/benchmarks/stream-stateful.js`);
 
 const USERS = 1_000_000;
 const BATCH = 1024;
 const T0 = Date.UTC(2026, 0, 1);
-const SCATTER = 7919;
 const AGG = { txn_count: { count: {} }, avg_amount: { avg: 'amount' }, max_amount: { max: 'amount' } };
 const userKey = (u) => `u${u.toString().padStart(7, '0')}`;
-
-/** The benchmark's Zipf draw (exponent 1, same seed and scatter). */
-function zipf(n, seed) {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let r = 0; r < n; r++) cdf[r] = sum += 1 / (r + 1);
-  for (let r = 0; r < n; r++) cdf[r] /= sum;
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => {
-    const u = random();
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cdf[mid] < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return (lo * SCATTER) % n;
-  };
-}
 
 const store = new MemoryStateStore();
 const aggs = compileAggregates(AGG);
@@ -87,7 +61,7 @@ const agg = await aggregateOperator.create({ aggregates: AGG }, deps, 'agg');
 const win = await windowOperator.create({ window: { tumbling: '1m' }, aggregates: { n: { count: {} }, avg_score: { avg: 'score' }, max_score: { max: 'score' }, txn_count: { max: 'txn_count' } }, emit: 'close' }, deps, 'win');
 const ctx = (op) => ({ operatorId: op.id, clock: systemClock, deadLetter: (_r, e) => { throw e; }, emit: () => {} });
 
-const user = zipf(USERS, 12345);
+const user = zipfUsers(USERS, 1.0, 12345);
 /** Time spent outside the steps (making batches, applying writes to the store), left out of the result. */
 let asideMs = 0;
 const aside = (fn) => {

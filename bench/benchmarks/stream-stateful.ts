@@ -56,7 +56,7 @@ const uniformUser: UserOf = (j) => (j * SCATTER) % USERS;
  * the cumulative distribution, and ranks are scattered over user ids as in the uniform
  * case, so hot users do not sit together in key order or in one partition.
  */
-function zipfUsers(n: number, s: number, seed: number): UserOf {
+export function zipfUsers(n: number, s: number, seed: number): UserOf {
   const cdf = new Float64Array(n);
   let sum = 0;
   for (let r = 0; r < n; r++) cdf[r] = sum += 1 / Math.pow(r + 1, s);
