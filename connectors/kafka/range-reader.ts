@@ -139,6 +139,8 @@ export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: Part
     if (old) await Promise.race([old.disconnect().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
     let failure: Error | undefined;
     if (!done) await start().catch((err: Error) => (failure = err));
+    // The read ended (timeout, failure) while the fresh consumer started: readRanges's own cleanup may have run before it existed.
+    if (done) await consumer?.disconnect().catch(() => {});
     replacing = false;
     const retry = again;
     again = false;

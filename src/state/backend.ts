@@ -610,7 +610,7 @@ export class KeyedStateBackend {
     this.markDirty(e);
   }
 
-  /** A new entry, not yet in any list: the caller caches it, then makes it clean (lruAppend) or dirty (markDirty). */
+  /** A new entry, not yet in any list: the caller caches it, then makes it clean (makeClean) or dirty (markDirty). */
   private entry(def: StateDef, key: string): Entry {
     return { def, key, value: undefined, expiresAt: 0, where: NEW, stored: false, packed: true, seq: 0, listed: false, ref: false, prev: null, next: null };
   }
