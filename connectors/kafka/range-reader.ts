@@ -140,7 +140,8 @@ export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: Part
     let failure: Error | undefined;
     if (!done) await start().catch((err: Error) => (failure = err));
     // The read ended (timeout, failure) while the fresh consumer started: readRanges's own cleanup may have run before it existed.
-    if (done) await consumer?.disconnect().catch(() => {});
+    // (start() sets `consumer`, which TypeScript cannot see from here.)
+    if (done) await (consumer as Consumer | undefined)?.disconnect().catch(() => {});
     replacing = false;
     const retry = again;
     again = false;
