@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
+import { SluiceError } from '../../src/core/errors.js';
 import type { FetchedMessage } from './consumer.js';
 import { backoffMs, isAuthFailure, isDenied } from './errors.js';
 
@@ -21,10 +22,13 @@ export interface ReadRangesOptions {
   retryMs?: number;
   /** Told of each crash kafkajs does not restart from: `recovering` false when it ends the read. */
   onCrash?: (err: Error, recovering: boolean) => void;
+  /** The throw-away group's id. Default `<groupPrefix>-restore-<random>`. */
+  groupId?: string;
 }
 
 /**
- * Reads fixed offset ranges, read_committed, and returns once every range is read to its end.
+ * Reads fixed offset ranges, read_committed, and returns once every range is read to its end
+ * (or `onMessages` says it has enough).
  * kafkajs has no standalone (assign-only) consumer, so this joins a throw-away group of its
  * own (deleted afterwards), pauses the partitions it does not need and seeks the others; it commits nothing.
  * Progress counts batches that held only transaction markers or aborted records, so a range
@@ -35,12 +39,12 @@ export interface ReadRangesOptions {
  * handed over: nothing is handed over twice. Refused credentials or permissions, `maxFailures`
  * crashes in a row, or the timeout end the read with an error.
  */
-export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: PartitionRange[], onMessages: (r: PartitionRange, messages: FetchedMessage[]) => void, o: ReadRangesOptions = {}): Promise<void> {
+export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: PartitionRange[], onMessages: (r: PartitionRange, messages: FetchedMessage[]) => void | 'enough', o: ReadRangesOptions = {}): Promise<void> {
   const todo = ranges.filter((r) => r.to > r.from);
   if (!todo.length) return;
   const timeoutMs = o.timeoutMs ?? 120_000;
   const byKey = new Map(todo.map((r) => [`${r.topic}\u0000${r.partition}`, { range: r, pos: r.from }]));
-  const groupId = `${groupPrefix}-restore-${randomBytes(4).toString('hex')}`;
+  const groupId = o.groupId ?? `${groupPrefix}-restore-${randomBytes(4).toString('hex')}`;
   let remaining = todo.length;
   let done = false;
   let finish!: () => void;
@@ -71,7 +75,7 @@ export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: Part
   };
 
   const start = async (): Promise<void> => {
-    const c = kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000, maxBytesPerPartition: 4 * 1024 * 1024, retry: { restartOnFailure: async () => !done && consumer === c } });
+    const c = kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000, maxBytesPerPartition: 4 * 1024 * 1024, allowAutoTopicCreation: false, retry: { restartOnFailure: async () => !done && consumer === c } });
     consumer = c;
     const mine = () => consumer === c && !done;
     c.on(c.events.GROUP_JOIN, (e) => {
@@ -110,7 +114,7 @@ export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: Part
           out.push({ offset, key: m.key, value: m.value, timestamp: Number(m.timestamp), headers });
         }
         if (out.length) {
-          onMessages(st.range, out);
+          if (onMessages(st.range, out) === 'enough') finish();
           // What was handed over is never handed over again, by this consumer or a fresh one.
           advance(c, batch.topic, batch.partition, out[out.length - 1]!.offset + 1);
         }
@@ -150,7 +154,10 @@ export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: Part
     else if (retry && !done) void replace();
   };
 
-  const timer = setTimeout(() => fail(new Error(`reading ${todo.map((r) => `${r.topic}[${r.partition}] ${r.from}..${r.to}`).join(', ')} did not finish within ${timeoutMs} ms`)), timeoutMs);
+  const timer = setTimeout(() => {
+    const left = [...byKey.values()].filter((st) => st.pos < st.range.to).map((st) => `${st.range.topic}[${st.range.partition}] at ${st.pos} of ${st.range.from}..${st.range.to}`);
+    fail(new SluiceError('DEADLINE_EXCEEDED', `reading did not finish within ${timeoutMs / 1000} s: ${left.join(', ')}`));
+  }, timeoutMs);
   try {
     await start();
     await finished;

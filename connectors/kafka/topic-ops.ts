@@ -197,13 +197,8 @@ export class KafkaTopicOps {
   async consume(name: string, o: { offset: number; max: number; timeoutMs?: number }, onRecords: (records: IncomingRecord[]) => void): Promise<number> {
     await this.requireTopic(name);
     const partitions = await this.call(`reading offsets of topic "${name}"`, () => this.offsets(name));
-    const groupId = `sluice-topics-consume-${randomBytes(4).toString('hex')}`;
-    try {
-      return await readToEnd(this.kafka, this.conn, groupId, name, partitions, o, onRecords);
-    } finally {
-      // It committed nothing; deleting it keeps `describe` free of throwaway groups.
-      await this.admin.deleteGroups([groupId]).catch(() => {});
-    }
+    // It commits nothing, and readToEnd deletes it, which keeps `describe` free of throwaway groups.
+    return await readToEnd(this.kafka, this.conn, `sluice-topics-consume-${randomBytes(4).toString('hex')}`, name, partitions, o, onRecords);
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,7 @@ test('a crash kafkajs will not restart from gets a fresh consumer that reads on 
   const f = fakeKafkaMany();
   const got: number[] = [];
   const crashes: [string, boolean][] = [];
-  const read = readRanges(f.kafka, 'g', [{ topic: 't', partition: 0, from: 2, to: 10 }], (_r, ms) => got.push(...ms.map((m) => m.offset)), { retryMs: 5, onCrash: (e, r) => crashes.push([e.message, r]) });
+  const read = readRanges(f.kafka, 'g', [{ topic: 't', partition: 0, from: 2, to: 10 }], (_r, ms) => void got.push(...ms.map((m) => m.offset)), { retryMs: 5, onCrash: (e, r) => crashes.push([e.message, r]) });
   await until(() => f.made[0]?.eachBatch !== undefined, 'the first consumer runs');
   f.emit(0, 'join', { memberAssignment: { t: [0] } });
   assert.deepEqual(f.made[0]!.calls, ['seek 0@2']);
@@ -35,7 +35,7 @@ test('a crash while the fresh consumer joins gets another one; refused permissio
   const f = fakeKafkaMany();
   f.crashOnRun.n = 1; // the first fresh consumer crashes while joining
   const got: number[] = [];
-  const read = readRanges(f.kafka, 'g', [{ topic: 't', partition: 0, from: 0, to: 2 }], (_r, ms) => got.push(...ms.map((m) => m.offset)), { retryMs: 5 });
+  const read = readRanges(f.kafka, 'g', [{ topic: 't', partition: 0, from: 0, to: 2 }], (_r, ms) => void got.push(...ms.map((m) => m.offset)), { retryMs: 5 });
   await until(() => f.made[0]?.eachBatch !== undefined, 'the first consumer runs');
   f.emit(0, 'crash', { error: coordinatorLost(), restart: false });
   await until(() => f.made[2]?.eachBatch !== undefined, 'a third consumer runs');
@@ -59,4 +59,28 @@ test('a crash while the fresh consumer joins gets another one; refused permissio
   }
   await assert.rejects(gaveUp, /Failed to find group coordinator/);
   assert.equal(down.made.length, 3, 'three crashes in a row without a fetch end it (maxFailures 2)');
+});
+
+test('the reader stops when told it has enough, and a read that does not finish in time says where it stood', async () => {
+  const f = fakeKafkaMany();
+  const got: number[] = [];
+  const read = readRanges(f.kafka, 'g', [{ topic: 't', partition: 0, from: 0, to: 100 }], (_r, ms) => {
+    got.push(...ms.map((m) => m.offset));
+    return got.length >= 3 ? 'enough' : undefined;
+  }, { groupId: 'exact-group' });
+  await until(() => f.made[0]?.eachBatch !== undefined, 'the consumer runs');
+  f.emit(0, 'join', { memberAssignment: { t: [0] } });
+  await f.deliver(0, 0, [0, 1]);
+  await f.deliver(0, 0, [2, 3]);
+  await read;
+  assert.deepEqual(got, [0, 1, 2, 3]);
+  assert.ok(f.made[0]!.disconnected);
+  assert.deepEqual(f.deletedGroups, ['exact-group'], 'the group named in the options is used and deleted');
+
+  const slow = fakeKafkaMany();
+  const late = readRanges(slow.kafka, 'g', [{ topic: 't', partition: 0, from: 0, to: 5 }], () => {}, { timeoutMs: 50 });
+  await until(() => slow.made[0]?.eachBatch !== undefined, 'the consumer runs');
+  slow.emit(0, 'join', { memberAssignment: { t: [0] } });
+  await slow.deliver(0, 0, [0, 1]);
+  await assert.rejects(late, (e: Error & { code?: string }) => e.code === 'DEADLINE_EXCEEDED' && /t\[0\] at 2 of 0\.\.5/.test(e.message));
 });
