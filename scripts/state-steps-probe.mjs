@@ -1,10 +1,11 @@
-// The stateful steps of the stream-stateful Zipf job (aggregate → 1m tumbling window, emit
+// The stateful steps of the stream-stateful job (Zipf keys by default) (aggregate → 1m tumbling window, emit
 // close) alone, in one process: no log, no JSON, no model, state in a memory store seeded with
 // 1M users' aggregates. It reports the main thread's µs per record for the two steps (batch
 // making and store writes are timed apart and left out), which the whole benchmark cannot
 // show steadily on a 2-core machine: its run-to-run spread is larger than most changes to
 // these steps. Usage (after `npm run build`):
-//   node scripts/state-steps-probe.mjs [--records N] [--checkpoint-batches B] [--cache ENTRIES]
+//   node scripts/state-steps-probe.mjs [--records N] [--checkpoint-batches B] [--cache ENTRIES] [--uniform]
+// --uniform: the benchmark's worst case instead (every record a different user).
 // DIST=path/to/another/dist compares a second build (e.g. before a change), run alternately.
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -14,13 +15,14 @@ const opt = (name, dflt) => {
 const N = opt('--records', 600_000);
 const CKPT = opt('--checkpoint-batches', 80); // ~1 s of records at the job's rate, as in the benchmark
 const CACHE = opt('--cache', 100_000);
+const UNIFORM = args.includes('--uniform');
 const dist = process.env.DIST ?? new URL('../dist', import.meta.url).pathname;
 const { aggregateOperator } = await import(`${dist}/src/operators/aggregate.js`);
 const { windowOperator } = await import(`${dist}/src/operators/window.js`);
 const { KeyedStateBackend, MemoryStateStore, addInputs, aggregateStateCodec, compileAggregates } = await import(`${dist}/src/state/index.js`);
 const { systemClock } = await import(`${dist}/src/core/clock.js`);
-// The benchmark's own Zipf draw (exponent 1, same seed and scatter over user ids).
-const { zipfUsers } = await import(`${dist}/bench/benchmarks/stream-stateful.js`);
+// The benchmark's own Zipf draw (exponent 1, same seed and scatter over user ids), from this checkout's build.
+const { zipfUsers } = await import(new URL('../dist/bench/benchmarks/stream-stateful.js', import.meta.url).href);
 
 const USERS = 1_000_000;
 const BATCH = 1024;
@@ -61,7 +63,9 @@ const agg = await aggregateOperator.create({ aggregates: AGG }, deps, 'agg');
 const win = await windowOperator.create({ window: { tumbling: '1m' }, aggregates: { n: { count: {} }, avg_score: { avg: 'score' }, max_score: { max: 'score' }, txn_count: { max: 'txn_count' } }, emit: 'close' }, deps, 'win');
 const ctx = (op) => ({ operatorId: op.id, clock: systemClock, deadLetter: (_r, e) => { throw e; }, emit: () => {} });
 
-const user = zipfUsers(USERS, 1.0, 12345);
+let j = 0;
+// Uniform: record j → user (j·7919) mod USERS, as in the benchmark (no user repeats within USERS records).
+const user = UNIFORM ? () => (j++ * 7919) % USERS : zipfUsers(USERS, 1.0, 12345);
 /** Time spent outside the steps (making batches, applying writes to the store), left out of the result. */
 let asideMs = 0;
 const aside = (fn) => {

@@ -134,11 +134,7 @@ interface Entry {
    */
   packed: boolean;
   seq: number;
-  /** Whether the entry is in the eviction list (see lruHead). */
-  listed: boolean;
-  /** Used since it was listed or last passed over by evict(): spared once more. */
-  ref: boolean;
-  /** Neighbours in the eviction list while listed; null otherwise. */
+  /** Neighbours in the LRU list while clean; null otherwise. */
   prev: Entry | null;
   next: Entry | null;
 }
@@ -176,14 +172,10 @@ export class KeyedStateBackend {
   private readonly clock: Clock;
   private readonly maxClean: number;
   private readonly defs = new Map<string, StateDef>();
-  /**
-   * Clean entries, oldest first (a doubly linked list through Entry.prev/next), and
-   * entries written since they were listed, which evict() unlinks when it meets them.
-   */
+  /** Clean entries, least recently loaded first (a doubly linked list through Entry.prev/next). */
   private lruHead: Entry | null = null;
   private lruTail: Entry | null = null;
-  /** Entries now clean (the cache bound counts these); the list may also hold entries written since they were listed. */
-  private cleanCount = 0;
+  private lruSize = 0;
   /** Entries written since the last drain (each once: an entry is pushed when it becomes dirty). */
   private dirty: Entry[] = [];
   /** What each not yet committed drain wrote, oldest first; items an entry has since left (re-dirtied, re-drained) are skipped. */
@@ -271,7 +263,8 @@ export class KeyedStateBackend {
       if (def.cache.has(key)) continue;
       const e = this.entry(def, key);
       def.cache.set(key, e);
-      this.makeClean(e);
+      e.where = CLEAN;
+      this.lruAppend(e);
     }
   }
 
@@ -339,7 +332,7 @@ export class KeyedStateBackend {
         const def = defs[i]!;
         const e = def.cache.get(key);
         if (e) {
-          if (touch) e.ref = true;
+          if (touch && e.where === CLEAN) this.lruMoveToTail(e);
           continue;
         }
         const w = def.reading.get(key);
@@ -445,7 +438,8 @@ export class KeyedStateBackend {
       e.expiresAt = d.expiresAt;
       e.stored = true;
     }
-    this.makeClean(e);
+    e.where = CLEAN;
+    this.lruAppend(e);
   }
 
   /**
@@ -474,8 +468,6 @@ export class KeyedStateBackend {
         e.where = NEW;
         e.def.cache.delete(e.key);
         if (e.def.last === e) e.def.last = undefined;
-        // Unlinked now: with fewer clean entries than the bound, evict() never gets to it.
-        if (e.listed) this.lruRemove(e);
         this.removals++;
         continue;
       }
@@ -516,8 +508,9 @@ export class KeyedStateBackend {
     for (const e of d.entries) {
       // An entry dirtied (or drained) again since is no longer this drain's: skip it.
       if (e.where !== PENDING || e.seq !== d.seq) continue;
+      e.where = CLEAN;
       this.pendingCount--;
-      this.makeClean(e);
+      this.lruAppend(e);
     }
   }
 
@@ -553,7 +546,7 @@ export class KeyedStateBackend {
 
   /** Cache sizes, for tests and metrics. */
   cacheStats(): { clean: number; dirty: number; pending: number } {
-    return { clean: this.cleanCount, dirty: this.dirty.length, pending: this.pendingCount };
+    return { clean: this.lruSize, dirty: this.dirty.length, pending: this.pendingCount };
   }
 
   // ---- internals ----
@@ -610,65 +603,39 @@ export class KeyedStateBackend {
     this.markDirty(e);
   }
 
-  /** A new entry, not yet in any list: the caller caches it, then makes it clean (makeClean) or dirty (markDirty). */
+  /** A new entry, not yet in any list: the caller caches it, then makes it clean (lruAppend) or dirty (markDirty). */
   private entry(def: StateDef, key: string): Entry {
-    return { def, key, value: undefined, expiresAt: 0, where: NEW, stored: false, packed: true, seq: 0, listed: false, ref: false, prev: null, next: null };
+    return { def, key, value: undefined, expiresAt: 0, where: NEW, stored: false, packed: true, seq: 0, prev: null, next: null };
   }
 
   private markDirty(e: Entry): void {
     if (e.where === DIRTY) return;
-    if (e.where === CLEAN) this.cleanCount--; // it stays listed: evict() unlinks it when it gets there
+    if (e.where === CLEAN) this.lruRemove(e);
     else if (e.where === PENDING) this.pendingCount--; // it stays in its drain's list, where it is now skipped
     e.where = DIRTY;
     this.dirty.push(e);
   }
 
-  /**
-   * Evicts clean entries beyond the bound, oldest first, but an entry used since it was
-   * listed gets a second chance: it goes to the back with its mark cleared (the CLOCK
-   * approximation of least recently used). Entries that are no longer clean are unlinked
-   * on the way; makeClean lists them again.
-   */
+  /** Evicts the least recently loaded clean entries beyond the bound. */
   private evict(): void {
-    let over = this.cleanCount - this.maxClean;
-    while (over > 0 && this.lruHead !== null) {
+    for (let over = this.lruSize - this.maxClean; over > 0 && this.lruHead !== null; over--) {
       const e = this.lruHead;
       this.lruRemove(e);
-      if (e.where !== CLEAN) continue;
-      if (e.ref) {
-        e.ref = false;
-        this.lruAppend(e);
-        continue;
-      }
       e.def.cache.delete(e.key);
       if (e.def.last === e) e.def.last = undefined;
       if (this.readsInFlight.length) e.def.evicted.set(e.key, this.evictions);
-      this.cleanCount--;
       this.evictions++;
       this.removals++;
-      over--;
     }
   }
 
-  /**
-   * Makes a new or pending entry clean. One listed already (clean before, then written)
-   * keeps its place and is marked as used, instead of moving: moving means touching its
-   * neighbours in the list, cache misses that cost more than the rest of an access.
-   */
-  private makeClean(e: Entry): void {
-    e.where = CLEAN;
-    this.cleanCount++;
-    if (e.listed) e.ref = true;
-    else this.lruAppend(e);
-  }
-
   private lruAppend(e: Entry): void {
-    e.listed = true;
     e.prev = this.lruTail;
     e.next = null;
     if (this.lruTail) this.lruTail.next = e;
     else this.lruHead = e;
     this.lruTail = e;
+    this.lruSize++;
   }
 
   private lruRemove(e: Entry): void {
@@ -677,7 +644,13 @@ export class KeyedStateBackend {
     if (e.next) e.next.prev = e.prev;
     else this.lruTail = e.prev;
     e.prev = e.next = null;
-    e.listed = false;
+    this.lruSize--;
+  }
+
+  private lruMoveToTail(e: Entry): void {
+    if (this.lruTail === e) return;
+    this.lruRemove(e);
+    this.lruAppend(e);
   }
 
   private encode(e: Entry): string | undefined {

@@ -151,7 +151,7 @@ test('eviction spares entries used since they were cached, and keys written agai
   commit(b2, store);
   await b2.load(['k2']);
   await b2.load(['k2']);
-  b2.drainWrites(); // both were used since they were cached; k1 is the older
+  b2.drainWrites(); // k1 is the least recently used
   assert.deepEqual(b2.cacheStats(), { clean: 1, dirty: 0, pending: 0 });
   assert.throws(() => v2.get('k1'), /before it was loaded/);
   assert.equal(v2.get('k2'), 2);
