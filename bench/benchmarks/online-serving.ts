@@ -13,7 +13,7 @@ const WARMUP = Number(process.env.BENCH_ONLINE_WARMUP ?? 2);
 const MIXED_RATE = Number(process.env.BENCH_ONLINE_MIXED_RATE ?? 500);
 /** Windows without and with the backfill, alternating, for the interleaved mixed-load rows. */
 const MIXED_WINDOWS = Number(process.env.BENCH_ONLINE_MIXED_WINDOWS ?? 3);
-/** Windows of the bare route and of /v2 (flight), alternating, for the interleaved ceiling row. */
+/** Windows of each server of a pair (bare route and /v2 flight; naive route and /v2 wide), alternating, for the interleaved rows. */
 const RATIO_WINDOWS = Number(process.env.BENCH_ONLINE_RATIO_WINDOWS ?? 3);
 const SERVER = fileURLToPath(new URL('../lib/online-server.js', import.meta.url));
 
@@ -99,7 +99,7 @@ async function sluiceInfer(port: number, model: ModelKey, extra: Partial<LoadOpt
 export const onlineServing: Benchmark = {
   name: 'online-serving',
   mode: 'online',
-  description: `online serving at ${CONNECTIONS} connections (autocannon in its own process, each server in its own): the bare fastify route (ceiling), a naive route (onnxruntime once per request), sluice's /v2 infer and topology endpoint (flight-delay model, wide MLP; /v2 flight also against the bare route in ${RATIO_WINDOWS} alternating windows each, both servers up, medians compared, the _interleaved row), mixed load (a backfill on the same model in the same process, ${MIXED_RATE} req/s: one window in each of two servers, as first published, and ${MIXED_WINDOWS} windows each without and with the backfill alternating in one server, medians compared, the _interleaved rows: one machine hiccup sets a single window's p99), overload at 4x the sustainable rate, and the request-reply bridge (embedded log; Kafka at KAFKA_BROKERS unless BENCH_ONLINE_KAFKA=0)`,
+  description: `online serving at ${CONNECTIONS} connections (autocannon in its own process, each server in its own): the bare fastify route (ceiling), a naive route (onnxruntime once per request), sluice's /v2 infer and topology endpoint (flight-delay model, wide MLP; /v2 flight against the bare route and /v2 wide against the naive route also in ${RATIO_WINDOWS} alternating windows each, both servers up, medians compared, the _interleaved rows), mixed load (a backfill on the same model in the same process, ${MIXED_RATE} req/s: one window in each of two servers, as first published, and ${MIXED_WINDOWS} windows each without and with the backfill alternating in one server, medians compared, the _interleaved rows: one machine hiccup sets a single window's p99), overload at 4x the sustainable rate, and the request-reply bridge (embedded log; Kafka at KAFKA_BROKERS unless BENCH_ONLINE_KAFKA=0)`,
   async run() {
     const rows: BenchResult[] = [];
     const add = (name: string, metric: string, value: number, unit: string, params: Record<string, unknown>, ceiling: { name: string; value: number } | null = null) =>
@@ -164,31 +164,46 @@ export const onlineServing: Benchmark = {
       add(`online-direct-v2-${model}`, 'peak_rss_mb_server', rss, 'MiB', { model });
     }
 
-    // The /v2 flight row above divides one window of /v2 by one of the bare route taken minutes
-    // earlier in another process, and on this 2-core machine the bare route alone has ranged
-    // from 32k to 41k requests/s between runs. Here both servers stay up and their windows
-    // alternate, RATIO_WINDOWS of each (each after its own warm-up), and the medians are compared
-    // (the _interleaved row).
+    // The /v2 rows above divide one window of sluice by one of its ceiling taken minutes earlier
+    // in another process, and on this 2-core machine the bare route alone has ranged from 28k
+    // to 43k requests/s between runs (wide/naive: 1.49x to 2.28x). Here both servers of a pair
+    // stay up and their windows alternate, RATIO_WINDOWS of each (each after its own warm-up),
+    // and the medians are compared (the _interleaved rows).
+    const interleaved = async (what: string, ceilingName: string, ceiling: () => Promise<LoadResult>, sluice: () => Promise<LoadResult>) => {
+      const ceilings: number[] = [];
+      const sluices: number[] = [];
+      for (let i = 0; i < RATIO_WINDOWS; i++) {
+        const c = await ceiling();
+        clean(`${ceilingName} (interleaved)`, c);
+        ceilings.push(round(c.requestsPerSecond));
+        const v = await sluice();
+        clean(`sluice ${what} (interleaved)`, v);
+        sluices.push(round(v.requestsPerSecond));
+        process.stderr.write(`online-serving: interleaved window ${i + 1}: ${ceilingName} ${ceilings[i]} requests/s, sluice ${what} ${sluices[i]} requests/s\n`);
+      }
+      return { sluice: median(sluices), ceiling: median(ceilings), windows: { windows_each: RATIO_WINDOWS, sluice_requests_per_s: sluices, ceiling_requests_per_s: ceilings } };
+    };
     {
       const bareServer = await startCeilingServer();
       const flight = await startServer(['sluice', 'flight']);
       try {
-        const bares: number[] = [];
-        const v2s: number[] = [];
-        for (let i = 0; i < RATIO_WINDOWS; i++) {
-          const b = await loadCeiling(bareServer.port, { connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP });
-          clean('bare route (interleaved)', b);
-          bares.push(round(b.requestsPerSecond));
-          const v = await sluiceInfer(flight.port, 'flight');
-          clean('sluice /v2 flight (interleaved)', v);
-          v2s.push(round(v.requestsPerSecond));
-          process.stderr.write(`online-serving: interleaved window ${i + 1}: bare ${bares[i]} requests/s, /v2 flight ${v2s[i]} requests/s\n`);
-        }
-        const windows = { path: '/v2 infer, 1 row per request', model: 'flight', windows_each: RATIO_WINDOWS, v2_requests_per_s: v2s, bare_requests_per_s: bares };
-        add('online-direct-v2-flight', 'median_requests_per_s_interleaved', median(v2s), 'requests/s', windows, { name: 'median bare fastify route (same servers, interleaved windows)', value: median(bares) });
+        const r = await interleaved('/v2 flight', 'bare route', () => loadCeiling(bareServer.port, { connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP }), () => sluiceInfer(flight.port, 'flight'));
+        add('online-direct-v2-flight', 'median_requests_per_s_interleaved', r.sluice, 'requests/s', { path: '/v2 infer, 1 row per request', model: 'flight', ...r.windows }, { name: 'median bare fastify route (same servers, interleaved windows)', value: r.ceiling });
       } finally {
         await flight.stop();
         await bareServer.stop();
+      }
+    }
+    {
+      const naiveWide = await startServer(['naive', 'wide']);
+      const wide = await startServer(['sluice', 'wide']);
+      try {
+        const path = `/v2/models/${MODELS.wide.served}/infer`;
+        const r = await interleaved('/v2 wide', 'naive route', () => load(naiveWide.port, path, inferBody('wide')), () => sluiceInfer(wide.port, 'wide'));
+        add('online-direct-v2-wide', 'median_requests_per_s_interleaved', r.sluice, 'requests/s', { path: '/v2 infer, 1 row per request', model: 'wide', ...r.windows }, { name: 'median naive route, wide MLP (same servers, interleaved windows)', value: r.ceiling });
+      } finally {
+        await wide.stop();
+        await naiveWide.stop();
       }
     }
 
