@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
 import { copartitionedAssigner } from './copartition.js';
-import { backoffMs, isAuthFailure, isDenied } from './errors.js';
+import { ConsumerRecovery, disconnectWithin } from './recovery.js';
 
 /** A fetched record, bytes-level. */
 export interface FetchedMessage {
@@ -89,19 +89,23 @@ export class GroupConsumer {
   private started = false;
   private lastSign = { what: 'created', at: Date.now() };
   private watchdog: NodeJS.Timeout | undefined;
-  private replacing: Promise<void> | undefined;
-  /** Crashes in a row without a fetch between them. */
-  private failures = 0;
+  private readonly recovery: ConsumerRecovery;
   /** After a replacement: where each partition's fetching resumes once the new consumer joins. */
   private resumeAt: Map<string, number> | undefined;
-  /** A crash came while a replacement was joining: replace again once it is done. */
-  private again = false;
   /** Times a stalled kafkajs consumer was replaced. */
   restarts = 0;
 
   constructor(private readonly kafka: Kafka, private readonly o: GroupConsumerOptions) {
     this.maxBuffered = o.maxBuffered ?? 8192;
     this.consumer = this.makeConsumer();
+    this.recovery = new ConsumerRecovery({
+      maxFailures: o.maxFailures ?? 10,
+      initialMs: o.retry?.initialRetryTime ?? 300,
+      maxMs: Math.min(o.retry?.maxRetryTime ?? 10_000, 10_000),
+      stopped: () => this.stopped,
+      onCrash: (err, recovering) => o.onCrash?.(err, recovering),
+      swap: () => this.replace(),
+    });
   }
 
   private makeConsumer(): Consumer {
@@ -130,13 +134,13 @@ export class GroupConsumer {
       if (!mine()) return;
       this.progress('crash');
       if (e.payload.restart) o.onCrash?.(e.payload.error, true);
-      else this.recover(e.payload.error);
+      else this.recovery.crashed(e.payload.error);
     });
     c.on(c.events.FETCH_START, () => mine() && this.progress('fetch start'));
     c.on(c.events.FETCH, () => {
       if (!mine()) return;
       this.progress('fetch');
-      this.failures = 0;
+      this.recovery.fetched();
     });
     // Batches made only of transaction markers or aborted records never reach eachBatch; their end still counts as progress.
     c.on(c.events.END_BATCH_PROCESS, (e) => {
@@ -180,56 +184,30 @@ export class GroupConsumer {
    * replaced by a fresh one in the same group, positioned where this one stopped.
    */
   private checkStall(stallMs: number): void {
-    if (this.stopped || this.replacing || !this.started || this.assigned.size === 0) return;
+    if (this.stopped || this.recovery.busy || !this.started || this.assigned.size === 0) return;
     const silentMs = Date.now() - this.lastSign.at;
     if (silentMs < stallMs) return;
     if ([...this.assigned].every((k) => this.feeds.get(k)?.paused)) return;
     this.restarts++;
     this.o.onStall?.(`no fetch for ${Math.round(silentMs / 1000)} s (last sign of life: ${this.lastSign.what})`);
-    this.replacing = this.replace(0);
+    this.recovery.swapNow();
   }
 
   /**
-   * A crash kafkajs will not restart from. kafkajs gives up on errors it calls non-retriable,
-   * "Failed to find group coordinator" among them, which a broker restart produces; only refused
-   * credentials or permissions are final here. Anything else gets a fresh consumer with backoff,
-   * until `maxFailures` come in a row without a fetch between them.
+   * Swaps in a fresh kafkajs consumer (after a crash kafkajs does not restart from, see
+   * ConsumerRecovery, or a stall); it resumes each partition after what was already fetched.
    */
-  private recover(err: Error): void {
-    if (this.stopped) return;
-    this.failures++;
-    const final = isAuthFailure(err) || isDenied(err) || this.failures > (this.o.maxFailures ?? 10);
-    this.o.onCrash?.(err, !final);
-    if (final) return;
-    // The consumer being swapped in crashed while joining (kafkajs's run() still resolves): swap again after it.
-    if (this.replacing) this.again = true;
-    else this.replaceLater();
-  }
-
-  private replaceLater(): void {
-    const r = this.o.retry;
-    this.replacing = this.replace(backoffMs(this.failures, r?.initialRetryTime ?? 300, Math.min(r?.maxRetryTime ?? 10_000, 10_000)));
-  }
-
-  /** Swaps in a fresh kafkajs consumer after `delayMs`; it resumes each partition after what was already fetched. */
-  private async replace(delayMs: number): Promise<void> {
-    if (delayMs) await new Promise((r) => setTimeout(r, delayMs).unref());
-    if (this.stopped) return void (this.replacing = undefined);
+  private async replace(): Promise<void> {
     const old = this.consumer;
     const next = this.makeConsumer();
     this.consumer = next;
     // The new consumer starts unpaused; full buffers pause it again on their next batch.
     for (const f of this.feeds.values()) f.paused = false;
-    // A stalled consumer's disconnect may itself hang on what stalled it: give it a bounded time.
-    await Promise.race([old.disconnect().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
+    // A stalled consumer's disconnect may itself hang on what stalled it.
+    await disconnectWithin(old);
     // The group's committed offsets may be older than what was fetched: the new consumer seeks past it once it joins.
     this.resumeAt = new Map([...this.feeds].filter(([, f]) => f.next >= 0).map(([k, f]) => [k, f.next]));
-    let failure: Error | undefined;
-    if (!this.stopped) await this.run(next).catch((err: Error) => (failure = err));
-    this.replacing = undefined;
-    if (failure) this.recover(failure);
-    else if (this.again && !this.stopped) this.replaceLater();
-    this.again = false;
+    if (!this.stopped) await this.run(next);
   }
 
   private onJoin(assignment: Record<string, number[]>): void {
@@ -400,7 +378,7 @@ export class GroupConsumer {
     this.stopped = true;
     clearInterval(this.watchdog);
     for (const f of this.feeds.values()) f.wake?.();
-    await this.replacing;
+    await this.recovery.settled();
     await this.consumer.disconnect().catch(() => {});
   }
 }

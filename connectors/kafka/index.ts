@@ -15,5 +15,6 @@ export { readRanges } from './range-reader.js';
 export type { PartitionRange } from './range-reader.js';
 export { IdempotentWriter, TransactionalWriter, chunkRecords } from './producer.js';
 export type { ConsumedOffsets, OutRecord } from './producer.js';
-export { backoffMs, errorText, isAuthFailure, isDenied, isFenced } from './errors.js';
+export { errorText, isAuthFailure, isDenied, isFenced } from './errors.js';
+export { ConsumerRecovery } from './recovery.js';
 export { KeyHashPartitioner, murmur2 } from './partitioner.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { SluiceError } from '../../src/core/errors.js';
 import type { FetchedMessage } from './consumer.js';
-import { backoffMs, isAuthFailure, isDenied } from './errors.js';
+import { ConsumerRecovery, disconnectWithin } from './recovery.js';
 
 export interface PartitionRange {
   topic: string;
@@ -58,11 +58,6 @@ export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: Part
     () => (done = true),
   );
   let consumer: Consumer | undefined;
-  /** Crashes in a row without a fetch between them. */
-  let failures = 0;
-  let replacing = false;
-  /** A crash came while a fresh consumer was joining: replace it once more after that. */
-  let again = false;
 
   const advance = (c: Consumer, topic: string, partition: number, next: number) => {
     const st = byKey.get(`${topic}\u0000${partition}`);
@@ -90,11 +85,11 @@ export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: Part
       }
     });
     c.on(c.events.FETCH, () => {
-      if (mine()) failures = 0;
+      if (mine()) recovery.fetched();
     });
     c.on(c.events.END_BATCH_PROCESS, (e) => mine() && advance(c, e.payload.topic, e.payload.partition, Number(e.payload.lastOffset) + 1));
     c.on(c.events.CRASH, (e) => {
-      if (mine() && !e.payload.restart) crashed(e.payload.error);
+      if (mine() && !e.payload.restart) recovery.crashed(e.payload.error);
     });
     await c.connect();
     for (const topic of new Set(todo.map((r) => r.topic))) await c.subscribe({ topic, fromBeginning: true });
@@ -123,36 +118,30 @@ export async function readRanges(kafka: Kafka, groupPrefix: string, ranges: Part
     });
   };
 
-  const crashed = (err: Error): void => {
-    if (done) return;
-    failures++;
-    const final = isAuthFailure(err) || isDenied(err) || failures > (o.maxFailures ?? 10);
-    o.onCrash?.(err, !final);
-    if (final) return fail(err);
-    if (replacing) again = true;
-    else void replace();
-  };
-
-  /** Swaps in a fresh consumer in the same group after a backoff. */
-  const replace = async (): Promise<void> => {
-    replacing = true;
-    await new Promise((r) => setTimeout(r, backoffMs(failures, o.retryMs ?? 300, 10_000)).unref());
-    const old = consumer;
-    consumer = undefined;
-    // A crashed consumer's disconnect may hang on what crashed it: a bounded wait.
-    if (old) await Promise.race([old.disconnect().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
-    let failure: Error | undefined;
-    if (!done) await start().catch((err: Error) => (failure = err));
-    // The read ended (timeout, failure) while the fresh consumer started: readRanges's own cleanup may have run before it existed.
-    // (start() sets `consumer`, which TypeScript cannot see from here.)
-    if (done) await (consumer as Consumer | undefined)?.disconnect().catch(() => {});
-    replacing = false;
-    const retry = again;
-    again = false;
-    if (failure) crashed(failure);
-    // Its crash while joining was counted when it came.
-    else if (retry && !done) void replace();
-  };
+  const recovery = new ConsumerRecovery({
+    maxFailures: o.maxFailures ?? 10,
+    initialMs: o.retryMs ?? 300,
+    maxMs: 10_000,
+    stopped: () => done,
+    onCrash: (err, recovering) => {
+      o.onCrash?.(err, recovering);
+      if (!recovering) fail(err);
+    },
+    // A fresh consumer in the same group: it seeks each range to after what was handed over.
+    swap: async () => {
+      const old = consumer;
+      consumer = undefined;
+      await disconnectWithin(old);
+      if (done) return;
+      try {
+        await start();
+      } finally {
+        // The read ended (timeout, failure) while the fresh consumer started: readRanges's own cleanup may have run before it existed.
+        // (start() sets `consumer`, which TypeScript cannot see from here.)
+        if (done) await (consumer as Consumer | undefined)?.disconnect().catch(() => {});
+      }
+    },
+  });
 
   const timer = setTimeout(() => {
     const left = [...byKey.values()].filter((st) => st.pos < st.range.to).map((st) => `${st.range.topic}[${st.range.partition}] at ${st.pos} of ${st.range.from}..${st.range.to}`);

@@ -1,5 +1,5 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type Message, type Producer } from 'kafkajs';
-import { KafkaTopicAdmin, backoffMs, createKafkaClient, errorText, isAuthFailure, isDenied, type KafkaConnection } from '../../../connectors/kafka/index.js';
+import { ConsumerRecovery, KafkaTopicAdmin, createKafkaClient, errorText, type KafkaConnection } from '../../../connectors/kafka/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { BridgeMessage, BridgeTransport, Subscription } from './transport.js';
 
@@ -56,7 +56,6 @@ export async function kafkaTransport(conn: KafkaConnection, clientId = `${conn.c
     },
     async subscribe(topic, group, handler): Promise<Subscription> {
       let closed = false;
-      let failures = 0;
       let consumer: Consumer | undefined;
       const eachBatch = async ({ batch }: EachBatchPayload) => {
         const msgs: BridgeMessage[] = batch.messages.map((m) => ({
@@ -66,20 +65,20 @@ export async function kafkaTransport(conn: KafkaConnection, clientId = `${conn.c
         }));
         await handler(msgs);
       };
-      // kafkajs restarts after errors it calls retriable, but gives up on others that a broker
-      // restart produces ("Failed to find group coordinator"): a bridge must outlive those, or
-      // every request after it would wait out its deadline. Refused permissions stay final.
-      const final = (err: unknown) => isAuthFailure(err) || isDenied(err);
-      const giveUp = (err: unknown) => logger?.error(`bridge consumer of "${topic}" (group "${group}") stopped for good: ${errorText(err)}`);
-      const restartLater = (why: unknown): void => {
-        // The connection's retry times, as the job's consumers use (at most 10 s between tries).
-        const delay = backoffMs(++failures, conn.retry.initialRetryTimeMs, Math.min(conn.retry.maxRetryTimeMs, 10_000));
-        logger?.warn(`bridge consumer of "${topic}" (group "${group}") stopped (${errorText(why)}); a new one joins in ${delay} ms`);
-        setTimeout(() => {
-          if (closed) return;
-          start().catch((err: unknown) => (final(err) ? giveUp(err) : restartLater(err)));
-        }, delay).unref();
-      };
+      // A bridge must outlive a broker restart, or every request after it would wait out its
+      // deadline: it retries for as long as it runs (the job's consumers give up after 10
+      // crashes in a row), with the connection's retry times, at most 10 s apart.
+      const recovery = new ConsumerRecovery({
+        maxFailures: Infinity,
+        initialMs: conn.retry.initialRetryTimeMs,
+        maxMs: Math.min(conn.retry.maxRetryTimeMs, 10_000),
+        stopped: () => closed,
+        onCrash: (err, recovering) =>
+          recovering
+            ? logger?.warn(`bridge consumer of "${topic}" (group "${group}") stopped (${errorText(err)}); a new one joins after a backoff`)
+            : logger?.error(`bridge consumer of "${topic}" (group "${group}") stopped for good: ${errorText(err)}`),
+        swap: () => start(),
+      });
       const start = async (): Promise<void> => {
         const c = kafka.consumer({ groupId: group, maxWaitTimeInMs: 20, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 5 } });
         consumer = c;
@@ -93,15 +92,13 @@ export async function kafkaTransport(conn: KafkaConnection, clientId = `${conn.c
           });
           joinFailed = reject;
         });
-        c.on(c.events.FETCH, () => (failures = 0));
+        c.on(c.events.FETCH, () => recovery.fetched());
         c.on(c.events.CRASH, (e) => {
           if (e.payload.restart) return;
           consumers.delete(c);
-          // Before its first join, the caller of start() hears of it (and retries, or fails the subscription).
+          // Before its first join, the caller of start() hears of it (a swap that failed, or the subscription's first start).
           if (!hasJoined) joinFailed(e.payload.error);
-          else if (closed) return;
-          else if (final(e.payload.error)) giveUp(e.payload.error);
-          else restartLater(e.payload.error);
+          else recovery.crashed(e.payload.error);
         });
         try {
           await c.connect();
